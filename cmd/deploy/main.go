@@ -1,0 +1,19 @@
+// Command deploy is the slipway deploy tool: synth, preview, up, rollback,
+// history, status and drift over the slipway Pulumi program.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/slipway-dev/slipway/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := (&cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}).Main(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,334 @@
+package infra
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Project is the Pulumi project name; every key below lives in its namespace.
+const Project = "slipway"
+
+// Config keys. Each one is declared, with the same description and default,
+// in Pulumi.yaml (tests/config_test.go keeps the two in step).
+const (
+	KeyImageTag            = "imageTag"
+	KeyGitHubOwner         = "githubOwner"
+	KeyGitHubRepo          = "githubRepo"
+	KeyGitHubOwnerID       = "githubOwnerId"
+	KeyGitHubRepoID        = "githubRepoId"
+	KeyServiceName         = "serviceName"
+	KeyClusterName         = "clusterName"
+	KeyContainerPort       = "containerPort"
+	KeyHealthCheckPath     = "healthCheckPath"
+	KeyDesiredCount        = "desiredCount"
+	KeyCPU                 = "cpu"
+	KeyMemory              = "memory"
+	KeyRollbackWindow      = "rollbackWindow"
+	KeyDeregistrationDelay = "deregistrationDelay"
+	KeyLogRetentionDays    = "logRetentionDays"
+	KeyVpcID               = "vpcId"
+	KeySubnetIDs           = "subnetIds"
+	KeyAvailabilityZones   = "availabilityZones"
+	KeyAssignPublicIP      = "assignPublicIp"
+	KeyOIDCProviderArn     = "oidcProviderArn"
+	KeyCertificateArn      = "certificateArn"
+	KeyStateBucket         = "stateBucket"
+)
+
+// Key describes one slipway:* config key: its type, default ("" = none) and
+// what it is for. Keys is the single list the loader, Pulumi.yaml and the
+// README's config reference follow.
+type Key struct {
+	Name        string
+	Type        string // "string", "integer", "boolean" or "array"
+	Required    bool   // no default: the stack (or the deploy tool) must set it
+	Default     string // as the engine passes it: "" for an empty string, "[]" for an empty list
+	Description string
+}
+
+// Keys lists every slipway:* config key.
+var Keys = []Key{
+	{KeyImageTag, "string", true, "", "Git commit SHA (40 lowercase hex) of the image to run; set per deploy by the deploy tool, never committed."},
+	{KeyGitHubOwner, "string", true, "", "Owner (user or organisation) of the application repository whose Actions may assume the CI roles."},
+	{KeyGitHubRepo, "string", true, "", "Name of the application repository whose Actions may assume the CI roles."},
+	{KeyGitHubOwnerID, "string", false, "", "Numeric owner ID; set with githubRepoId when the repository emits immutable OIDC subjects (repo:OWNER@ID/REPO@ID:...)."},
+	{KeyGitHubRepoID, "string", false, "", "Numeric repository ID; set with githubOwnerId for immutable OIDC subjects."},
+	{KeyServiceName, "string", false, "api-service", "ECS service name; also names the ECR repository, task family and log group."},
+	{KeyClusterName, "string", false, "prod-cluster", "ECS cluster name."},
+	{KeyContainerPort, "integer", false, "8080", "Port the container listens on."},
+	{KeyHealthCheckPath, "string", false, "/health", "HTTP path the load balancer probes; must answer 200."},
+	{KeyDesiredCount, "integer", false, "2", "Number of tasks to run (1 to 100)."},
+	{KeyCPU, "integer", false, "256", "Fargate task CPU units; must form a valid Fargate pair with memory."},
+	{KeyMemory, "integer", false, "512", "Fargate task memory in MiB; must form a valid Fargate pair with cpu."},
+	{KeyRollbackWindow, "integer", false, "50", "Number of tagged images ECR keeps (at least 20): the versions you can roll back to."},
+	{KeyDeregistrationDelay, "integer", false, "30", "Seconds the load balancer drains a stopping task (0 to 3600; AWS default 300)."},
+	{KeyLogRetentionDays, "integer", false, "30", "CloudWatch Logs retention in days."},
+	{KeyVpcID, "string", false, "", "Existing VPC to use (with subnetIds); empty creates a new VPC with two public subnets."},
+	{KeySubnetIDs, "array", false, "[]", "Existing subnets (at least two, in different zones) for the load balancer and tasks; required with vpcId."},
+	{KeyAvailabilityZones, "array", false, "[]", "Two zones for a new VPC; empty means <region>a and <region>b."},
+	{KeyAssignPublicIP, "boolean", false, "true", "Give tasks a public IP (needed in public subnets without a NAT gateway to pull images)."},
+	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
+	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
+	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
+}
+
+// Config is the validated configuration of one stack.
+type Config struct {
+	Region              string
+	ImageTag            string
+	GitHubOwner         string
+	GitHubRepo          string
+	GitHubOwnerID       string
+	GitHubRepoID        string
+	ServiceName         string
+	ClusterName         string
+	ContainerPort       int
+	HealthCheckPath     string
+	DesiredCount        int
+	CPU                 int
+	Memory              int
+	RollbackWindow      int
+	DeregistrationDelay int
+	LogRetentionDays    int
+	VpcID               string
+	SubnetIDs           []string
+	AvailabilityZones   []string
+	AssignPublicIP      bool
+	OIDCProviderArn     string
+	CertificateArn      string
+	StateBucket         string
+}
+
+// Load reads and validates the stack's configuration.
+func Load(ctx *pulumi.Context) (Config, error) {
+	slipway := config.New(ctx, Project)
+	aws := config.New(ctx, "aws")
+	return Parse(func(key string) (string, bool) {
+		if key == "aws:region" {
+			v := aws.Get("region")
+			return v, v != ""
+		}
+		v := slipway.Get(key)
+		return v, v != ""
+	})
+}
+
+// Lookup returns a config value: keys of the slipway namespace are given
+// without it ("imageTag"); other namespaces are given whole ("aws:region").
+type Lookup func(key string) (value string, ok bool)
+
+var (
+	shaPattern      = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	namePattern     = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	ghNamePattern   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	ghRepoPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	numericID       = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	regionPattern   = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	vpcPattern      = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetPattern   = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	zonePattern     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$`)
+	arnPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:`)
+	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	healthPathChars = regexp.MustCompile(`^/[A-Za-z0-9/._~-]*$`)
+	oidcArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+)
+
+const shaWant = "the full git commit SHA: exactly 40 lowercase hex characters (git rev-parse HEAD)"
+
+// ValidateSHA checks an image tag: the full 40-character lowercase git SHA.
+func ValidateSHA(sha string) error {
+	if !shaPattern.MatchString(sha) {
+		return fmt.Errorf("got %q, want %s", sha, shaWant)
+	}
+	return nil
+}
+
+// fargateMemory lists, for each Fargate CPU size, the allowed memory sizes
+// (MiB) as a range with a step.
+var fargateMemory = map[int][3]int{
+	256:   {512, 2048, 0}, // 512, 1024, 2048
+	512:   {1024, 4096, 1024},
+	1024:  {2048, 8192, 1024},
+	2048:  {4096, 16384, 1024},
+	4096:  {8192, 30720, 1024},
+	8192:  {16384, 61440, 4096},
+	16384: {32768, 122880, 8192},
+}
+
+// ValidFargate reports whether cpu/memory is a task size Fargate accepts.
+func ValidFargate(cpu, memory int) bool {
+	r, ok := fargateMemory[cpu]
+	if !ok {
+		return false
+	}
+	if r[2] == 0 {
+		return memory == 512 || memory == 1024 || memory == 2048
+	}
+	return memory >= r[0] && memory <= r[1] && (memory-r[0])%r[2] == 0
+}
+
+func fargateCPUs() string {
+	cpus := make([]int, 0, len(fargateMemory))
+	for c := range fargateMemory {
+		cpus = append(cpus, c)
+	}
+	sort.Ints(cpus)
+	parts := make([]string, len(cpus))
+	for i, c := range cpus {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parser collects every problem so that one run reports them all.
+type parser struct {
+	get  Lookup
+	errs []error
+}
+
+func (p *parser) fail(key, value, want string) {
+	full := key
+	if !strings.Contains(key, ":") {
+		full = Project + ":" + key
+	}
+	p.errs = append(p.errs, fmt.Errorf("config %s: got %q, want %s", full, value, want))
+}
+
+func (p *parser) raw(key string) string {
+	if v, ok := p.get(key); ok {
+		return strings.TrimSpace(v)
+	}
+	for _, k := range Keys {
+		if k.Name == key {
+			return k.Default
+		}
+	}
+	return ""
+}
+
+func (p *parser) str(key string, pattern *regexp.Regexp, required bool, want string) string {
+	v := p.raw(key)
+	if v == "" {
+		if required {
+			p.fail(key, v, want+" (required; set it with: pulumi config set "+Project+":"+key+" VALUE)")
+		}
+		return ""
+	}
+	if pattern != nil && !pattern.MatchString(v) {
+		p.fail(key, v, want)
+	}
+	return v
+}
+
+func (p *parser) integer(key string, lo, hi int) int {
+	v := p.raw(key)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(key, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		return lo
+	}
+	return n
+}
+
+func (p *parser) boolean(key string) bool {
+	v := p.raw(key)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(key, v, "true or false")
+	}
+	return b
+}
+
+// list reads a structured array value, as the engine passes it (a JSON
+// array), and checks each element.
+func (p *parser) list(key string, pattern *regexp.Regexp, want string) []string {
+	v := p.raw(key)
+	if v == "" || v == "[]" {
+		return nil
+	}
+	var items []string
+	if err := json.Unmarshal([]byte(v), &items); err != nil {
+		p.fail(key, v, "a list of strings (in Pulumi.<stack>.yaml a YAML list; or pulumi config set --path '"+Project+":"+key+"[0]' VALUE)")
+		return nil
+	}
+	for _, it := range items {
+		if !pattern.MatchString(it) {
+			p.fail(key, it, want)
+		}
+	}
+	return items
+}
+
+// Parse validates configuration read through get. Every problem is reported
+// (joined), each naming the key, the value and what is expected.
+func Parse(get Lookup) (Config, error) {
+	p := &parser{get: get}
+	c := Config{
+		Region:              p.str("aws:region", regionPattern, true, "an AWS region such as us-east-1"),
+		ImageTag:            p.raw(KeyImageTag),
+		GitHubOwner:         p.str(KeyGitHubOwner, ghNamePattern, true, "a GitHub user or organisation name"),
+		GitHubRepo:          p.str(KeyGitHubRepo, ghRepoPattern, true, "a GitHub repository name"),
+		GitHubOwnerID:       p.str(KeyGitHubOwnerID, numericID, false, "the owner's numeric ID (gh api users/OWNER --jq .id)"),
+		GitHubRepoID:        p.str(KeyGitHubRepoID, numericID, false, "the repository's numeric ID (gh api repos/OWNER/REPO --jq .id)"),
+		ServiceName:         p.str(KeyServiceName, namePattern, true, "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter"),
+		ClusterName:         p.str(KeyClusterName, namePattern, true, "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter"),
+		ContainerPort:       p.integer(KeyContainerPort, 1, 65535),
+		HealthCheckPath:     p.str(KeyHealthCheckPath, healthPathChars, true, "an absolute URL path such as /health"),
+		DesiredCount:        p.integer(KeyDesiredCount, 1, 100),
+		CPU:                 p.integer(KeyCPU, 256, 16384),
+		Memory:              p.integer(KeyMemory, 512, 122880),
+		RollbackWindow:      p.integer(KeyRollbackWindow, 20, 1000),
+		DeregistrationDelay: p.integer(KeyDeregistrationDelay, 0, 3600),
+		LogRetentionDays:    p.integer(KeyLogRetentionDays, 1, 3653),
+		VpcID:               p.str(KeyVpcID, vpcPattern, false, "a VPC ID such as vpc-0123456789abcdef0"),
+		SubnetIDs:           p.list(KeySubnetIDs, subnetPattern, "a subnet ID such as subnet-0123456789abcdef0"),
+		AvailabilityZones:   p.list(KeyAvailabilityZones, zonePattern, "an availability zone such as us-east-1a"),
+		AssignPublicIP:      p.boolean(KeyAssignPublicIP),
+		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
+		CertificateArn:      p.str(KeyCertificateArn, arnPattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
+		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
+	}
+	if c.ImageTag == "" {
+		p.fail(KeyImageTag, "", "the full git commit SHA of the image to run (required; the deploy tool sets it with --sha)")
+	} else if !shaPattern.MatchString(c.ImageTag) {
+		p.fail(KeyImageTag, c.ImageTag, shaWant)
+	}
+	if (c.GitHubOwnerID == "") != (c.GitHubRepoID == "") {
+		p.fail(KeyGitHubOwnerID+"/"+KeyGitHubRepoID, c.GitHubOwnerID+"/"+c.GitHubRepoID, "both set (immutable OIDC subjects) or both empty")
+	}
+	if !ValidFargate(c.CPU, c.Memory) {
+		p.fail(KeyCPU+"/"+KeyMemory, fmt.Sprintf("%d/%d", c.CPU, c.Memory),
+			"a valid Fargate pair: cpu one of "+fargateCPUs()+" with a memory size that cpu allows (256: 512-2048; 512: 1024-4096; 1024: 2048-8192, in 1024 steps; see the AWS Fargate task size table)")
+	}
+	if c.VpcID != "" && len(c.SubnetIDs) < 2 {
+		p.fail(KeySubnetIDs, p.raw(KeySubnetIDs), "at least two subnet IDs in different zones when vpcId is set")
+	}
+	if c.VpcID == "" && len(c.SubnetIDs) > 0 {
+		p.fail(KeyVpcID, "", "the VPC of the subnets in subnetIds (set both, or neither to create a new VPC)")
+	}
+	if c.VpcID == "" {
+		if len(c.AvailabilityZones) == 0 && c.Region != "" {
+			c.AvailabilityZones = []string{c.Region + "a", c.Region + "b"}
+		}
+		if len(c.AvailabilityZones) != 2 {
+			p.fail(KeyAvailabilityZones, p.raw(KeyAvailabilityZones), "exactly two zones of the stack's region")
+		}
+		for _, z := range c.AvailabilityZones {
+			if c.Region != "" && !strings.HasPrefix(z, c.Region) {
+				p.fail(KeyAvailabilityZones, z, "a zone of the stack's region "+c.Region)
+			}
+		}
+	}
+	if len(p.errs) > 0 {
+		return Config{}, errors.Join(p.errs...)
+	}
+	return c, nil
+}

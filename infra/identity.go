@@ -1,0 +1,257 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// GitHub Actions OIDC.
+const (
+	GitHubOIDCURL   = "https://token.actions.githubusercontent.com"
+	GitHubOIDCHost  = "token.actions.githubusercontent.com"
+	OIDCAudience    = "sts.amazonaws.com"
+	AudienceKey     = GitHubOIDCHost + ":aud"
+	SubjectKey      = GitHubOIDCHost + ":sub"
+	DeployEnv       = "production" // the GitHub environment of the deploy jobs
+	DefaultBranch   = "main"
+	passedToService = "ecs-tasks.amazonaws.com"
+)
+
+// SubjectPrefix is the start of every OIDC subject the application
+// repository emits: repo:OWNER/REPO, or the immutable
+// repo:OWNER@OWNER_ID/REPO@REPO_ID when the IDs are configured.
+func SubjectPrefix(cfg Config) string {
+	if cfg.GitHubOwnerID != "" {
+		return fmt.Sprintf("repo:%s@%s/%s@%s", cfg.GitHubOwner, cfg.GitHubOwnerID, cfg.GitHubRepo, cfg.GitHubRepoID)
+	}
+	return fmt.Sprintf("repo:%s/%s", cfg.GitHubOwner, cfg.GitHubRepo)
+}
+
+// DeploySubject is the one subject the deploy role trusts: a job of the
+// application repository running in the production environment (whose
+// deployments GitHub limits to the main branch).
+func DeploySubject(cfg Config) string {
+	return SubjectPrefix(cfg) + ":environment:" + DeployEnv
+}
+
+// PreviewSubjects are the subjects the read-only preview role trusts: pull
+// request runs (previews) and runs on main without an environment (the
+// scheduled drift check).
+func PreviewSubjects(cfg Config) []string {
+	return []string{
+		SubjectPrefix(cfg) + ":pull_request",
+		SubjectPrefix(cfg) + ":ref:refs/heads/" + DefaultBranch,
+	}
+}
+
+// Account is where the stack runs: ARNs are built from it.
+type Account struct {
+	ID        string
+	Partition string
+	Region    string
+}
+
+// ARN builds an ARN in this account and region ("" region for global services).
+func (a Account) ARN(service, region, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, region, a.ID, resource)
+}
+
+// IdentityArgs are the resources the CI roles are scoped to.
+type IdentityArgs struct {
+	Account       Account
+	RepositoryArn pulumi.StringInput
+	Service       *Service
+	Data          *Data
+}
+
+// Identity is what GitHub Actions assumes: the OIDC provider (created, or
+// the account's existing one) and the deploy and preview roles.
+type Identity struct {
+	pulumi.ResourceState
+
+	ProviderArn    pulumi.StringOutput
+	DeployRoleArn  pulumi.StringOutput
+	PreviewRoleArn pulumi.StringOutput
+}
+
+// Actions that IAM cannot scope to a resource; only these may have "*".
+var resourceWildcardActions = map[string]bool{
+	"ecr:GetAuthorizationToken":                           true,
+	"ecs:DescribeTaskDefinition":                          true,
+	"ecs:RegisterTaskDefinition":                          true,
+	"ecs:ListTasks":                                       true, // scoped by the ecs:cluster condition
+	"ec2:DescribeInternetGateways":                        true,
+	"ec2:DescribeNetworkInterfaces":                       true,
+	"ec2:DescribeRouteTables":                             true,
+	"ec2:DescribeSecurityGroupRules":                      true,
+	"ec2:DescribeSecurityGroups":                          true,
+	"ec2:DescribeSubnets":                                 true,
+	"ec2:DescribeVpcAttribute":                            true,
+	"ec2:DescribeVpcs":                                    true,
+	"elasticloadbalancing:DescribeListenerAttributes":     true,
+	"elasticloadbalancing:DescribeListeners":              true,
+	"elasticloadbalancing:DescribeLoadBalancerAttributes": true,
+	"elasticloadbalancing:DescribeLoadBalancers":          true,
+	"elasticloadbalancing:DescribeTags":                   true,
+	"elasticloadbalancing:DescribeTargetGroupAttributes":  true,
+	"elasticloadbalancing:DescribeTargetGroups":           true,
+	"elasticloadbalancing:DescribeTargetHealth":           true,
+	"logs:DescribeLogGroups":                              true,
+}
+
+// ResourceWildcardAllowed reports whether action may be granted on "*"
+// (IAM offers no resource-level permission for it).
+func ResourceWildcardAllowed(action string) bool { return resourceWildcardActions[action] }
+
+func trust(provider pulumi.StringInput, subjects ...string) pulumi.StringOutput {
+	return Document(Statement{
+		Actions:   []string{"sts:AssumeRoleWithWebIdentity"},
+		Federated: provider,
+		Conditions: []Condition{
+			{Operator: "StringEquals", Key: AudienceKey, Values: Strings(OIDCAudience)},
+			{Operator: "StringEquals", Key: SubjectKey, Values: Strings(subjects...)},
+		},
+	})
+}
+
+func stateBucketStatements(cfg Config, a Account, write bool) []Statement {
+	if cfg.StateBucket == "" {
+		return nil
+	}
+	bucket := fmt.Sprintf("arn:%s:s3:::%s", a.Partition, cfg.StateBucket)
+	objects := []string{"s3:GetObject"}
+	if write {
+		objects = append(objects, "s3:PutObject", "s3:DeleteObject")
+	}
+	return []Statement{
+		{Sid: "StateList", Actions: []string{"s3:ListBucket"}, Resources: Strings(bucket)},
+		{Sid: "StateObjects", Actions: objects, Resources: Strings(bucket + "/*")},
+	}
+}
+
+// DeployStatements is the deploy role's policy: push this image repository,
+// register task definitions, update and watch this service. No IAM write:
+// CD can change the image, never its own trust.
+func DeployStatements(cfg Config, args IdentityArgs) []Statement {
+	a := args.Account
+	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
+	family := a.ARN("ecs", a.Region, fmt.Sprintf("task-definition/%s:*", args.Service.TaskFamily))
+	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
+	return append([]Statement{
+		{Sid: "EcrAuth", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: Strings("*")},
+		{Sid: "EcrPush", Actions: []string{
+			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+			"ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
+			"ecr:PutImage", "ecr:UploadLayerPart",
+		}, Resources: []pulumi.StringInput{args.RepositoryArn}},
+		{Sid: "TaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, Resources: Strings("*")},
+		{Sid: "TaskDefinitionTags", Actions: []string{"ecs:ListTagsForResource", "ecs:TagResource"}, Resources: Strings(family, service)},
+		{Sid: "Service", Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resources: Strings(service)},
+		{Sid: "ListTasks", Actions: []string{"ecs:ListTasks"}, Resources: Strings("*"), Conditions: []Condition{
+			{Operator: "ArnEquals", Key: "ecs:cluster", Values: []pulumi.StringInput{args.Service.ClusterArn}},
+		}},
+		{Sid: "DescribeTasks", Actions: []string{"ecs:DescribeTasks"}, Resources: Strings(tasks)},
+		{Sid: "PassTaskRoles", Actions: []string{"iam:PassRole"},
+			Resources:  []pulumi.StringInput{args.Service.ExecutionRoleArn, args.Service.TaskRoleArn},
+			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:PassedToService", Values: Strings(passedToService)}}},
+	}, stateBucketStatements(cfg, a, true)...)
+}
+
+// PreviewStatements is the preview role's policy: read-only, enough for a
+// preview with refresh (the drift check) and for status.
+func PreviewStatements(cfg Config, args IdentityArgs) []Statement {
+	a := args.Account
+	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
+	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
+	return append([]Statement{
+		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"},
+			Resources: []pulumi.StringInput{args.RepositoryArn}},
+		{Sid: "EcsRead", Actions: []string{"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTagsForResource"},
+			Resources: []pulumi.StringInput{args.Service.ClusterArn, pulumi.String(service), pulumi.String(tasks)}},
+		{Sid: "EcsTaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: Strings("*")},
+		{Sid: "ListTasks", Actions: []string{"ecs:ListTasks"}, Resources: Strings("*"), Conditions: []Condition{
+			{Operator: "ArnEquals", Key: "ecs:cluster", Values: []pulumi.StringInput{args.Service.ClusterArn}},
+		}},
+		{Sid: "NetworkRead", Actions: []string{
+			"ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables",
+			"ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+			"ec2:DescribeVpcAttribute", "ec2:DescribeVpcs",
+			"elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
+			"elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers",
+			"elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
+			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+			"logs:DescribeLogGroups",
+		}, Resources: Strings("*")},
+		{Sid: "LogsRead", Actions: []string{"logs:ListTagsForResource"},
+			Resources: Strings(a.ARN("logs", a.Region, "log-group:/ecs/"+cfg.ServiceName))},
+		{Sid: "IamRead", Actions: []string{"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"},
+			Resources: Strings(a.ARN("iam", "", "role/*"), a.ARN("iam", "", "oidc-provider/"+GitHubOIDCHost))},
+		{Sid: "DataRead", Actions: []string{"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
+			Resources: []pulumi.StringInput{args.Data.TableArn}},
+		{Sid: "QueueRead", Actions: []string{"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
+			Resources: Strings(a.ARN("sqs", a.Region, "*"))},
+	}, stateBucketStatements(cfg, a, false)...)
+}
+
+// NewIdentity creates (or reuses) the GitHub OIDC provider and the two roles.
+func NewIdentity(ctx *pulumi.Context, name string, cfg Config, args IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
+	id := &Identity{}
+	if err := ctx.RegisterComponentResource("slipway:infra:Identity", name, id, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(id)
+
+	provider := pulumi.String(cfg.OIDCProviderArn).ToStringOutput()
+	if cfg.OIDCProviderArn == "" {
+		p, err := iam.NewOpenIdConnectProvider(ctx, "github-oidc", &iam.OpenIdConnectProviderArgs{
+			Url:           pulumi.String(GitHubOIDCURL),
+			ClientIdLists: pulumi.StringArray{pulumi.String(OIDCAudience)},
+			Tags:          tags(cfg),
+		}, parent, pulumi.RetainOnDelete(true))
+		if err != nil {
+			return nil, err
+		}
+		provider = p.Arn
+	}
+
+	deploy, err := iam.NewRole(ctx, "deploy-role", &iam.RoleArgs{
+		Description:        pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubject(cfg)),
+		AssumeRolePolicy:   trust(provider, DeploySubject(cfg)),
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               tags(cfg),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, "deploy-role-policy", &iam.RolePolicyArgs{
+		Role:   deploy.ID(),
+		Policy: Document(DeployStatements(cfg, args)...),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	preview, err := iam.NewRole(ctx, "preview-role", &iam.RoleArgs{
+		Description:        pulumi.String("GitHub Actions previews and drift checks of " + cfg.ServiceName + " (read-only)"),
+		AssumeRolePolicy:   trust(provider, PreviewSubjects(cfg)...),
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               tags(cfg),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, "preview-role-policy", &iam.RolePolicyArgs{
+		Role:   preview.ID(),
+		Policy: Document(PreviewStatements(cfg, args)...),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	id.ProviderArn, id.DeployRoleArn, id.PreviewRoleArn = provider, deploy.Arn, preview.Arn
+	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{
+		"oidcProviderArn": provider,
+		"deployRoleArn":   deploy.Arn,
+		"previewRoleArn":  preview.Arn,
+	})
+}

@@ -1,0 +1,115 @@
+// Package infra is the slipway Pulumi program: the ECR repository, the ECS
+// Fargate service with its network and data, and the identity GitHub
+// Actions assumes to deploy it. One ComponentResource per concern.
+package infra
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Program is the Pulumi program: main.go and the deploy tool's inline
+// program both run it.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for k, v := range s.Outputs {
+		ctx.Export(k, v)
+	}
+	return nil
+}
+
+// Stack output names; the deploy tool and the workflows read these.
+const (
+	OutRepositoryURL     = "repositoryUrl"
+	OutClusterName       = "clusterName"
+	OutServiceName       = "serviceName"
+	OutServiceURL        = "serviceUrl"
+	OutTaskDefinitionArn = "taskDefinitionArn"
+	OutDeployRoleArn     = "deployRoleArn"
+	OutPreviewRoleArn    = "previewRoleArn"
+	OutRegion            = "region"
+	OutImageTag          = "imageTag"
+)
+
+// Slipway is the whole stack, with its outputs.
+type Slipway struct {
+	Registry *Registry
+	Network  *Network
+	Data     *Data
+	Service  *Service
+	Identity *Identity
+	Outputs  pulumi.Map
+}
+
+// New builds every component from a validated config.
+func New(ctx *pulumi.Context, cfg Config) (*Slipway, error) {
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{})
+	if err != nil {
+		return nil, err
+	}
+	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{})
+	if err != nil {
+		return nil, err
+	}
+	account := Account{ID: caller.AccountId, Partition: partition.Partition, Region: cfg.Region}
+
+	registry, err := NewRegistry(ctx, "registry", cfg)
+	if err != nil {
+		return nil, err
+	}
+	network, err := NewNetwork(ctx, "network", cfg)
+	if err != nil {
+		return nil, err
+	}
+	data, err := NewData(ctx, "data", cfg)
+	if err != nil {
+		return nil, err
+	}
+	service, err := NewService(ctx, "service", cfg, ServiceArgs{
+		RepositoryURL: registry.URL,
+		RepositoryArn: registry.Arn,
+		Network:       network,
+		Data:          data,
+	})
+	if err != nil {
+		return nil, err
+	}
+	identity, err := NewIdentity(ctx, "ci-identity", cfg, IdentityArgs{
+		Account:       account,
+		RepositoryArn: registry.Arn,
+		Service:       service,
+		Data:          data,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Slipway{
+		Registry: registry, Network: network, Data: data, Service: service, Identity: identity,
+		Outputs: pulumi.Map{
+			OutRepositoryURL:     registry.URL,
+			OutClusterName:       service.ClusterName,
+			OutServiceName:       service.ServiceName,
+			OutServiceURL:        network.ServiceURL,
+			OutTaskDefinitionArn: service.TaskDefinitionArn,
+			OutDeployRoleArn:     identity.DeployRoleArn,
+			OutPreviewRoleArn:    identity.PreviewRoleArn,
+			OutRegion:            pulumi.String(cfg.Region),
+			OutImageTag:          pulumi.String(cfg.ImageTag),
+		},
+	}, nil
+}
+
+// tags are set on every taggable resource.
+func tags(cfg Config) pulumi.StringMap {
+	return pulumi.StringMap{
+		"app":        pulumi.String(cfg.ServiceName),
+		"managed-by": pulumi.String("slipway"),
+	}
+}

@@ -1,0 +1,95 @@
+package infra
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// UntaggedExpiryDays is how long ECR keeps untagged images (failed or
+// superseded pushes) before the lifecycle policy expires them.
+const UntaggedExpiryDays = 7
+
+// Registry is the ECR repository that holds the service's images, tagged
+// with the git SHA they were built from.
+type Registry struct {
+	pulumi.ResourceState
+
+	Repository *ecr.Repository
+	URL        pulumi.StringOutput
+	Arn        pulumi.StringOutput
+}
+
+// lifecycleRule is one rule of an ECR lifecycle policy.
+type lifecycleRule struct {
+	RulePriority int    `json:"rulePriority"`
+	Description  string `json:"description"`
+	Selection    struct {
+		TagStatus      string   `json:"tagStatus"`
+		TagPatternList []string `json:"tagPatternList,omitempty"`
+		CountType      string   `json:"countType"`
+		CountUnit      string   `json:"countUnit,omitempty"`
+		CountNumber    int      `json:"countNumber"`
+	} `json:"selection"`
+	Action struct {
+		Type string `json:"type"`
+	} `json:"action"`
+}
+
+// LifecyclePolicy expires untagged images after UntaggedExpiryDays and keeps
+// the newest window tagged images: the rollback window.
+func LifecyclePolicy(window int) string {
+	untagged := lifecycleRule{RulePriority: 1, Description: "expire untagged images"}
+	untagged.Selection.TagStatus = "untagged"
+	untagged.Selection.CountType = "sinceImagePushed"
+	untagged.Selection.CountUnit = "days"
+	untagged.Selection.CountNumber = UntaggedExpiryDays
+	untagged.Action.Type = "expire"
+
+	tagged := lifecycleRule{RulePriority: 2, Description: "keep the rollback window of tagged images"}
+	tagged.Selection.TagStatus = "tagged"
+	tagged.Selection.TagPatternList = []string{"*"}
+	tagged.Selection.CountType = "imageCountMoreThan"
+	tagged.Selection.CountNumber = window
+	tagged.Action.Type = "expire"
+
+	b, err := json.Marshal(map[string][]lifecycleRule{"rules": {untagged, tagged}})
+	if err != nil {
+		panic(err) // static types: cannot fail
+	}
+	return string(b)
+}
+
+// NewRegistry creates the repository: immutable tags (a SHA names one image
+// forever), scan on push, protected and retained so that no stack operation
+// can delete the images production runs on.
+func NewRegistry(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.ResourceOption) (*Registry, error) {
+	r := &Registry{}
+	if err := ctx.RegisterComponentResource("slipway:infra:Registry", name, r, opts...); err != nil {
+		return nil, err
+	}
+	repo, err := ecr.NewRepository(ctx, "repo", &ecr.RepositoryArgs{
+		Name:               pulumi.String(cfg.ServiceName),
+		ImageTagMutability: pulumi.String("IMMUTABLE"),
+		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
+			ScanOnPush: pulumi.Bool(true),
+		},
+		ForceDelete: pulumi.Bool(false),
+		Tags:        tags(cfg),
+	}, pulumi.Parent(r), pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ecr.NewLifecyclePolicy(ctx, "repo-lifecycle", &ecr.LifecyclePolicyArgs{
+		Repository: repo.Name,
+		Policy:     pulumi.String(LifecyclePolicy(cfg.RollbackWindow)),
+	}, pulumi.Parent(r)); err != nil {
+		return nil, err
+	}
+	r.Repository, r.URL, r.Arn = repo, repo.RepositoryUrl, repo.Arn
+	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{
+		"repositoryUrl": repo.RepositoryUrl,
+		"repositoryArn": repo.Arn,
+	})
+}
