@@ -151,6 +151,11 @@ func ValidateSHA(sha string) error {
 	return nil
 }
 
+// logRetentionDays are the retention periods CloudWatch Logs accepts.
+var logRetentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
+	120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
+	2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
+
 // fargateMemory lists, for each Fargate CPU size, the allowed memory sizes
 // (MiB) as a range with a step.
 var fargateMemory = map[int][3]int{
@@ -194,12 +199,16 @@ type parser struct {
 	errs []error
 }
 
-func (p *parser) fail(key, value, want string) {
-	full := key
-	if !strings.Contains(key, ":") {
-		full = Project + ":" + key
+// fullKey is key with its namespace.
+func fullKey(key string) string {
+	if strings.Contains(key, ":") {
+		return key
 	}
-	p.errs = append(p.errs, fmt.Errorf("config %s: got %q, want %s", full, value, want))
+	return Project + ":" + key
+}
+
+func (p *parser) fail(key, value, want string) {
+	p.errs = append(p.errs, fmt.Errorf("config %s: got %q, want %s", fullKey(key), value, want))
 }
 
 func (p *parser) raw(key string) string {
@@ -218,7 +227,7 @@ func (p *parser) str(key string, pattern *regexp.Regexp, required bool, want str
 	v := p.raw(key)
 	if v == "" {
 		if required {
-			p.fail(key, v, want+" (required; set it with: pulumi config set "+Project+":"+key+" VALUE)")
+			p.fail(key, v, want+" (required; set it with: pulumi config set "+fullKey(key)+" VALUE)")
 		}
 		return ""
 	}
@@ -256,7 +265,7 @@ func (p *parser) list(key string, pattern *regexp.Regexp, want string) []string 
 	}
 	var items []string
 	if err := json.Unmarshal([]byte(v), &items); err != nil {
-		p.fail(key, v, "a list of strings (in Pulumi.<stack>.yaml a YAML list; or pulumi config set --path '"+Project+":"+key+"[0]' VALUE)")
+		p.fail(key, v, "a list of strings (in Pulumi.<stack>.yaml a YAML list; or pulumi config set --path '"+fullKey(key)+"[0]' VALUE)")
 		return nil
 	}
 	for _, it := range items {
@@ -307,6 +316,9 @@ func Parse(get Lookup) (Config, error) {
 	if !ValidFargate(c.CPU, c.Memory) {
 		p.fail(KeyCPU+"/"+KeyMemory, fmt.Sprintf("%d/%d", c.CPU, c.Memory),
 			"a valid Fargate pair: cpu one of "+fargateCPUs()+" with a memory size that cpu allows (256: 512-2048; 512: 1024-4096; 1024: 2048-8192, in 1024 steps; see the AWS Fargate task size table)")
+	}
+	if !logRetentionDays[c.LogRetentionDays] {
+		p.fail(KeyLogRetentionDays, p.raw(KeyLogRetentionDays), "a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653")
 	}
 	if c.VpcID != "" && len(c.SubnetIDs) < 2 {
 		p.fail(KeySubnetIDs, p.raw(KeySubnetIDs), "at least two subnet IDs in different zones when vpcId is set")

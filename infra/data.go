@@ -13,7 +13,7 @@ const (
 	TableHashKey       = "pk"
 	TableRangeKey      = "sk"
 	MaxReceiveCount    = 5
-	QueueVisibility    = 60               // seconds a received message stays hidden
+	QueueVisibility    = 60                // seconds a received message stays hidden
 	DLQRetentionPeriod = 14 * 24 * 60 * 60 // seconds: the SQS maximum
 )
 

@@ -33,6 +33,8 @@ type Resource struct {
 	Dependencies  []string `json:"-"`
 	ParentType    string   `json:"-"`
 	IsCustom      bool     `json:"-"`
+	// Outputs are the placeholder outputs the mock returned (ARNs, names).
+	Outputs map[string]interface{} `json:"-"`
 }
 
 // Result is what a synth produced.
@@ -130,14 +132,14 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			res.Parent = ""
 		}
 	}
+	id, outputs := "", args.Inputs
+	if args.Custom {
+		id, outputs = m.placeholders(args)
+	}
+	res.Outputs = plainInputs(outputs)
 	m.mu.Lock()
 	m.resources = append(m.resources, res)
 	m.mu.Unlock()
-
-	if !args.Custom {
-		return "", args.Inputs, nil
-	}
-	id, outputs := m.placeholders(args)
 	return id, outputs, nil
 }
 

@@ -1,0 +1,28 @@
+# slipway: `make synth` runs the program offline; `make test` installs the
+# pinned tools it needs and runs every test. .ci/run runs `make lint test`.
+SHELL := bash
+export PATH := $(CURDIR)/bin:$(PATH)
+
+STACK ?= prod
+SHA   ?= 0123456789abcdef0123456789abcdef01234567
+OUT   ?= out
+
+.PHONY: synth tools test lint bench
+
+synth:
+	go run ./cmd/deploy synth --stack $(STACK) --sha $(SHA) --out $(OUT)
+
+tools:
+	scripts/install-tools.sh
+
+test: tools
+	go test ./...
+
+lint: tools
+	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt: not formatted:"; echo "$$fmt"; exit 1; fi
+	go vet ./...
+	bin/staticcheck ./...
+	shellcheck scripts/*.sh .ci/run
+
+bench: tools
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const testSHA = "0123456789abcdef0123456789abcdef01234567"
+
+func projectRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	code = c.Main(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+// copyProject makes a project folder with Pulumi.yaml and the given stack file.
+func copyProject(t *testing.T, stackYAML string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(projectRoot(t), "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), []byte(stackYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestSynthWritesResources(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := run(t, "synth", "--stack", "prod", "--sha", testSHA, "--out", out, "--dir", projectRoot(t))
+	if code != ExitOK {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitOK, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "resources.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resources []map[string]json.RawMessage
+	if err := json.Unmarshal(b, &resources); err != nil {
+		t.Fatalf("resources.json is not a JSON array of objects: %v", err)
+	}
+	if len(resources) < 30 {
+		t.Errorf("%d resources, want the whole stack (30 or more)", len(resources))
+	}
+	want := []string{"inputs", "name", "parent", "protect", "retainOnDelete", "type"}
+	for _, r := range resources {
+		var keys []string
+		for k := range r {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != strings.Join(want, ",") {
+			t.Fatalf("resource object keys %v, want exactly %v", keys, want)
+		}
+	}
+	for _, w := range []string{
+		"aws:ecs/service:Service", "api-service:" + testSHA,
+		"modeled rollout time per task batch: 40 s", "AWS defaults: 450 s",
+	} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout does not contain %q:\n%s", w, stdout)
+		}
+	}
+}
+
+func TestSynthBadInputWritesNothing(t *testing.T) {
+	good := "config:\n  aws:region: us-east-1\n  slipway:githubOwner: o\n  slipway:githubRepo: r\n"
+	tests := []struct {
+		name  string
+		stack string
+		args  []string
+		want  []string
+	}{
+		{"short SHA", good, []string{"--sha", "abc123"}, []string{`--sha: got "abc123"`, "40 lowercase hex"}},
+		{"uppercase SHA", good, []string{"--sha", strings.ToUpper(testSHA)}, []string{"--sha", strings.ToUpper(testSHA)}},
+		{"no SHA", good, nil, []string{"--sha is required"}},
+		{"bad config", good + "  slipway:desiredCount: 0\n", []string{"--sha", testSHA}, []string{"slipway:desiredCount", `got "0"`}},
+		{"missing owner", "config:\n  aws:region: us-east-1\n  slipway:githubRepo: r\n", []string{"--sha", testSHA}, []string{"slipway:githubOwner", "required"}},
+		{"unknown stack", good, []string{"--sha", testSHA, "--stack", "staging"}, []string{`stack "staging"`, "Pulumi.staging.yaml"}},
+		{"unknown flag", good, []string{"--sha", testSHA, "--force"}, []string{"-force"}},
+		{"stray argument", good, []string{"--sha", testSHA, "now"}, []string{`unexpected argument "now"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyProject(t, tt.stack)
+			out := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"synth", "--dir", dir, "--out", out}, tt.args...)
+			code, _, stderr := run(t, args...)
+			if code != ExitBadInput {
+				t.Errorf("exit %d, want %d (bad input); stderr:\n%s", code, ExitBadInput, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, stderr)
+				}
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("bad input created %s (err %v), want nothing written", out, err)
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, stderr := run(t, "deploy-everything")
+	if code != ExitBadInput || !strings.Contains(stderr, `unknown command "deploy-everything"`) {
+		t.Errorf("exit %d stderr %q, want %d and the unknown command named", code, stderr, ExitBadInput)
+	}
+}

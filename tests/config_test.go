@@ -1,0 +1,179 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/project"
+)
+
+func parseWith(t *testing.T, overrides map[string]string) error {
+	t.Helper()
+	cfg := prodConfig(t, sha1, overrides)
+	_, err := infra.Parse(func(key string) (string, bool) {
+		if !strings.Contains(key, ":") {
+			key = "slipway:" + key
+		}
+		v, ok := cfg[key]
+		return v, ok
+	})
+	return err
+}
+
+func TestConfigValidation(t *testing.T) {
+	if err := parseWith(t, nil); err != nil {
+		t.Fatalf("the prod stack's config is invalid: %v", err)
+	}
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      []string // every fragment must appear in the error
+	}{
+		{"short SHA", map[string]string{"imageTag": "0123456"}, []string{"slipway:imageTag", `"0123456"`, "40 lowercase hex"}},
+		{"uppercase SHA", map[string]string{"imageTag": strings.ToUpper(sha1)}, []string{"slipway:imageTag", strings.ToUpper(sha1), "40 lowercase hex"}},
+		{"branch name as SHA", map[string]string{"imageTag": "main"}, []string{"slipway:imageTag", `"main"`}},
+		{"missing SHA", map[string]string{"imageTag": ""}, []string{"slipway:imageTag", "required"}},
+		{"missing owner", map[string]string{"githubOwner": ""}, []string{"slipway:githubOwner", "required", "pulumi config set slipway:githubOwner"}},
+		{"owner with slash", map[string]string{"githubOwner": "a/b"}, []string{"slipway:githubOwner", `"a/b"`}},
+		{"missing repo", map[string]string{"githubRepo": ""}, []string{"slipway:githubRepo", "required"}},
+		{"repo with colon", map[string]string{"githubRepo": "api:environment:production"}, []string{"slipway:githubRepo", "api:environment:production"}},
+		{"owner ID alone", map[string]string{"githubOwnerId": "123"}, []string{"slipway:githubOwnerId/githubRepoId", "both set"}},
+		{"non-numeric repo ID", map[string]string{"githubOwnerId": "1", "githubRepoId": "abc"}, []string{"slipway:githubRepoId", `"abc"`, "numeric"}},
+		{"port zero", map[string]string{"containerPort": "0"}, []string{"slipway:containerPort", `"0"`, "1 to 65535"}},
+		{"port not a number", map[string]string{"containerPort": "http"}, []string{"slipway:containerPort", `"http"`}},
+		{"desired count zero", map[string]string{"desiredCount": "0"}, []string{"slipway:desiredCount", `"0"`, "1 to 100"}},
+		{"invalid Fargate pair", map[string]string{"cpu": "256", "memory": "4096"}, []string{"slipway:cpu/memory", `"256/4096"`, "valid Fargate pair"}},
+		{"invalid Fargate CPU", map[string]string{"cpu": "300"}, []string{"slipway:cpu/memory", "300/512"}},
+		{"rollback window too small", map[string]string{"rollbackWindow": "5"}, []string{"slipway:rollbackWindow", `"5"`, "20 to 1000"}},
+		{"negative deregistration delay", map[string]string{"deregistrationDelay": "-1"}, []string{"slipway:deregistrationDelay", `"-1"`}},
+		{"health path relative", map[string]string{"healthCheckPath": "health"}, []string{"slipway:healthCheckPath", `"health"`, "absolute"}},
+		{"service name uppercase", map[string]string{"serviceName": "API"}, []string{"slipway:serviceName", `"API"`, "lowercase"}},
+		{"VPC without subnets", map[string]string{"vpcId": "vpc-0123456789abcdef0"}, []string{"slipway:subnetIds", "at least two"}},
+		{"subnets without VPC", map[string]string{"subnetIds": `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`}, []string{"slipway:vpcId", "set both"}},
+		{"malformed subnet", map[string]string{"vpcId": "vpc-0123456789abcdef0", "subnetIds": `["subnet-1","x"]`}, []string{"slipway:subnetIds", `"x"`}},
+		{"subnets not a list", map[string]string{"vpcId": "vpc-0123456789abcdef0", "subnetIds": "subnet-0123456789abcdef0"}, []string{"slipway:subnetIds", "a list of strings"}},
+		{"zone of another region", map[string]string{"availabilityZones": `["eu-west-1a","eu-west-1b"]`}, []string{"slipway:availabilityZones", `"eu-west-1a"`, "us-east-1"}},
+		{"one zone", map[string]string{"availabilityZones": `["us-east-1a"]`}, []string{"slipway:availabilityZones", "exactly two"}},
+		{"OIDC provider of another host", map[string]string{"oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com"}, []string{"slipway:oidcProviderArn", "example.com"}},
+		{"certificate not an ARN", map[string]string{"certificateArn": "my-cert"}, []string{"slipway:certificateArn", `"my-cert"`}},
+		{"state bucket as URL", map[string]string{"stateBucket": "s3://state"}, []string{"slipway:stateBucket", `"s3://state"`, "no s3://"}},
+		{"assignPublicIp not a bool", map[string]string{"assignPublicIp": "yes"}, []string{"slipway:assignPublicIp", `"yes"`, "true or false"}},
+		{"log retention not a CloudWatch value", map[string]string{"logRetentionDays": "31"}, []string{"slipway:logRetentionDays", `"31"`, "30"}},
+		{"missing region", map[string]string{"aws:region": ""}, []string{"config aws:region", "required", "pulumi config set aws:region"}},
+		{"bad region", map[string]string{"aws:region": "mars"}, []string{"aws:region", `"mars"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := parseWith(t, tt.overrides)
+			if err == nil {
+				t.Fatalf("Parse accepted %v, want an error", tt.overrides)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	t.Run("every problem is reported at once", func(t *testing.T) {
+		err := parseWith(t, map[string]string{"imageTag": "x", "desiredCount": "0"})
+		for _, w := range []string{"slipway:imageTag", "slipway:desiredCount"} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("error %v does not report %s", err, w)
+			}
+		}
+	})
+}
+
+func TestValidFargate(t *testing.T) {
+	tests := []struct {
+		cpu, memory int
+		want        bool
+	}{
+		{256, 512, true}, {256, 1024, true}, {256, 2048, true}, {256, 1536, false}, {256, 3072, false},
+		{512, 1024, true}, {512, 4096, true}, {512, 512, false}, {512, 5120, false},
+		{1024, 2048, true}, {1024, 8192, true}, {1024, 1024, false}, {1024, 2560, false},
+		{2048, 16384, true}, {4096, 30720, true}, {4096, 31744, false},
+		{8192, 16384, true}, {8192, 20480, true}, {8192, 18432, false},
+		{16384, 32768, true}, {16384, 122880, true}, {16384, 36864, false},
+		{128, 512, false},
+	}
+	for _, tt := range tests {
+		if got := infra.ValidFargate(tt.cpu, tt.memory); got != tt.want {
+			t.Errorf("ValidFargate(%d, %d) = %v, want %v", tt.cpu, tt.memory, got, tt.want)
+		}
+	}
+}
+
+// Pulumi.yaml declares every key of infra.Keys with the same type,
+// description and default, and nothing else.
+func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	p, err := project.Load(root(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != infra.Project {
+		t.Errorf("project name %q, want %q (config keys are %s:*)", p.Name, infra.Project, infra.Project)
+	}
+	seen := map[string]bool{}
+	for _, k := range infra.Keys {
+		seen[k.Name] = true
+		d, ok := p.Declared[k.Name]
+		if !ok {
+			t.Errorf("Pulumi.yaml does not declare %s", k.Name)
+			continue
+		}
+		if d.Type != k.Type || d.Description != k.Description {
+			t.Errorf("Pulumi.yaml %s: type %q description %q, want %q %q", k.Name, d.Type, d.Description, k.Type, k.Description)
+		}
+		if d.HasDefault == k.Required {
+			t.Errorf("Pulumi.yaml %s: has default %v, want %v (required keys have none)", k.Name, d.HasDefault, !k.Required)
+		}
+		if d.HasDefault {
+			got, err := p.StackConfig("prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, overridden := readStackFile(t)["slipway:"+k.Name]; !overridden && got["slipway:"+k.Name] != k.Default {
+				t.Errorf("Pulumi.yaml %s default = %q, want %q", k.Name, got["slipway:"+k.Name], k.Default)
+			}
+		}
+	}
+	for name := range p.Declared {
+		if !seen[name] {
+			t.Errorf("Pulumi.yaml declares %s, which infra.Keys does not know", name)
+		}
+	}
+}
+
+func readStackFile(t *testing.T) map[string]interface{} {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root(t), "Pulumi.prod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Config map[string]interface{} `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Config
+}
+
+func TestProdStackCommitsNoImageTag(t *testing.T) {
+	cfg := readStackFile(t)
+	if v, ok := cfg["slipway:imageTag"]; ok {
+		t.Errorf("Pulumi.prod.yaml sets slipway:imageTag = %v; the deploy tool sets it per run and it must not be committed", v)
+	}
+	for _, k := range []string{"slipway:githubOwner", "slipway:githubRepo", "aws:region"} {
+		if _, ok := cfg[k]; !ok {
+			t.Errorf("Pulumi.prod.yaml does not set %s", k)
+		}
+	}
+}

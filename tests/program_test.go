@@ -1,0 +1,654 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/synth"
+)
+
+const providerArn = "arn:aws:iam::" + synth.AccountID + ":oidc-provider/token.actions.githubusercontent.com"
+
+func TestTrustPolicies(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	roles := map[string]policyDoc{
+		"deploy-role":  trustPolicy(t, res, "deploy-role"),
+		"preview-role": trustPolicy(t, res, "preview-role"),
+	}
+	const aud = "sts.amazonaws.com"
+	tests := []struct {
+		name   string
+		sub    string
+		aud    string
+		deploy bool
+		review bool
+	}{
+		{"production environment of the repo", "repo:example-org/example-api:environment:production", aud, true, false},
+		{"pull request of the repo", "repo:example-org/example-api:pull_request", aud, false, true},
+		{"push to main without environment (drift)", "repo:example-org/example-api:ref:refs/heads/main", aud, false, true},
+		{"feature branch", "repo:example-org/example-api:ref:refs/heads/feature", aud, false, false},
+		{"tag", "repo:example-org/example-api:ref:refs/tags/v1.0.0", aud, false, false},
+		{"other environment", "repo:example-org/example-api:environment:staging", aud, false, false},
+		{"other repository of the owner", "repo:example-org/other:environment:production", aud, false, false},
+		{"repository name prefix", "repo:example-org/example-api2:environment:production", aud, false, false},
+		{"repository name prefix, PR", "repo:example-org/example-api2:pull_request", aud, false, false},
+		{"other owner, same repo name", "repo:evil-org/example-api:environment:production", aud, false, false},
+		{"owner prefix", "repo:example-org-evil/example-api:pull_request", aud, false, false},
+		{"case changed", "repo:Example-Org/example-api:environment:production", aud, false, false},
+		{"wrong audience", "repo:example-org/example-api:environment:production", "https://github.com/example-org", false, false},
+		{"wrong audience, PR", "repo:example-org/example-api:pull_request", "sigstore", false, false},
+		{"no audience", "repo:example-org/example-api:environment:production", "", false, false},
+		{"no subject", "", aud, false, false},
+		{"subject with suffix", "repo:example-org/example-api:environment:production:x", aud, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := map[string]string{}
+			if tt.aud != "" {
+				claims["token.actions.githubusercontent.com:aud"] = tt.aud
+			}
+			if tt.sub != "" {
+				claims["token.actions.githubusercontent.com:sub"] = tt.sub
+			}
+			for role, want := range map[string]bool{"deploy-role": tt.deploy, "preview-role": tt.review} {
+				if got := assumes(t, roles[role], providerArn, claims); got != want {
+					t.Errorf("%s assumable with aud=%q sub=%q: got %v, want %v", role, tt.aud, tt.sub, got, want)
+				}
+			}
+		})
+	}
+	t.Run("other identity provider", func(t *testing.T) {
+		claims := map[string]string{
+			"token.actions.githubusercontent.com:aud": aud,
+			"token.actions.githubusercontent.com:sub": "repo:example-org/example-api:environment:production",
+		}
+		if assumes(t, roles["deploy-role"], "arn:aws:iam::"+synth.AccountID+":oidc-provider/evil.example.com", claims) {
+			t.Error("deploy-role trusts a federated principal other than the GitHub OIDC provider")
+		}
+	})
+	t.Run("every trust condition uses StringEquals on aud and sub", func(t *testing.T) {
+		for role, d := range roles {
+			for _, s := range d.Statement {
+				for op := range s.Condition {
+					if op != "StringEquals" {
+						t.Errorf("%s: condition operator %s, want StringEquals only", role, op)
+					}
+				}
+				for _, key := range []string{"token.actions.githubusercontent.com:aud", "token.actions.githubusercontent.com:sub"} {
+					if len(s.Condition["StringEquals"][key]) == 0 {
+						t.Errorf("%s: no StringEquals condition on %s", role, key)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestImmutableSubjects(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"githubOwnerId": "111", "githubRepoId": "222"})
+	d := trustPolicy(t, res, "deploy-role")
+	claims := func(sub string) map[string]string {
+		return map[string]string{"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": sub}
+	}
+	if !assumes(t, d, providerArn, claims("repo:example-org@111/example-api@222:environment:production")) {
+		t.Error("deploy-role refuses the immutable production subject, want accepted")
+	}
+	if assumes(t, d, providerArn, claims("repo:example-org/example-api:environment:production")) {
+		t.Error("deploy-role accepts the mutable subject while immutable IDs are configured, want refused")
+	}
+}
+
+func TestOIDCProviderReuse(t *testing.T) {
+	existing := "arn:aws:iam::" + synth.AccountID + ":oidc-provider/token.actions.githubusercontent.com"
+	res := synthProd(t, sha1, map[string]string{"oidcProviderArn": existing})
+	if n := len(res.Find("aws:iam/openIdConnectProvider:OpenIdConnectProvider")); n != 0 {
+		t.Errorf("with oidcProviderArn set: %d OIDC providers created, want 0 (reuse)", n)
+	}
+	for _, role := range []string{"deploy-role", "preview-role"} {
+		for _, s := range trustPolicy(t, res, role).Statement {
+			if got := s.Principal["Federated"]; got != existing {
+				t.Errorf("%s: federated principal %v, want %s", role, got, existing)
+			}
+		}
+	}
+
+	created := synthProd(t, sha1, nil)
+	p := mustGet(t, created, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github-oidc")
+	if got, want := p.Inputs["url"], "https://token.actions.githubusercontent.com"; got != want {
+		t.Errorf("provider url = %v, want %s", got, want)
+	}
+	if got := fmt.Sprint(p.Inputs["clientIdLists"]); got != "[sts.amazonaws.com]" {
+		t.Errorf("provider clientIdLists = %s, want [sts.amazonaws.com]", got)
+	}
+	if !p.RetainOnDelete {
+		t.Error("created OIDC provider: retainOnDelete false, want true (other stacks of the account may use it)")
+	}
+}
+
+// allPolicies returns every permission policy, by logical name.
+func allPolicies(t *testing.T, res synth.Result) map[string]policyDoc {
+	out := map[string]policyDoc{}
+	for _, r := range res.Find("aws:iam/rolePolicy:RolePolicy") {
+		out[r.Name] = parsePolicy(t, r, "policy")
+	}
+	return out
+}
+
+func TestNoWildcardActions(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"stateBucket": "acme-pulumi-state"})
+	for name, d := range allPolicies(t, res) {
+		for _, s := range d.Statement {
+			if s.Effect != "Allow" {
+				t.Errorf("%s %s: Effect %s, want Allow", name, s.Sid, s.Effect)
+			}
+			for _, a := range s.Action {
+				if strings.ContainsAny(a, "*?") {
+					t.Errorf("%s %s: wildcard action %q", name, s.Sid, a)
+				}
+			}
+			for _, r := range s.Resource {
+				if r == "*" {
+					for _, a := range s.Action {
+						if !infra.ResourceWildcardAllowed(a) {
+							t.Errorf("%s %s: %s granted on Resource \"*\"; IAM can scope it, so scope it", name, s.Sid, a)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPassRoleScoped(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	want := []string{
+		mustGet(t, res, "aws:iam/role:Role", "execution-role").Outputs["arn"].(string),
+		mustGet(t, res, "aws:iam/role:Role", "task-role").Outputs["arn"].(string),
+	}
+	sort.Strings(want)
+	found := 0
+	for name, d := range allPolicies(t, res) {
+		for _, s := range d.Statement {
+			if !contains(s.Action, "iam:PassRole") {
+				continue
+			}
+			found++
+			if name != "deploy-role-policy" {
+				t.Errorf("%s grants iam:PassRole; only the deploy role may", name)
+			}
+			got := append([]string(nil), s.Resource...)
+			sort.Strings(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("PassRole resources (-want +got):\n%s", diff)
+			}
+			if got := s.Condition["StringEquals"]["iam:PassedToService"]; !cmp.Equal(got, stringList{"ecs-tasks.amazonaws.com"}) {
+				t.Errorf("PassRole iam:PassedToService = %v, want [ecs-tasks.amazonaws.com]", got)
+			}
+			if len(s.Action) != 1 {
+				t.Errorf("PassRole statement also grants %v, want iam:PassRole alone", s.Action)
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d statements grant iam:PassRole, want exactly 1", found)
+	}
+}
+
+var readOnlyAction = regexp.MustCompile(`^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z]*$`)
+
+func TestPreviewRoleReadOnly(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"stateBucket": "acme-pulumi-state"})
+	for _, s := range rolePolicy(t, res, "preview-role-policy").Statement {
+		for _, a := range s.Action {
+			if !readOnlyAction.MatchString(a) || a == "ecr:GetAuthorizationToken" || a == "ecr:GetDownloadUrlForLayer" {
+				t.Errorf("preview role statement %s grants %s, which is not read-only", s.Sid, a)
+			}
+		}
+	}
+}
+
+func TestDeployRolePermissions(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"stateBucket": "acme-pulumi-state"})
+	repoArn := "arn:aws:ecr:us-east-1:" + synth.AccountID + ":repository/api-service"
+	serviceArn := "arn:aws:ecs:us-east-1:" + synth.AccountID + ":service/prod-cluster/api-service"
+	grants := map[string][]string{} // action → resources
+	for _, s := range rolePolicy(t, res, "deploy-role-policy").Statement {
+		for _, a := range s.Action {
+			grants[a] = append(grants[a], s.Resource...)
+			if strings.HasPrefix(a, "iam:") && a != "iam:PassRole" {
+				t.Errorf("deploy role grants %s: no IAM write (CD must not be able to widen its own trust)", a)
+			}
+		}
+	}
+	tests := []struct {
+		action   string
+		resource string
+	}{
+		{"ecr:PutImage", repoArn},
+		{"ecr:InitiateLayerUpload", repoArn},
+		{"ecr:CompleteLayerUpload", repoArn},
+		{"ecr:DescribeImages", repoArn},
+		{"ecr:GetAuthorizationToken", "*"},
+		{"ecs:RegisterTaskDefinition", "*"},
+		{"ecs:UpdateService", serviceArn},
+		{"ecs:DescribeServices", serviceArn},
+		{"s3:PutObject", "arn:aws:s3:::acme-pulumi-state/*"},
+		{"s3:ListBucket", "arn:aws:s3:::acme-pulumi-state"},
+	}
+	for _, tt := range tests {
+		if got := grants[tt.action]; !cmp.Equal(got, []string{tt.resource}) {
+			t.Errorf("deploy role %s on %v, want exactly [%s]", tt.action, got, tt.resource)
+		}
+	}
+	for _, forbidden := range []string{"ecs:DeleteService", "ecs:CreateService", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecs:DeregisterTaskDefinition", "dynamodb:DeleteTable", "sts:AssumeRole"} {
+		if _, ok := grants[forbidden]; ok {
+			t.Errorf("deploy role grants %s, want not", forbidden)
+		}
+	}
+
+	t.Run("no state bucket configured", func(t *testing.T) {
+		for _, s := range rolePolicy(t, synthProd(t, sha1, nil), "deploy-role-policy").Statement {
+			for _, a := range s.Action {
+				if strings.HasPrefix(a, "s3:") {
+					t.Errorf("without stateBucket the deploy role grants %s", a)
+				}
+			}
+		}
+	})
+}
+
+func TestTaskRoleScopedToTableAndQueue(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	tableArn := mustGet(t, res, "aws:dynamodb/table:Table", "table").Outputs["arn"].(string)
+	want := map[string][]string{
+		"Table": {tableArn, tableArn + "/index/*"},
+		"Queue": {mustGet(t, res, "aws:sqs/queue:Queue", "queue").Outputs["arn"].(string)},
+	}
+	got := map[string][]string{}
+	for _, s := range rolePolicy(t, res, "task-role-policy").Statement {
+		got[s.Sid] = s.Resource
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("task role resources (-want +got):\n%s", diff)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"rollbackWindow": "37"})
+	repo := mustGet(t, res, "aws:ecr/repository:Repository", "repo")
+	checks := []struct {
+		what string
+		got  interface{}
+		want interface{}
+	}{
+		{"imageTagMutability", repo.Inputs["imageTagMutability"], "IMMUTABLE"},
+		{"scanOnPush", repo.Inputs["imageScanningConfiguration"].(map[string]interface{})["scanOnPush"], true},
+		{"forceDelete", repo.Inputs["forceDelete"], false},
+		{"protect", repo.Protect, true},
+		{"retainOnDelete", repo.RetainOnDelete, true},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("repo %s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+
+	var policy struct {
+		Rules []struct {
+			RulePriority int `json:"rulePriority"`
+			Selection    struct {
+				TagStatus      string   `json:"tagStatus"`
+				TagPatternList []string `json:"tagPatternList"`
+				CountType      string   `json:"countType"`
+				CountNumber    int      `json:"countNumber"`
+				CountUnit      string   `json:"countUnit"`
+			} `json:"selection"`
+			Action struct{ Type string } `json:"action"`
+		} `json:"rules"`
+	}
+	lc := mustGet(t, res, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "repo-lifecycle")
+	if err := json.Unmarshal([]byte(lc.Inputs["policy"].(string)), &policy); err != nil {
+		t.Fatal(err)
+	}
+	var keepsWindow, expiresUntagged bool
+	for _, r := range policy.Rules {
+		sel := r.Selection
+		switch sel.TagStatus {
+		case "tagged", "any":
+			// A count rule over tagged images must keep the whole window.
+			if sel.CountType == "imageCountMoreThan" {
+				keepsWindow = sel.CountNumber == 37 && (sel.TagStatus == "any" || cmp.Equal(sel.TagPatternList, []string{"*"}))
+			} else {
+				t.Errorf("rule %d expires tagged images by %s: it could evict an image inside the rollback window", r.RulePriority, sel.CountType)
+			}
+		case "untagged":
+			expiresUntagged = sel.CountType == "sinceImagePushed" && sel.CountUnit == "days" && sel.CountNumber <= 14
+		}
+	}
+	if !keepsWindow {
+		t.Errorf("lifecycle policy does not keep exactly the last 37 tagged images: %s", lc.Inputs["policy"])
+	}
+	if !expiresUntagged {
+		t.Errorf("lifecycle policy does not expire untagged images within days: %s", lc.Inputs["policy"])
+	}
+}
+
+func TestServiceDeploymentSettings(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"desiredCount": "3", "deregistrationDelay": "15"})
+	svc := mustGet(t, res, "aws:ecs/service:Service", "service")
+	in := svc.Inputs
+	breaker := in["deploymentCircuitBreaker"].(map[string]interface{})
+	checks := []struct {
+		what string
+		got  interface{}
+		want interface{}
+	}{
+		{"desiredCount", in["desiredCount"], 3.0},
+		{"deploymentMinimumHealthyPercent", in["deploymentMinimumHealthyPercent"], 100.0},
+		{"deploymentMaximumPercent", in["deploymentMaximumPercent"], 200.0},
+		{"circuit breaker enable", breaker["enable"], true},
+		{"circuit breaker rollback", breaker["rollback"], true},
+		{"waitForSteadyState", in["waitForSteadyState"], true},
+		{"launchType", in["launchType"], "FARGATE"},
+		{"update timeout", svc.UpdateTimeout, "30m"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("service %s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if g, ok := in["healthCheckGracePeriodSeconds"].(float64); !ok || g <= 0 {
+		t.Errorf("service healthCheckGracePeriodSeconds = %v, want > 0", in["healthCheckGracePeriodSeconds"])
+	}
+	if !contains(svc.Dependencies, "http") {
+		t.Errorf("service depends on %v, want the http listener (the target group must be attached to the load balancer first)", svc.Dependencies)
+	}
+
+	tg := mustGet(t, res, "aws:lb/targetGroup:TargetGroup", "tg")
+	hc := tg.Inputs["healthCheck"].(map[string]interface{})
+	if got := tg.Inputs["deregistrationDelay"]; got != 15.0 {
+		t.Errorf("target group deregistrationDelay = %v, want 15 (from config)", got)
+	}
+	if got := hc["interval"].(float64); got > 10 {
+		t.Errorf("health check interval = %v s, want <= 10", got)
+	}
+	if got := hc["healthyThreshold"]; got != 2.0 {
+		t.Errorf("health check healthyThreshold = %v, want 2", got)
+	}
+	if got := hc["path"]; got != "/health" {
+		t.Errorf("health check path = %v, want /health", got)
+	}
+
+	task := mustGet(t, res, "aws:ecs/taskDefinition:TaskDefinition", "task")
+	if task.Inputs["skipDestroy"] != true {
+		t.Error("task definition skipDestroy is not true: replacing it would deregister the revision ECS rolls back to")
+	}
+	cluster := mustGet(t, res, "aws:ecs/cluster:Cluster", "cluster")
+	if got := fmt.Sprint(cluster.Inputs["settings"]); got != "[map[name:containerInsights value:enabled]]" {
+		t.Errorf("cluster settings = %s, want Container Insights enabled", got)
+	}
+	logs := mustGet(t, res, "aws:cloudwatch/logGroup:LogGroup", "logs")
+	if logs.Inputs["retentionInDays"] != 30.0 {
+		t.Errorf("log retention = %v, want 30", logs.Inputs["retentionInDays"])
+	}
+}
+
+type container struct {
+	Name             string
+	Image            string
+	Environment      []struct{ Name, Value string }
+	LogConfiguration struct {
+		LogDriver string
+		Options   map[string]string
+	}
+}
+
+func containers(t *testing.T, res synth.Result) []container {
+	t.Helper()
+	var cs []container
+	task := mustGet(t, res, "aws:ecs/taskDefinition:TaskDefinition", "task")
+	if err := json.Unmarshal([]byte(task.Inputs["containerDefinitions"].(string)), &cs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func TestImageIsRepositoryAtSHA(t *testing.T) {
+	for _, sha := range []string{sha1, sha2} {
+		res := synthProd(t, sha, nil)
+		cs := containers(t, res)
+		if len(cs) != 1 {
+			t.Fatalf("%d containers, want 1", len(cs))
+		}
+		want := synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service:" + sha
+		if cs[0].Image != want {
+			t.Errorf("image = %q, want %q", cs[0].Image, want)
+		}
+		env := map[string]string{}
+		for _, e := range cs[0].Environment {
+			env[e.Name] = e.Value
+		}
+		for _, k := range []string{"TABLE_NAME", "QUEUE_URL", "QUEUE_NAME"} {
+			if env[k] == "" {
+				t.Errorf("container environment has no %s", k)
+			}
+		}
+		if cs[0].LogConfiguration.LogDriver != "awslogs" || cs[0].LogConfiguration.Options["awslogs-group"] != "/ecs/api-service" {
+			t.Errorf("log configuration = %+v, want awslogs to /ecs/api-service", cs[0].LogConfiguration)
+		}
+	}
+}
+
+// A new SHA is a new task definition and nothing else: the rolling deploy
+// never touches the network, the data, the registry or the roles.
+func TestSHAChangeAltersOnlyTaskDefinition(t *testing.T) {
+	a, b := synthProd(t, sha1, nil), synthProd(t, sha2, nil)
+	if len(a.Resources) != len(b.Resources) {
+		t.Fatalf("resource count %d vs %d: a SHA change added or removed resources", len(a.Resources), len(b.Resources))
+	}
+	var changed []string
+	for i := range a.Resources {
+		ra, rb := a.Resources[i], b.Resources[i]
+		if ra.Type != rb.Type || ra.Name != rb.Name {
+			t.Fatalf("resource %d: %s %s vs %s %s", i, ra.Type, ra.Name, rb.Type, rb.Name)
+		}
+		if !cmp.Equal(ra, rb) {
+			changed = append(changed, ra.Name)
+		}
+	}
+	allowed := map[string]bool{"task": true, "service": true}
+	for _, c := range changed {
+		if !allowed[c] {
+			t.Errorf("a SHA change alters %s; only the task definition (and the service that references it) may change", c)
+		}
+	}
+	if !contains(changed, "task") {
+		t.Errorf("a SHA change does not alter the task definition (changed: %v)", changed)
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	t.Run("new VPC in two zones", func(t *testing.T) {
+		res := synthProd(t, sha1, nil)
+		subnets := res.Find("aws:ec2/subnet:Subnet")
+		zones := map[interface{}]bool{}
+		for _, s := range subnets {
+			zones[s.Inputs["availabilityZone"]] = true
+		}
+		if len(subnets) != 2 || len(zones) != 2 {
+			t.Errorf("%d subnets in zones %v, want 2 in 2 zones", len(subnets), zones)
+		}
+	})
+	t.Run("tasks accept traffic from the load balancer only", func(t *testing.T) {
+		res := synthProd(t, sha1, nil)
+		sg := mustGet(t, res, "aws:ec2/securityGroup:SecurityGroup", "task-sg")
+		ingress := sg.Inputs["ingress"].([]interface{})
+		if len(ingress) != 1 {
+			t.Fatalf("task-sg has %d ingress rules, want 1", len(ingress))
+		}
+		rule := ingress[0].(map[string]interface{})
+		if cidrs, ok := rule["cidrBlocks"]; ok && cidrs != nil && len(cidrs.([]interface{})) > 0 {
+			t.Errorf("task-sg ingress from CIDRs %v, want the load balancer's security group only", cidrs)
+		}
+		if got := fmt.Sprint(rule["securityGroups"]); !strings.HasPrefix(got, "[sg-") {
+			t.Errorf("task-sg ingress source = %s, want the alb-sg ID", got)
+		}
+		if rule["fromPort"] != 8080.0 || rule["toPort"] != 8080.0 {
+			t.Errorf("task-sg ingress ports %v-%v, want the container port 8080", rule["fromPort"], rule["toPort"])
+		}
+	})
+	t.Run("existing VPC", func(t *testing.T) {
+		res := synthProd(t, sha1, map[string]string{
+			"vpcId":     "vpc-0123456789abcdef0",
+			"subnetIds": `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`,
+		})
+		for _, typ := range []string{"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway"} {
+			if n := len(res.Find(typ)); n != 0 {
+				t.Errorf("with an existing VPC: %d %s created, want 0", n, typ)
+			}
+		}
+		svc := mustGet(t, res, "aws:ecs/service:Service", "service")
+		nc := svc.Inputs["networkConfiguration"].(map[string]interface{})
+		if got := fmt.Sprint(nc["subnets"]); got != "[subnet-0123456789abcdef0 subnet-0123456789abcdef1]" {
+			t.Errorf("service subnets = %s, want the configured ones", got)
+		}
+		if got := mustGet(t, res, "aws:lb/targetGroup:TargetGroup", "tg").Inputs["vpcId"]; got != "vpc-0123456789abcdef0" {
+			t.Errorf("target group vpcId = %v, want the configured VPC", got)
+		}
+	})
+	t.Run("HTTPS when a certificate is configured", func(t *testing.T) {
+		res := synthProd(t, sha1, map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"})
+		https := mustGet(t, res, "aws:lb/listener:Listener", "https")
+		if https.Inputs["port"] != 443.0 || https.Inputs["certificateArn"] != "arn:aws:acm:us-east-1:123456789012:certificate/abc" {
+			t.Errorf("https listener = %v", https.Inputs)
+		}
+		http := mustGet(t, res, "aws:lb/listener:Listener", "http")
+		action := http.Inputs["defaultActions"].([]interface{})[0].(map[string]interface{})
+		if action["type"] != "redirect" {
+			t.Errorf("http listener action %v, want a redirect to HTTPS", action["type"])
+		}
+		if n := len(synthProd(t, sha1, nil).Find("aws:lb/listener:Listener")); n != 1 {
+			t.Errorf("without a certificate: %d listeners, want 1 (HTTP)", n)
+		}
+	})
+}
+
+func TestDataStores(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	table := mustGet(t, res, "aws:dynamodb/table:Table", "table")
+	if table.Inputs["billingMode"] != "PAY_PER_REQUEST" || !table.Protect {
+		t.Errorf("table billingMode=%v protect=%v, want PAY_PER_REQUEST and protected", table.Inputs["billingMode"], table.Protect)
+	}
+	if pitr := table.Inputs["pointInTimeRecovery"].(map[string]interface{}); pitr["enabled"] != true {
+		t.Errorf("table point-in-time recovery = %v, want enabled", pitr)
+	}
+	queue := mustGet(t, res, "aws:sqs/queue:Queue", "queue")
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     int    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(queue.Inputs["redrivePolicy"].(string)), &redrive); err != nil {
+		t.Fatal(err)
+	}
+	dlq := mustGet(t, res, "aws:sqs/queue:Queue", "queue-dlq")
+	if want := dlq.Outputs["arn"].(string); redrive.DeadLetterTargetArn != want || redrive.MaxReceiveCount < 1 {
+		t.Errorf("queue redrive = %+v, want to %s", redrive, want)
+	}
+}
+
+var kebab = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+func TestComponentsAndNames(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"})
+	components := map[string]string{}
+	for _, r := range res.Resources {
+		if !r.IsCustom {
+			components[r.Name] = r.Type
+			if !strings.HasPrefix(r.Type, "slipway:infra:") {
+				t.Errorf("component %s has type %s, want slipway:infra:*", r.Name, r.Type)
+			}
+		}
+	}
+	for _, r := range res.Resources {
+		if !kebab.MatchString(r.Name) {
+			t.Errorf("%s %q: logical names must be kebab-case (renaming replaces the resource)", r.Type, r.Name)
+		}
+		if r.IsCustom && components[r.Parent] == "" {
+			t.Errorf("%s %s has parent %q, want one of the components", r.Type, r.Name, r.Parent)
+		}
+	}
+	want := []string{"ci-identity", "data", "network", "registry", "service"}
+	var got []string
+	for n := range components {
+		got = append(got, n)
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("components (-want +got):\n%s", diff)
+	}
+}
+
+func TestStackOutputs(t *testing.T) {
+	cfgMap := prodConfig(t, sha1, nil)
+	cfg, err := infra.Parse(func(key string) (string, bool) {
+		if !strings.Contains(key, ":") {
+			key = "slipway:" + key
+		}
+		v, ok := cfgMap[key]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]string{}
+	program := func(ctx *pulumi.Context) error {
+		s, err := infra.New(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for k, v := range s.Outputs {
+			k := k
+			pulumi.ToOutput(v).ApplyT(func(x interface{}) int {
+				mu.Lock()
+				defer mu.Unlock()
+				got[k] = fmt.Sprint(x)
+				return 0
+			})
+		}
+		return nil
+	}
+	if _, err := synth.Run(program, "slipway", "prod", cfgMap); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		infra.OutRepositoryURL:     synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
+		infra.OutClusterName:       "prod-cluster",
+		infra.OutServiceName:       "api-service",
+		infra.OutRegion:            "us-east-1",
+		infra.OutImageTag:          sha1,
+		infra.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:1",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("output %s = %q, want %q", k, got[k], w)
+		}
+	}
+	for _, k := range []string{infra.OutServiceURL, infra.OutDeployRoleArn, infra.OutPreviewRoleArn} {
+		if got[k] == "" {
+			t.Errorf("output %s is missing", k)
+		}
+	}
+	if !strings.HasPrefix(got[infra.OutServiceURL], "http://") {
+		t.Errorf("serviceUrl = %q, want http://<load balancer DNS>", got[infra.OutServiceURL])
+	}
+}
