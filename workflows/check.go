@@ -1,0 +1,294 @@
+package workflows
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The role variables, as role-to-assume expressions. The deploy role trusts
+// only the DeployEnvironment subject; the read-only preview role trusts
+// pull_request runs and runs on the default branch without environment.
+const (
+	DeployRoleVar  = "SLIPWAY_DEPLOY_ROLE_ARN"
+	PreviewRoleVar = "SLIPWAY_PREVIEW_ROLE_ARN"
+)
+
+func roleExpr(variable string) string { return "${{ vars." + variable + " }}" }
+
+// roleJobs are, per file, the jobs that assume a role and which one: the
+// program's trust policies are written for exactly these.
+var roleJobs = map[string]map[string]string{
+	"cd.yml":       {"image": DeployRoleVar, "deploy": DeployRoleVar},
+	"ci.yml":       {"preview": PreviewRoleVar},
+	"drift.yml":    {"drift": PreviewRoleVar},
+	"rollback.yml": {"rollback": DeployRoleVar},
+}
+
+// deployGroupFiles share the deploy concurrency group.
+var deployGroupFiles = []string{"cd.yml", "rollback.yml"}
+
+// DeployGroup is the concurrency group of everything that changes the stack.
+func DeployGroup(p Params) string { return "deploy-" + p.Stack }
+
+// readOnlyVerbs are the deploy tool verbs a preview-role job may run.
+var readOnlyVerbs = []string{"drift", "preview"}
+
+// commentingJob is the one job allowed pull-requests: write.
+const commentingJob = "ci.yml/preview"
+
+// forkGuard keeps a pull_request job that assumes a role off fork pull
+// requests, which get no OIDC token.
+const forkGuard = "github.event.pull_request.head.repo.full_name == github.repository"
+
+var (
+	pinnedUsesRE = regexp.MustCompile(`^([A-Za-z0-9-]+/[A-Za-z0-9._-]+)(/[^@]+)?@([0-9a-f]{40})$`)
+	expressionRE = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
+	varRE        = regexp.MustCompile(`\bvars\.([A-Za-z_][A-Za-z0-9_]*)`)
+	secretRE     = regexp.MustCompile(`\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)`)
+	toolVerbRE   = regexp.MustCompile(`\./cmd/deploy\s+(\S+)`)
+)
+
+func containsExpression(s string) bool { return strings.Contains(s, "${{") }
+
+// Check returns the problems of a rendered workflow file against the
+// hardening rules (none means it passes): the header, pinned actions,
+// least-privilege permissions, no privileged triggers, no expressions in
+// scripts, the role each job assumes with the environment its OIDC subject
+// needs, deploy serialization, credentials not persisted, timeouts, and
+// the known variables and secrets. path's base name ("cd.yml") selects the
+// per-file expectations.
+func Check(path string, content []byte, p Params) []string {
+	c := &checker{file: pathBase(path), p: p}
+	if !bytes.HasPrefix(content, []byte(headerPrefix)) {
+		c.add("missing the header comment %q...: readers must learn the file is managed by slipway", headerPrefix)
+	}
+	w, err := parseWorkflow(content)
+	if err != nil {
+		return append(c.problems, err.Error())
+	}
+	c.workflowLevel(w)
+	for _, id := range w.jobIDs() {
+		c.job(w, id, w.Jobs[id])
+	}
+	if want, ok := roleJobs[c.file]; ok {
+		for _, id := range sortedKeys(want) {
+			if _, ok := w.Jobs[id]; !ok {
+				c.add("job %s is missing: it must assume %s", id, roleExpr(want[id]))
+			}
+		}
+	}
+	c.names(content)
+	return c.problems
+}
+
+func pathBase(p string) string { return path.Base(strings.ReplaceAll(p, `\`, "/")) }
+
+type checker struct {
+	file     string
+	p        Params
+	problems []string
+}
+
+func (c *checker) add(format string, args ...any) {
+	c.problems = append(c.problems, c.file+": "+fmt.Sprintf(format, args...))
+}
+
+func (c *checker) workflowLevel(w *workflow) {
+	if w.Permissions.Kind != yaml.MappingNode || len(w.Permissions.Content) != 0 {
+		c.add("top-level permissions: want {} (each job declares its own), got %s", describe(&w.Permissions))
+	}
+	for _, e := range w.events() {
+		if e == "pull_request_target" || e == "workflow_run" {
+			c.add("trigger %s is not allowed: it runs with the base repository's secrets and write token for changes from forks", e)
+		}
+	}
+	c.concurrency("workflow", &w.Concurrency)
+	if slices.Contains(deployGroupFiles, c.file) {
+		if group, _ := concurrency(&w.Concurrency); group != DeployGroup(c.p) {
+			c.add("concurrency group: want %q (shared by %v), got %q", DeployGroup(c.p), deployGroupFiles, group)
+		}
+	}
+}
+
+// concurrency checks a workflow's or job's concurrency: only the deploy
+// files use the deploy group, never cancelling (a cancelled pulumi up
+// leaves the stack locked). Other groups would displace queued deploys.
+func (c *checker) concurrency(where string, n *yaml.Node) {
+	group, cancel := concurrency(n)
+	if group != DeployGroup(c.p) {
+		return
+	}
+	if !slices.Contains(deployGroupFiles, c.file) {
+		c.add("%s concurrency: group %q belongs to %v only: a run queued here would displace a queued deploy", where, group, deployGroupFiles)
+	}
+	if cancel != "false" {
+		c.add("%s concurrency: group %q needs cancel-in-progress: false, got %q", where, group, cancel)
+	}
+}
+
+func (c *checker) job(w *workflow, id string, j *job) {
+	where := "job " + id
+	if j.Uses.Value != "" {
+		c.add("%s: calls reusable workflow %s: not allowed (its OIDC subject and permissions are outside these checks)", where, j.Uses.Value)
+	}
+	if t, err := strconv.Atoi(j.TimeoutMinutes.Value); err != nil || t <= 0 {
+		c.add("%s: timeout-minutes: want a positive number of minutes, got %s", where, describe(&j.TimeoutMinutes))
+	}
+	c.concurrency(where, &j.Concurrency)
+
+	role, err := j.role()
+	if err != nil {
+		c.add("%s: %v", where, err)
+	}
+	c.permissions(where, c.file+"/"+id, j, role != "")
+	c.role(w, where, id, j, role)
+	for i, s := range j.Steps {
+		c.step(fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name), s)
+	}
+}
+
+// permissions: contents: read; id-token: write exactly when the job
+// assumes a role; pull-requests: write only for the commenting job.
+func (c *checker) permissions(where, qualified string, j *job, assumesRole bool) {
+	if j.Permissions.Kind != yaml.MappingNode {
+		c.add("%s: permissions: want a mapping of the scopes it needs, got %s", where, describe(&j.Permissions))
+		return
+	}
+	got := map[string]string{}
+	for i := 0; i+1 < len(j.Permissions.Content); i += 2 {
+		got[j.Permissions.Content[i].Value] = j.Permissions.Content[i+1].Value
+	}
+	if got["contents"] != "read" {
+		c.add("%s: permissions: want contents: read, got %q", where, got["contents"])
+	}
+	if assumesRole && got["id-token"] != "write" {
+		c.add("%s: permissions: assumes an AWS role, so it needs id-token: write", where)
+	}
+	for _, scope := range sortedKeys(got) {
+		level := got[scope]
+		switch {
+		case scope == "contents":
+		case scope == "id-token" && level == "write":
+			if !assumesRole {
+				c.add("%s: permissions: id-token: write without a %s step: only jobs that assume an AWS role may mint OIDC tokens", where, awsCredentialsAction)
+			}
+		case scope == "pull-requests" && level == "write" && qualified == commentingJob:
+		default:
+			c.add("%s: permissions: %s: %s is not needed", where, scope, level)
+		}
+	}
+}
+
+// role checks which role the job assumes against the file's expectations,
+// and that its OIDC subject can match that role's trust.
+func (c *checker) role(w *workflow, where, id string, j *job, role string) {
+	env := j.environment()
+	if want, ok := roleJobs[c.file]; ok {
+		switch wantVar, expected := want[id]; {
+		case expected && role != roleExpr(wantVar):
+			c.add("%s: role-to-assume: want %s, got %q", where, roleExpr(wantVar), role)
+		case !expected && role != "":
+			c.add("%s: assumes %s: only %v may assume a role in this file", where, role, sortedKeys(want))
+		}
+	}
+	switch role {
+	case "":
+	case roleExpr(DeployRoleVar):
+		if env != c.p.DeployEnvironment {
+			c.add("%s: assumes the deploy role, so it needs environment: %s (the role trusts that subject only), got %q", where, c.p.DeployEnvironment, env)
+		}
+	case roleExpr(PreviewRoleVar):
+		if env != "" {
+			c.add("%s: assumes the preview role, so it must have no environment (the role trusts pull_request and default-branch subjects), got %q", where, env)
+		}
+		for _, s := range j.Steps {
+			for _, m := range toolVerbRE.FindAllStringSubmatch(s.Run, -1) {
+				if !slices.Contains(readOnlyVerbs, m[1]) {
+					c.add("%s: runs the deploy tool with %s under the read-only preview role: only %v", where, m[1], readOnlyVerbs)
+				}
+			}
+		}
+	default:
+		c.add("%s: role-to-assume %q: want %s or %s", where, role, roleExpr(DeployRoleVar), roleExpr(PreviewRoleVar))
+	}
+	if role != "" && slices.Contains(w.events(), "pull_request") && !strings.Contains(j.If, forkGuard) {
+		c.add("%s: assumes a role on pull_request, so it needs if: %s (forks get no OIDC token: skip, do not fail)", where, forkGuard)
+	}
+}
+
+func (c *checker) step(where string, s step) {
+	if containsExpression(s.Run) {
+		c.add("%s: run: contains a ${{ }} expression; pass the value through env: and quote \"$VAR\" (expressions are pasted into the script unescaped)", where)
+	}
+	if s.Uses.Value == "" {
+		return
+	}
+	m := pinnedUsesRE.FindStringSubmatch(s.Uses.Value)
+	if m == nil {
+		c.add("%s: uses %s: want owner/repo@<40-hex commit SHA> # <version> from the pin table", where, s.Uses.Value)
+		return
+	}
+	name, sha := m[1], m[3]
+	pin, ok := pins[name]
+	switch {
+	case !ok:
+		c.add("%s: uses %s: action %s is not in the pin table (pins.go, ACTIONS.md)", where, s.Uses.Value, name)
+	case sha != pin.SHA:
+		c.add("%s: uses %s: the pin table has %s@%s (%s)", where, s.Uses.Value, name, pin.SHA, pin.Version)
+	case s.Uses.LineComment != "# "+pin.Version:
+		c.add("%s: uses %s: want the line comment %q, got %q", where, s.Uses.Value, "# "+pin.Version, s.Uses.LineComment)
+	}
+	if name == "actions/checkout" {
+		if v := s.With["persist-credentials"]; v.Value != "false" {
+			c.add("%s: actions/checkout needs persist-credentials: false (else the token stays in .git/config for every later step), got %q", where, v.Value)
+		}
+	}
+}
+
+// names checks that every vars.X and secrets.X in an expression is one the
+// program creates.
+func (c *checker) names(content []byte) {
+	for _, e := range expressionRE.FindAllSubmatch(content, -1) {
+		for _, m := range varRE.FindAllSubmatch(e[1], -1) {
+			if !slices.Contains(Variables(), string(m[1])) {
+				c.add("variable vars.%s is not one of Variables() %v", m[1], Variables())
+			}
+		}
+		for _, m := range secretRE.FindAllSubmatch(e[1], -1) {
+			if !slices.Contains(Secrets(), string(m[1])) {
+				c.add("secret secrets.%s is not one of Secrets() %v", m[1], Secrets())
+			}
+		}
+	}
+}
+
+// describe shows a node as written, for messages.
+func describe(n *yaml.Node) string {
+	if n.Kind == 0 {
+		return "nothing"
+	}
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	out, err := yaml.Marshal(n)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

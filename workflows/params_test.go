@@ -1,0 +1,83 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	valid := paramSets[0].p
+	for _, set := range paramSets {
+		if err := set.p.Validate(); err != nil {
+			t.Errorf("%s: Validate() = %v, want nil", set.name, err)
+		}
+	}
+	cases := []struct {
+		name   string
+		mutate func(*Params)
+		want   string // "" = valid
+	}{
+		{"tag ToolRef", func(p *Params) { p.ToolRef = "v1.4.0" }, ""},
+		{"refs/tags ToolRef", func(p *Params) { p.ToolRef = "refs/tags/v1.4.0-rc.1" }, ""},
+		{"ToolRef ignored in repo", func(p *Params) { p.ToolRepository, p.ToolRef, p.ToolPath = "", "main", "deploy" }, ""},
+		{"in-repo root", func(p *Params) { p.ToolRepository, p.ToolPath = "", "." }, ""},
+		{"nested ToolPath", func(p *Params) { p.ToolPath = "tools/slipway" }, ""},
+		{"org stack", func(p *Params) { p.Stack = "acme/slipway/prod" }, ""},
+		{"release branch", func(p *Params) { p.DefaultBranch = "release/v2" }, ""},
+
+		{"empty Stack", func(p *Params) { p.Stack = "" }, `Stack "": want a Pulumi stack name`},
+		{"Stack with space", func(p *Params) { p.Stack = "prod env" }, `Stack "prod env": want a Pulumi stack name`},
+		{"empty DeployEnvironment", func(p *Params) { p.DeployEnvironment = "" }, `DeployEnvironment "": want a GitHub environment name`},
+		{"DeployEnvironment with colon", func(p *Params) { p.DeployEnvironment = "prod:x" }, `DeployEnvironment "prod:x": want a GitHub environment name`},
+		{"long DeployEnvironment", func(p *Params) { p.DeployEnvironment = strings.Repeat("e", 256) }, `want a GitHub environment name such as "production" (letters, digits, _ . -; at most 255)`},
+		{"empty DefaultBranch", func(p *Params) { p.DefaultBranch = "" }, `DefaultBranch "": want a branch name`},
+		{"glob DefaultBranch", func(p *Params) { p.DefaultBranch = "release/*" }, `DefaultBranch "release/*": want a branch name such as "main" (letters, digits, . _ - /; no glob characters)`},
+		{"DefaultBranch with ..", func(p *Params) { p.DefaultBranch = "a..b" }, `DefaultBranch "a..b": want a branch name such as "main" (letters, digits, . _ - /; no glob characters): git forbids`},
+		{"DefaultBranch .lock", func(p *Params) { p.DefaultBranch = "main.lock" }, `git forbids`},
+		{"ToolRepository without owner", func(p *Params) { p.ToolRepository = "slipway" }, `ToolRepository "slipway": want "owner/name"`},
+		{"ToolRepository URL", func(p *Params) { p.ToolRepository = "https://github.com/a/b" }, `ToolRepository "https://github.com/a/b": want "owner/name"`},
+		{"ToolRepository ..", func(p *Params) { p.ToolRepository = "a/.." }, `ToolRepository "a/..": want "owner/name"`},
+		{"empty ToolRef", func(p *Params) { p.ToolRef = "" }, `ToolRef "": want a pinned ref of ToolRepository: a full 40-hex lowercase commit SHA or a version tag`},
+		{"branch ToolRef", func(p *Params) { p.ToolRef = "main" }, `ToolRef "main": want a pinned ref`},
+		{"short SHA ToolRef", func(p *Params) { p.ToolRef = "0f1e2d3" }, `ToolRef "0f1e2d3": want a pinned ref`},
+		{"uppercase SHA ToolRef", func(p *Params) { p.ToolRef = strings.ToUpper(testToolRef) }, `ToolRef "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C": want a pinned ref`},
+		{"empty ToolPath", func(p *Params) { p.ToolPath = "" }, `ToolPath "": want the folder of slipway relative to the workspace`},
+		{"absolute ToolPath", func(p *Params) { p.ToolPath = "/opt/slipway" }, `ToolPath "/opt/slipway": want a relative path: no leading "/"`},
+		{"ToolPath escapes", func(p *Params) { p.ToolPath = "../slipway" }, `ToolPath "../slipway": want a path inside the workspace: no ".."`},
+		{"ToolPath inner ..", func(p *Params) { p.ToolPath = "a/../b" }, `ToolPath "a/../b": want a path inside the workspace: no ".."`},
+		{"ToolPath trailing slash", func(p *Params) { p.ToolPath = "deploy/" }, `ToolPath "deploy/": want a clean path`},
+		{"ToolPath with space", func(p *Params) { p.ToolPath = "my tool" }, `ToolPath "my tool": want a relative path of letters, digits`},
+		{"checkout over the app", func(p *Params) { p.ToolPath = "." }, `ToolPath ".": want a subfolder such as ".slipway"`},
+		{"empty PulumiVersion", func(p *Params) { p.PulumiVersion = "" }, `PulumiVersion "": want a Pulumi CLI version x.y.z`},
+		{"PulumiVersion with v", func(p *Params) { p.PulumiVersion = "v3.274.1" }, `PulumiVersion "v3.274.1": want a Pulumi CLI version x.y.z such as "3.274.1" (without the leading v)`},
+		{"PulumiVersion range", func(p *Params) { p.PulumiVersion = "^3" }, `PulumiVersion "^3": want a Pulumi CLI version x.y.z`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := valid
+			tc.mutate(&p)
+			err := p.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tc.want != "" && err == nil:
+				t.Errorf("Validate() = nil, want an error containing %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Errorf("Validate() = %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every invalid field is reported at once, not only the first.
+func TestValidateReportsAll(t *testing.T) {
+	err := Params{}.Validate()
+	if err == nil {
+		t.Fatal("Validate() of zero Params = nil, want errors")
+	}
+	for _, field := range []string{"Stack", "DeployEnvironment", "DefaultBranch", "ToolPath", "PulumiVersion"} {
+		if !strings.Contains(err.Error(), "workflows: "+field+" ") {
+			t.Errorf("Validate() = %v\nwant an error naming %s", err, field)
+		}
+	}
+}

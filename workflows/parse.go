@@ -1,0 +1,154 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The parts of a workflow the checks and the OIDC helpers read. Fields that
+// GitHub accepts in several shapes stay yaml.Node; uses: stays a node so
+// its line comment (the pinned version) is kept.
+type workflow struct {
+	On          yaml.Node       `yaml:"on"`
+	Permissions yaml.Node       `yaml:"permissions"`
+	Concurrency yaml.Node       `yaml:"concurrency"`
+	Jobs        map[string]*job `yaml:"jobs"`
+}
+
+type job struct {
+	If             string    `yaml:"if"`
+	Uses           yaml.Node `yaml:"uses"`
+	Permissions    yaml.Node `yaml:"permissions"`
+	Environment    yaml.Node `yaml:"environment"`
+	Concurrency    yaml.Node `yaml:"concurrency"`
+	TimeoutMinutes yaml.Node `yaml:"timeout-minutes"`
+	Steps          []step    `yaml:"steps"`
+}
+
+type step struct {
+	Name string               `yaml:"name"`
+	Uses yaml.Node            `yaml:"uses"`
+	With map[string]yaml.Node `yaml:"with"`
+	Run  string               `yaml:"run"`
+}
+
+const awsCredentialsAction = "aws-actions/configure-aws-credentials"
+
+func parseWorkflow(content []byte) (*workflow, error) {
+	var w workflow
+	if err := yaml.Unmarshal(content, &w); err != nil {
+		return nil, fmt.Errorf("workflows: parse: %w", err)
+	}
+	if len(w.Jobs) == 0 {
+		return nil, fmt.Errorf("workflows: parse: no jobs")
+	}
+	for id, j := range w.Jobs {
+		if j == nil {
+			return nil, fmt.Errorf("workflows: parse: job %q is empty", id)
+		}
+	}
+	return &w, nil
+}
+
+// jobIDs are the job ids, sorted, so reports come in a stable order.
+func (w *workflow) jobIDs() []string { return sortedKeys(w.Jobs) }
+
+// events are the workflow's triggers, sorted: on: takes a name, a list of
+// names or a mapping keyed by name.
+func (w *workflow) events() []string {
+	var names []string
+	switch w.On.Kind {
+	case yaml.ScalarNode:
+		names = []string{w.On.Value}
+	case yaml.SequenceNode:
+		for _, n := range w.On.Content {
+			names = append(names, n.Value)
+		}
+	case yaml.MappingNode:
+		for i := 0; i < len(w.On.Content); i += 2 {
+			names = append(names, w.On.Content[i].Value)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// trigger is the configuration of one event under on:, nil if absent or
+// given without configuration.
+func (w *workflow) trigger(event string) *yaml.Node {
+	return mappingValue(&w.On, event)
+}
+
+// mappingValue is the value of key in a mapping node, nil if n is not a
+// mapping or lacks the key.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// concurrency returns the group and the cancel-in-progress value as
+// written ("" when absent; GitHub's default is false).
+func concurrency(n *yaml.Node) (group, cancel string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value, ""
+	case yaml.MappingNode:
+		if g := mappingValue(n, "group"); g != nil {
+			group = g.Value
+		}
+		if c := mappingValue(n, "cancel-in-progress"); c != nil {
+			cancel = c.Value
+		}
+	}
+	return group, cancel
+}
+
+// environment is the job's environment name: environment: takes a name or
+// a mapping with name and url.
+func (j *job) environment() string {
+	if j.Environment.Kind == yaml.MappingNode {
+		if n := mappingValue(&j.Environment, "name"); n != nil {
+			return n.Value
+		}
+		return ""
+	}
+	return j.Environment.Value
+}
+
+// action is the owner/repo of a uses: value, without the ref.
+func action(uses string) string {
+	name, _, _ := strings.Cut(uses, "@")
+	return name
+}
+
+// role is the role-to-assume of the job's configure-aws-credentials steps,
+// "" when it has none. A job assuming two roles is refused: its subject
+// would be trusted by one of them at most, and the checks could not tell
+// which step acts as which role.
+func (j *job) role() (string, error) {
+	role := ""
+	for _, s := range j.Steps {
+		if action(s.Uses.Value) != awsCredentialsAction {
+			continue
+		}
+		r := s.With["role-to-assume"].Value
+		if r == "" {
+			return "", fmt.Errorf("a %s step has no role-to-assume", awsCredentialsAction)
+		}
+		if role != "" && r != role {
+			return "", fmt.Errorf("assumes two roles, %s and %s", role, r)
+		}
+		role = r
+	}
+	return role, nil
+}

@@ -1,0 +1,33 @@
+package workflows
+
+import "fmt"
+
+// Pin is an action pinned to a full commit SHA. A tag can be moved (the
+// tj-actions/changed-files compromise, CVE-2025-30066); a commit cannot.
+// Every SHA here was seen tied to its version tag in public sources, which
+// ACTIONS.md lists: never write one from memory.
+type Pin struct {
+	SHA     string // 40-hex commit the version tag points to
+	Version string // the tag, kept as the line comment Dependabot and Renovate read
+}
+
+// pins are the only actions the workflows may use.
+var pins = map[string]Pin{
+	"actions/checkout":                      {SHA: "3d3c42e5aac5ba805825da76410c181273ba90b1", Version: "v7.0.1"},
+	"actions/setup-go":                      {SHA: "b7ad1dad31e06c5925ef5d2fc7ad053ef454303e", Version: "v7.0.0"},
+	"aws-actions/amazon-ecr-login":          {SHA: "03f1aad4c6c7ffd436567f42f9384779290529bd", Version: "v2.1.7"},
+	"aws-actions/configure-aws-credentials": {SHA: "e1253824e5c10ff9df46874f81ed3ec929e19cfd", Version: "v6.3.0"},
+	"dtolnay/rust-toolchain":                {SHA: "e97e2d8cc328f1b50210efc529dca0028893a2d9", Version: "v1"},
+	"pulumi/actions":                        {SHA: "8e5e406f4007fca908480587cb9893c07090f58d", Version: "v7.0.0"},
+	"Swatinem/rust-cache":                   {SHA: "6323deb102c322ba6fcbdcafc7e3dddab59af2b6", Version: "v2.9.2"},
+}
+
+// pinnedUses is the template function behind [[ pin "owner/repo" ]]: the
+// value of a step's uses: with the version as a line comment.
+func pinnedUses(action string) (string, error) {
+	p, ok := pins[action]
+	if !ok {
+		return "", fmt.Errorf("action %q is not in the pin table (pins.go); known: %v", action, sortedKeys(pins))
+	}
+	return fmt.Sprintf("%s@%s # %s", action, p.SHA, p.Version), nil
+}

@@ -1,0 +1,90 @@
+// Package workflows renders the GitHub Actions workflow files of the
+// application repository: CI (tests and an infrastructure preview on pull
+// requests), CD (tests, image, rolling deploy on the default branch), a
+// manual rollback and a scheduled drift check. The slipway Pulumi program
+// manages them as repository files, so they change with the infrastructure
+// whose roles, variables and environments they use.
+//
+// Check and the OIDC helpers (JobSubject, JobsAssumingRole, Events) let the
+// program's tests prove that what the files do matches what the IAM trust
+// policies admit.
+package workflows
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"text/template"
+)
+
+//go:embed templates/*.yml.tmpl
+var templateFS embed.FS
+
+// [[ ]] delimiters leave GitHub's ${{ }} expressions untouched.
+var templates = template.Must(template.New("workflows").
+	Delims("[[", "]]").
+	Option("missingkey=error").
+	Funcs(template.FuncMap{"pin": pinnedUses}).
+	ParseFS(templateFS, "templates/*.yml.tmpl"))
+
+// workflowFiles are the rendered files, sorted; each has the template
+// <name>.tmpl (templates/common.yml.tmpl holds the shared snippets).
+var workflowFiles = []string{"cd.yml", "ci.yml", "drift.yml", "rollback.yml"}
+
+// WorkflowDir is where the files live in the application repository.
+const WorkflowDir = ".github/workflows/"
+
+// File is one rendered workflow file.
+type File struct {
+	Path    string // in the application repository, e.g. ".github/workflows/ci.yml"
+	Content []byte
+}
+
+// headerPrefix starts every rendered file; Check requires it.
+const headerPrefix = "# Managed by slipway"
+
+func header(name string) string {
+	return headerPrefix + " (infra, Pulumi) from workflows/templates/" + name + ".tmpl.\n" +
+		"# Do not edit it in place: change the template in slipway and deploy the\n" +
+		"# stack; the next deploy overwrites edits made here.\n\n"
+}
+
+// Render returns every workflow file for p, sorted by Path.
+func Render(p Params) ([]File, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	files := make([]File, 0, len(workflowFiles))
+	for _, name := range workflowFiles {
+		var buf bytes.Buffer
+		buf.WriteString(header(name))
+		if err := templates.ExecuteTemplate(&buf, name+".tmpl", p); err != nil {
+			return nil, fmt.Errorf("workflows: render %s: %w", name, err)
+		}
+		files = append(files, File{Path: WorkflowDir + name, Content: buf.Bytes()})
+	}
+	return files, nil
+}
+
+// Variables are the names of the repository Actions variables the
+// workflows read as ${{ vars.NAME }}, sorted. The program creates them.
+func Variables() []string {
+	return []string{
+		"AWS_REGION",
+		"ECR_REPOSITORY", // repository URL: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME
+		"ECS_CLUSTER",
+		"ECS_SERVICE",
+		"PULUMI_BACKEND_URL",
+		"SLIPWAY_DEPLOY_ROLE_ARN",
+		"SLIPWAY_PREVIEW_ROLE_ARN",
+		"SLIPWAY_STACK",
+	}
+}
+
+// Secrets are the names of the Actions secrets the workflows read as
+// ${{ secrets.NAME }}, sorted. PULUMI_CONFIG_PASSPHRASE is required;
+// SLIPWAY_REPO_TOKEN is optional, read only when ToolRepository is set and
+// needed only when that repository is private.
+func Secrets() []string {
+	return []string{"PULUMI_CONFIG_PASSPHRASE", "SLIPWAY_REPO_TOKEN"}
+}

@@ -1,0 +1,101 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Events returns the events that trigger the workflow in content, sorted.
+func Events(content []byte) ([]string, error) {
+	w, err := parseWorkflow(content)
+	if err != nil {
+		return nil, err
+	}
+	return w.events(), nil
+}
+
+// JobsAssumingRole returns, for every job of the workflow in content with a
+// configure-aws-credentials step, its role-to-assume expression as written,
+// e.g. "${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}".
+func JobsAssumingRole(content []byte) (map[string]string, error) {
+	w, err := parseWorkflow(content)
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]string{}
+	for _, id := range w.jobIDs() {
+		r, err := w.Jobs[id].role()
+		if err != nil {
+			return nil, fmt.Errorf("workflows: job %s: %w", id, err)
+		}
+		if r != "" {
+			roles[id] = r
+		}
+	}
+	return roles, nil
+}
+
+// JobSubject returns the OIDC sub claim that job emits when the workflow in
+// content runs for event, for a repository whose subjects start with
+// repoPrefix ("repo:OWNER/REPO", or the immutable
+// "repo:OWNER@ID/REPO@ID"). GitHub's formats are exclusive:
+//
+//   - a job with an environment: PREFIX:environment:NAME (any event);
+//   - else a pull_request run: PREFIX:pull_request;
+//   - else PREFIX:ref:refs/heads/BRANCH, the branch the run is on: a push
+//     filtered to defaultBranch, a schedule (which runs on the default
+//     branch) or a workflow_dispatch (run from defaultBranch; a dispatch
+//     from another branch emits that branch, which the trust refuses).
+//
+// It fails when event does not trigger the workflow, or when the subject is
+// not one fixed string (an environment from an expression, a push to other
+// branches, an event without a branch-based subject).
+func JobSubject(content []byte, job, repoPrefix, event, defaultBranch string) (string, error) {
+	w, err := parseWorkflow(content)
+	if err != nil {
+		return "", err
+	}
+	j, ok := w.Jobs[job]
+	if !ok {
+		return "", fmt.Errorf("workflows: no job %q (jobs: %v)", job, w.jobIDs())
+	}
+	if !slices.Contains(w.events(), event) {
+		return "", fmt.Errorf("workflows: event %q does not trigger this workflow (on: %v)", event, w.events())
+	}
+	if env := j.environment(); env != "" {
+		if containsExpression(env) {
+			return "", fmt.Errorf("workflows: job %s: environment %q is an expression, not one subject", job, env)
+		}
+		return repoPrefix + ":environment:" + env, nil
+	}
+	switch event {
+	case "pull_request":
+		return repoPrefix + ":pull_request", nil
+	case "push":
+		if branches := pushBranches(w); !slices.Equal(branches, []string{defaultBranch}) {
+			return "", fmt.Errorf("workflows: job %s: push runs on branches %v, not only %q: no single subject", job, branches, defaultBranch)
+		}
+	case "schedule", "workflow_dispatch":
+	default:
+		return "", fmt.Errorf("workflows: job %s: no subject rule for event %q", job, event)
+	}
+	return repoPrefix + ":ref:refs/heads/" + defaultBranch, nil
+}
+
+// pushBranches is the push trigger's branches filter (nil: every branch).
+func pushBranches(w *workflow) []string {
+	b := mappingValue(w.trigger("push"), "branches")
+	if b == nil {
+		return nil
+	}
+	if b.Kind == yaml.ScalarNode {
+		return []string{b.Value}
+	}
+	var out []string
+	for _, n := range b.Content {
+		out = append(out, n.Value)
+	}
+	return out
+}
