@@ -11,6 +11,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // Project is the Pulumi project name; every key below lives in its namespace.
@@ -41,6 +43,10 @@ const (
 	KeyOIDCProviderArn     = "oidcProviderArn"
 	KeyCertificateArn      = "certificateArn"
 	KeyStateBucket         = "stateBucket"
+	KeyBackendURL          = "backendUrl"
+	KeyToolRepository      = "slipwayRepository"
+	KeyToolRef             = "slipwayRef"
+	KeyToolPath            = "slipwayPath"
 )
 
 // Key describes one slipway:* config key: its type, default ("" = none) and
@@ -78,6 +84,10 @@ var Keys = []Key{
 	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
 	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
 	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
+	{KeyBackendURL, "string", false, "", "Pulumi backend URL the workflows use; empty means s3://<stateBucket>."},
+	{KeyToolRepository, "string", false, "slipway-dev/slipway", "Repository (owner/name) of this project, checked out by the workflows to run the deploy tool; empty when the project lives in the application repository at slipwayPath."},
+	{KeyToolRef, "string", false, "", "Ref of slipwayRepository the workflows check out: a full commit SHA (recommended) or a tag. Required when slipwayRepository is set."},
+	{KeyToolPath, "string", false, ".slipway", "Folder of the project in the workflows' checkout: where slipwayRepository is checked out, or its folder in the application repository."},
 }
 
 // Config is the validated configuration of one stack.
@@ -105,18 +115,20 @@ type Config struct {
 	OIDCProviderArn     string
 	CertificateArn      string
 	StateBucket         string
+	BackendURL          string
+	ToolRepository      string
+	ToolRef             string
+	ToolPath            string
 }
 
 // Load reads and validates the stack's configuration.
 func Load(ctx *pulumi.Context) (Config, error) {
-	slipway := config.New(ctx, Project)
-	aws := config.New(ctx, "aws")
 	return Parse(func(key string) (string, bool) {
-		if key == "aws:region" {
-			v := aws.Get("region")
-			return v, v != ""
+		namespace, name, ok := strings.Cut(fullKey(key), ":")
+		if !ok {
+			return "", false
 		}
-		v := slipway.Get(key)
+		v := config.New(ctx, namespace).Get(name)
 		return v, v != ""
 	})
 }
@@ -138,6 +150,8 @@ var (
 	arnPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:`)
 	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	healthPathChars = regexp.MustCompile(`^/[A-Za-z0-9/._~-]*$`)
+	backendPattern  = regexp.MustCompile(`^(s3|azblob|gs|file|https)://\S+$`)
+	repoPattern     = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	oidcArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 )
 
@@ -304,6 +318,25 @@ func Parse(get Lookup) (Config, error) {
 		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
 		CertificateArn:      p.str(KeyCertificateArn, arnPattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
 		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
+		BackendURL:          p.str(KeyBackendURL, backendPattern, false, "a Pulumi backend URL such as s3://bucket/prefix?region=us-east-1 or https://api.pulumi.com"),
+		ToolRepository:      p.str(KeyToolRepository, repoPattern, false, "owner/name of the slipway project's repository"),
+		ToolRef:             p.raw(KeyToolRef),
+		ToolPath:            p.str(KeyToolPath, nil, false, ""),
+	}
+	if c.ToolRepository != "" && !workflows.PinnedRef(c.ToolRef) {
+		p.fail(KeyToolRef, c.ToolRef, workflows.PinnedRefWant+" (git rev-parse HEAD in this repository)")
+	}
+	if msg := workflows.ToolPathProblem(c.ToolPath, c.ToolRepository != ""); msg != "" {
+		p.fail(KeyToolPath, c.ToolPath, strings.TrimPrefix(msg, "want "))
+	}
+	if c.BackendURL == "" && c.StateBucket != "" {
+		c.BackendURL = "s3://" + c.StateBucket
+	}
+	if c.BackendURL == "" {
+		p.fail(KeyStateBucket+"/"+KeyBackendURL, "", "one of them set: the workflows need a shared state backend (file:// state on a laptop cannot be reached from GitHub Actions)")
+	}
+	if owner, _ := p.get("github:owner"); owner != c.GitHubOwner {
+		p.fail("github:owner", owner, "the same owner as "+fullKey(KeyGitHubOwner)+" ("+c.GitHubOwner+"): the GitHub provider writes the workflow files and variables there")
 	}
 	if c.ImageTag == "" {
 		p.fail(KeyImageTag, "", "the full git commit SHA of the image to run (required; the deploy tool sets it with --sha)")

@@ -1,6 +1,7 @@
 // Package infra is the slipway Pulumi program: the ECR repository, the ECS
-// Fargate service with its network and data, and the identity GitHub
-// Actions assumes to deploy it. One ComponentResource per concern.
+// Fargate service with its network and data, the identity GitHub Actions
+// assumes to deploy it, and the application repository's workflow files.
+// One ComponentResource per concern.
 package infra
 
 import (
@@ -45,6 +46,7 @@ type Slipway struct {
 	Data     *Data
 	Service  *Service
 	Identity *Identity
+	GitHub   *GitHub
 	Outputs  pulumi.Map
 }
 
@@ -90,8 +92,16 @@ func New(ctx *pulumi.Context, cfg Config) (*Slipway, error) {
 	if err != nil {
 		return nil, err
 	}
+	gh, err := NewGitHub(ctx, "github", cfg, GitHubArgs{
+		RepositoryURL:  registry.URL,
+		DeployRoleArn:  identity.DeployRoleArn,
+		PreviewRoleArn: identity.PreviewRoleArn,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &Slipway{
-		Registry: registry, Network: network, Data: data, Service: service, Identity: identity,
+		Registry: registry, Network: network, Data: data, Service: service, Identity: identity, GitHub: gh,
 		Outputs: pulumi.Map{
 			OutRepositoryURL:     registry.URL,
 			OutClusterName:       service.ClusterName,

@@ -256,7 +256,7 @@ func TestDeployRolePermissions(t *testing.T) {
 	}
 
 	t.Run("no state bucket configured", func(t *testing.T) {
-		for _, s := range rolePolicy(t, synthProd(t, sha1, nil), "deploy-role-policy").Statement {
+		for _, s := range rolePolicy(t, synthProd(t, sha1, map[string]string{"stateBucket": "", "backendUrl": "https://api.pulumi.com"}), "deploy-role-policy").Statement {
 			for _, a := range s.Action {
 				if strings.HasPrefix(a, "s3:") {
 					t.Errorf("without stateBucket the deploy role grants %s", a)
@@ -586,7 +586,7 @@ func TestComponentsAndNames(t *testing.T) {
 			t.Errorf("%s %s has parent %q, want one of the components", r.Type, r.Name, r.Parent)
 		}
 	}
-	want := []string{"ci-identity", "data", "network", "registry", "service"}
+	want := []string{"ci-identity", "data", "github", "network", "registry", "service"}
 	var got []string
 	for n := range components {
 		got = append(got, n)

@@ -54,11 +54,11 @@ func (p Params) Validate() error {
 		if !repositoryRE.MatchString(p.ToolRepository) || strings.HasSuffix(p.ToolRepository, "/.") || strings.HasSuffix(p.ToolRepository, "/..") {
 			bad("ToolRepository", p.ToolRepository, "want \"owner/name\" of a GitHub repository, or \"\" when slipway lives in the application repository")
 		}
-		if !commitRE.MatchString(p.ToolRef) && !tagRE.MatchString(p.ToolRef) {
-			bad("ToolRef", p.ToolRef, "want a pinned ref of ToolRepository: a full 40-hex lowercase commit SHA or a version tag such as v1.2.3 (a branch moves under the pin)")
+		if !PinnedRef(p.ToolRef) {
+			bad("ToolRef", p.ToolRef, "want "+PinnedRefWant)
 		}
 	}
-	if msg := toolPathProblem(p.ToolPath, p.ToolRepository != ""); msg != "" {
+	if msg := ToolPathProblem(p.ToolPath, p.ToolRepository != ""); msg != "" {
 		bad("ToolPath", p.ToolPath, msg)
 	}
 	if !semverRE.MatchString(p.PulumiVersion) {
@@ -85,10 +85,17 @@ func branchProblem(b string) string {
 	return ""
 }
 
-// toolPathProblem checks ToolPath: a clean relative path inside the
+// PinnedRefWant says what PinnedRef accepts.
+const PinnedRefWant = "a pinned ref of the slipway repository: a full 40-hex lowercase commit SHA or a version tag such as v1.2.3 (a branch moves under the pin)"
+
+// PinnedRef reports whether ref pins the tool repository: a commit SHA or a
+// version tag.
+func PinnedRef(ref string) bool { return commitRE.MatchString(ref) || tagRE.MatchString(ref) }
+
+// ToolPathProblem checks ToolPath: a clean relative path inside the
 // workspace. A checked-out tool repository may not be the workspace root,
 // where it would replace the application's checkout.
-func toolPathProblem(path string, checkedOut bool) string {
+func ToolPathProblem(path string, checkedOut bool) string {
 	switch {
 	case path == "":
 		return "want the folder of slipway relative to the workspace, such as \".slipway\" or \"deploy\""

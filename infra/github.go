@@ -1,0 +1,118 @@
+package infra
+
+import (
+	"errors"
+	"path"
+	"strings"
+
+	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/pins"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// GitHubArgs are the values the application repository's workflows read.
+type GitHubArgs struct {
+	RepositoryURL  pulumi.StringInput
+	DeployRoleArn  pulumi.StringInput
+	PreviewRoleArn pulumi.StringInput
+}
+
+// GitHub is the application repository's side: its workflow files, the
+// Actions variables they read, and the production environment (deployments
+// from main only: the deploy role's OIDC subject carries no branch).
+type GitHub struct {
+	pulumi.ResourceState
+}
+
+// WorkflowParams are the values the workflow templates render with. None
+// depends on the image SHA: a deploy never rewrites a workflow file.
+func WorkflowParams(cfg Config, stack string) workflows.Params {
+	return workflows.Params{
+		Stack:             stack,
+		DeployEnvironment: DeployEnv,
+		DefaultBranch:     DefaultBranch,
+		ToolRepository:    cfg.ToolRepository,
+		ToolRef:           cfg.ToolRef,
+		ToolPath:          cfg.ToolPath,
+		PulumiVersion:     pins.Pulumi,
+	}
+}
+
+// workflowResourceName is the logical name of a workflow file's resource:
+// ".github/workflows/cd.yml" → "workflow-cd".
+func workflowResourceName(file string) string {
+	return "workflow-" + strings.TrimSuffix(path.Base(file), path.Ext(file))
+}
+
+// NewGitHub manages the workflow files, the variables and the environment.
+func NewGitHub(ctx *pulumi.Context, name string, cfg Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
+	g := &GitHub{}
+	if err := ctx.RegisterComponentResource("slipway:infra:GitHub", name, g, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(g)
+	repo := pulumi.String(cfg.GitHubRepo)
+
+	files, err := workflows.Render(WorkflowParams(cfg, ctx.Stack()))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if _, err := github.NewRepositoryFile(ctx, workflowResourceName(f.Path), &github.RepositoryFileArgs{
+			Repository:        repo,
+			Branch:            pulumi.String(DefaultBranch),
+			File:              pulumi.String(f.Path),
+			Content:           pulumi.String(string(f.Content)),
+			CommitMessage:     pulumi.String("slipway: update " + f.Path),
+			OverwriteOnCreate: pulumi.Bool(true),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	values := map[string]pulumi.StringInput{
+		"AWS_REGION":             pulumi.String(cfg.Region),
+		"ECR_REPOSITORY":         args.RepositoryURL,
+		"ECS_CLUSTER":            pulumi.String(cfg.ClusterName),
+		"ECS_SERVICE":            pulumi.String(cfg.ServiceName),
+		"PULUMI_BACKEND_URL":     pulumi.String(cfg.BackendURL),
+		workflows.DeployRoleVar:  args.DeployRoleArn,
+		workflows.PreviewRoleVar: args.PreviewRoleArn,
+		"SLIPWAY_STACK":          pulumi.String(ctx.Stack()),
+	}
+	for _, v := range workflows.Variables() {
+		value, ok := values[v]
+		if !ok {
+			return nil, errors.New("the workflows read vars." + v + ", which the program does not set")
+		}
+		if _, err := github.NewActionsVariable(ctx, "var-"+strings.ToLower(strings.ReplaceAll(v, "_", "-")), &github.ActionsVariableArgs{
+			Repository:   repo,
+			VariableName: pulumi.String(v),
+			Value:        value,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	env, err := github.NewRepositoryEnvironment(ctx, "production-environment", &github.RepositoryEnvironmentArgs{
+		Repository:  repo,
+		Environment: pulumi.String(DeployEnv),
+		DeploymentBranchPolicy: &github.RepositoryEnvironmentDeploymentBranchPolicyArgs{
+			ProtectedBranches:    pulumi.Bool(false),
+			CustomBranchPolicies: pulumi.Bool(true),
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := github.NewRepositoryEnvironmentDeploymentPolicy(ctx, "production-from-main", &github.RepositoryEnvironmentDeploymentPolicyArgs{
+		Repository:    repo,
+		Environment:   env.Environment,
+		BranchPattern: pulumi.String(DefaultBranch),
+	}, parent); err != nil {
+		return nil, err
+	}
+	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})
+}

@@ -1,0 +1,125 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Update is one entry of the stack's history.
+type Update struct {
+	Version  int
+	Kind     string // update, preview, refresh, destroy, ...
+	Result   string // succeeded, failed, in-progress
+	Start    time.Time
+	End      time.Time // zero while in progress
+	Message  string
+	ImageTag string // the image SHA the update ran with
+}
+
+// Duration is how long the update ran (0 while in progress).
+func (u Update) Duration() time.Duration {
+	if u.End.IsZero() {
+		return 0
+	}
+	return u.End.Sub(u.Start)
+}
+
+// Deployed reports whether the update is a successful deploy.
+func (u Update) Deployed() bool {
+	return u.Kind == "update" && u.Result == "succeeded" && u.ImageTag != ""
+}
+
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z", "2006-01-02 15:04:05 -0700 MST"}
+
+func parseTime(s string) time.Time {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// History returns the stack's updates, newest first.
+func (s *Session) History(ctx context.Context) ([]Update, error) {
+	hist, err := s.stack.History(ctx, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Update, 0, len(hist))
+	for _, h := range hist {
+		u := Update{Version: h.Version, Kind: h.Kind, Result: h.Result, Start: parseTime(h.StartTime), Message: h.Message}
+		if h.EndTime != nil {
+			u.End = parseTime(*h.EndTime)
+		}
+		if v, ok := h.Config[s.o.ImageTagKey]; ok {
+			u.ImageTag = v.Value
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// ErrNeverDeployed is returned when the history holds no successful deploy.
+var ErrNeverDeployed = errors.New("the stack has no successful deploy yet")
+
+// CurrentSHA is the image SHA of the newest successful deploy: what runs.
+func CurrentSHA(history []Update) (string, error) {
+	for _, u := range history {
+		if u.Deployed() {
+			return u.ImageTag, nil
+		}
+	}
+	return "", ErrNeverDeployed
+}
+
+// Update messages. A rollback and a reconcile name the SHA they moved away
+// from, so that a later rollback never returns to it.
+func DeployMessage(sha string) string            { return "deploy " + sha }
+func RollbackMessage(target, from string) string { return "rollback to " + target + " from " + from }
+func ReconcileMessage(good, bad string) string {
+	return "reconcile to " + good + " after ECS rolled back " + bad
+}
+
+var abandonedPattern = regexp.MustCompile(`^(?:rollback to [0-9a-f]{40} from|reconcile to [0-9a-f]{40} after ECS rolled back) ([0-9a-f]{40})$`)
+
+// RollbackTarget picks what a rollback deploys, from history (newest
+// first). Without to: the newest successful deploy before the current one
+// whose SHA is neither the current SHA nor one an earlier rollback or
+// reconcile moved away from (failed updates and re-deploys of the same SHA
+// are skipped, and rolling back twice goes further back, never forward to
+// the abandoned version). With to: that SHA, which must have been deployed
+// successfully before and must not be the current one.
+func RollbackTarget(history []Update, to string) (current, target string, err error) {
+	current, err = CurrentSHA(history)
+	if err != nil {
+		return "", "", err
+	}
+	if to != "" {
+		if to == current {
+			return current, "", fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
+		}
+		for _, u := range history {
+			if u.Deployed() && u.ImageTag == to {
+				return current, to, nil
+			}
+		}
+		return current, "", fmt.Errorf("%s was never deployed successfully on this stack; pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
+	}
+	abandoned := map[string]bool{current: true}
+	for _, u := range history {
+		if !u.Deployed() {
+			continue
+		}
+		if m := abandonedPattern.FindStringSubmatch(u.Message); m != nil {
+			abandoned[m[1]] = true
+		}
+		if !abandoned[u.ImageTag] {
+			return current, u.ImageTag, nil
+		}
+	}
+	return current, "", fmt.Errorf("no earlier successful deploy to roll back to from %s (see deploy history; use rollback --to SHA or up --sha)", current)
+}

@@ -1,0 +1,161 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+)
+
+// Change is one resource the engine would change.
+type Change struct {
+	Op   string // create, update, replace, delete, create-replacement, delete-replaced, ...
+	Type string
+	Name string
+	URN  string
+	Keys []string // the properties that changed (or force the replacement)
+}
+
+// Plan is what a preview found: the changes (resources staying the same
+// are left out) and the engine's counts per operation.
+type Plan struct {
+	Changes []Change
+	Counts  map[string]int
+}
+
+// HasChanges reports whether anything would change.
+func (p Plan) HasChanges() bool { return len(p.Changes) > 0 }
+
+// urnName is the logical name at the end of a URN.
+func urnName(urn string) string {
+	if i := strings.LastIndex(urn, "::"); i >= 0 {
+		return urn[i+2:]
+	}
+	return urn
+}
+
+// collect reads engine events until the channel closes.
+func collect(ch <-chan events.EngineEvent, done chan<- Plan) {
+	plan := Plan{Counts: map[string]int{}}
+	for e := range ch {
+		switch {
+		case e.ResourcePreEvent != nil:
+			m := e.ResourcePreEvent.Metadata
+			if string(m.Op) == "same" || m.Type == "pulumi:pulumi:Stack" {
+				continue
+			}
+			keys := m.Diffs
+			if len(m.Keys) > 0 {
+				keys = m.Keys
+			}
+			plan.Changes = append(plan.Changes, Change{Op: string(m.Op), Type: m.Type, Name: urnName(m.URN), URN: m.URN, Keys: keys})
+		case e.SummaryEvent != nil:
+			for op, n := range e.SummaryEvent.ResourceChanges {
+				if string(op) != "same" {
+					plan.Counts[string(op)] += n
+				}
+			}
+		}
+	}
+	sort.SliceStable(plan.Changes, func(i, j int) bool { return plan.Changes[i].URN < plan.Changes[j].URN })
+	done <- plan
+}
+
+// PreviewOptions are the options of a preview.
+type PreviewOptions struct {
+	Refresh bool // read the cloud first (drift detection)
+}
+
+// Preview previews the stack with the image SHA sha. It takes no lock and
+// writes no state.
+func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Plan, error) {
+	if err := s.setImageTag(ctx, sha); err != nil {
+		return Plan{}, err
+	}
+	if err := s.EnsurePlugins(ctx); err != nil {
+		return Plan{}, err
+	}
+	ch := make(chan events.EngineEvent)
+	done := make(chan Plan, 1)
+	go collect(ch, done)
+	opts := []optpreview.Option{
+		optpreview.EventStreams(ch),
+		optpreview.ProgressStreams(s.o.Progress),
+		optpreview.Diff(),
+	}
+	if o.Refresh {
+		opts = append(opts, optpreview.Refresh())
+	}
+	_, err := s.stack.Preview(ctx, opts...)
+	plan := <-done
+	if err != nil {
+		return plan, engineError("preview", err)
+	}
+	return plan, nil
+}
+
+// engineError shortens an Automation API error to what the engine said.
+func engineError(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s interrupted: %w", op, err)
+	}
+	err = lockedOr(err)
+	if errors.Is(err, ErrLocked) {
+		return err
+	}
+	return fmt.Errorf("%s failed: %w", op, err)
+}
+
+// DeployTypes are the resource types a deploy (a new image SHA) changes.
+var DeployTypes = map[string]bool{
+	"aws:ecs/taskDefinition:TaskDefinition": true,
+	"aws:ecs/service:Service":               true,
+}
+
+// PlatformChanges returns the changes a deploy must not apply: everything
+// but a new task definition (and the removal of the one it replaces) and an
+// in-place update of the service. Provider resources are left out (their
+// settings change no cloud resource), as is the root stack.
+func PlatformChanges(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		switch {
+		case strings.HasPrefix(c.Type, "pulumi:providers:") && c.Op != "replace":
+			continue
+		case c.Type == "aws:ecs/taskDefinition:TaskDefinition" && c.Op != "delete":
+			continue
+		case c.Type == "aws:ecs/service:Service" && c.Op == "update":
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// StatefulTypes are resources whose replacement loses data or breaks what
+// points at them; a preview warns when one would be replaced or deleted.
+var StatefulTypes = map[string]bool{
+	"aws:dynamodb/table:Table":                            true,
+	"aws:sqs/queue:Queue":                                 true,
+	"aws:ecr/repository:Repository":                       true,
+	"aws:cloudwatch/logGroup:LogGroup":                    true,
+	"aws:lb/loadBalancer:LoadBalancer":                    true,
+	"aws:ec2/vpc:Vpc":                                     true,
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": true,
+	"aws:ecs/cluster:Cluster":                             true,
+}
+
+// Destructive returns the changes that replace or delete a stateful resource.
+func Destructive(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		if StatefulTypes[c.Type] && (c.Op == "replace" || c.Op == "delete" || c.Op == "delete-replaced" || c.Op == "create-replacement") {
+			out = append(out, c)
+		}
+	}
+	return out
+}

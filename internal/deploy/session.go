@@ -1,0 +1,177 @@
+// Package deploy drives the real Pulumi engine through the Automation API
+// with an inline program, over a private copy of the project's settings
+// files: the image tag of a run is set in the copy, so the work tree's
+// Pulumi.<stack>.yaml is never modified, even when a run is killed.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/pins"
+)
+
+// ErrLocked is returned when another update holds the stack's lock.
+var ErrLocked = errors.New("the stack is locked by another update")
+
+// ErrNoStack is returned when the stack does not exist in the backend.
+var ErrNoStack = errors.New("the stack does not exist in the backend")
+
+// Options configure a Session.
+type Options struct {
+	ProjectDir  string // holds Pulumi.yaml and Pulumi.<stack>.yaml
+	Stack       string
+	Backend     string // PULUMI_BACKEND_URL for this run; "" = the environment's, then the project's
+	Program     pulumi.RunFunc
+	ImageTagKey string // the config key of the image SHA, e.g. slipway:imageTag
+	Plugins     []pins.Plugin
+	Env         map[string]string // more environment for the Pulumi CLI
+	Progress    io.Writer         // engine progress; nil discards it
+}
+
+// Session is one stack opened over a private copy of the project files.
+type Session struct {
+	o     Options
+	dir   string
+	stack auto.Stack
+}
+
+// Open selects the existing stack. It never creates one: creating the stack
+// (and its encryption salt) is an administrator's bootstrap step.
+func Open(ctx context.Context, o Options) (*Session, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	dir, err := os.MkdirTemp("", "slipway-"+o.Stack+"-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{o: o, dir: dir}
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + o.Stack + ".yaml"} {
+		if err := copyFile(filepath.Join(o.ProjectDir, name), filepath.Join(dir, name)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	if o.Backend != "" {
+		env["PULUMI_BACKEND_URL"] = o.Backend
+	}
+	s.stack, err = auto.SelectStackLocalSource(ctx, o.Stack, dir, auto.Program(o.Program), auto.EnvVars(env))
+	if err != nil {
+		s.Close()
+		if auto.IsSelectStack404Error(err) {
+			return nil, fmt.Errorf("%w: stack %q in %s; an administrator creates it once (README: bootstrap)", ErrNoStack, o.Stack, backendName(env))
+		}
+		return nil, fmt.Errorf("opening stack %q: %w", o.Stack, err)
+	}
+	return s, nil
+}
+
+func backendName(env map[string]string) string {
+	if b := env["PULUMI_BACKEND_URL"]; b != "" {
+		return "backend " + b
+	}
+	if b := os.Getenv("PULUMI_BACKEND_URL"); b != "" {
+		return "backend " + b
+	}
+	return "the project's backend"
+}
+
+// Close removes the private copy.
+func (s *Session) Close() { os.RemoveAll(s.dir) }
+
+// Stack is the underlying Automation API stack.
+func (s *Session) Stack() auto.Stack { return s.stack }
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
+}
+
+// setImageTag sets the image SHA for the runs of this session (in the copy).
+func (s *Session) setImageTag(ctx context.Context, sha string) error {
+	return s.stack.SetConfig(ctx, s.o.ImageTagKey, auto.ConfigValue{Value: sha})
+}
+
+// EnsurePlugins installs the pinned provider plugins that are missing.
+func (s *Session) EnsurePlugins(ctx context.Context) error {
+	if len(s.o.Plugins) == 0 {
+		return nil
+	}
+	ws := s.stack.Workspace()
+	installed, err := ws.ListPlugins(ctx)
+	if err != nil {
+		return fmt.Errorf("listing provider plugins: %w", err)
+	}
+	have := map[string]bool{}
+	for _, p := range installed {
+		if p.Kind == "resource" && p.Version != nil {
+			have[p.Name+"@v"+p.Version.String()] = true
+		}
+	}
+	for _, p := range s.o.Plugins {
+		if have[p.Name+"@"+p.Version] {
+			continue
+		}
+		if err := ws.InstallPlugin(ctx, p.Name, p.Version); err != nil {
+			return fmt.Errorf("provider plugin %s %s is not installed and could not be installed (%s); "+
+				"where get.pulumi.com cannot be reached, install it from a downloaded archive: pulumi plugin install resource %s %s --file <archive>",
+				p.Name, p.Version, firstLine(err.Error()), p.Name, p.Version)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Outputs are the stack's current outputs (plain values).
+func (s *Session) Outputs(ctx context.Context) (map[string]interface{}, error) {
+	out, err := s.stack.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plain := map[string]interface{}{}
+	for k, v := range out {
+		plain[k] = v.Value
+	}
+	return plain, nil
+}
+
+// lockedOr maps the engine's lock conflict to ErrLocked.
+func lockedOr(err error) error {
+	if err != nil && auto.IsConcurrentUpdateError(err) {
+		return fmt.Errorf("%w: %s", ErrLocked, firstLine(lockLine(err.Error())))
+	}
+	return err
+}
+
+// lockLine picks the engine's own lock message out of its output.
+func lockLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "locked by") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return out
+}
