@@ -1,0 +1,193 @@
+package tests
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/synth"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// prodParams are the workflow parameters the program renders for prod.
+func prodParams(t *testing.T) (infra.Config, workflows.Params) {
+	t.Helper()
+	cfgMap := prodConfig(t, sha1, nil)
+	cfg, err := infra.Parse(func(key string) (string, bool) {
+		if !strings.Contains(key, ":") {
+			key = "slipway:" + key
+		}
+		v, ok := cfgMap[key]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, infra.WorkflowParams(cfg, "prod")
+}
+
+// workflowFiles are the RepositoryFile resources by path.
+func workflowFiles(t *testing.T, res synth.Result) map[string]synth.Resource {
+	t.Helper()
+	out := map[string]synth.Resource{}
+	for _, r := range res.Find("github:index/repositoryFile:RepositoryFile") {
+		out[r.Inputs["file"].(string)] = r
+	}
+	return out
+}
+
+func TestWorkflowFilesAreTheRender(t *testing.T) {
+	_, params := prodParams(t)
+	files, err := workflows.Render(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := workflowFiles(t, synthProd(t, sha1, nil))
+	if len(got) != len(files) {
+		t.Errorf("%d RepositoryFile resources, want %d (one per rendered workflow)", len(got), len(files))
+	}
+	for _, f := range files {
+		r, ok := got[f.Path]
+		if !ok {
+			t.Errorf("no RepositoryFile for %s", f.Path)
+			continue
+		}
+		if content := r.Inputs["content"].(string); content != string(f.Content) {
+			t.Errorf("%s: RepositoryFile content differs from workflows.Render:\n%s", f.Path, cmp.Diff(string(f.Content), content))
+		}
+		checks := map[string]interface{}{"repository": "example-api", "branch": "main", "overwriteOnCreate": true}
+		for k, want := range checks {
+			if r.Inputs[k] != want {
+				t.Errorf("%s: %s = %v, want %v", f.Path, k, r.Inputs[k], want)
+			}
+		}
+		if problems := workflows.Check(f.Path, f.Content, params); len(problems) > 0 {
+			t.Errorf("%s breaks the hardening rules:\n%s", f.Path, strings.Join(problems, "\n"))
+		}
+		if !bytes.Contains(f.Content[:200], []byte("Managed by slipway")) {
+			t.Errorf("%s has no managed-by header", f.Path)
+		}
+	}
+}
+
+func TestWorkflowFilesDoNotDependOnTheSHA(t *testing.T) {
+	a, b := workflowFiles(t, synthProd(t, sha1, nil)), workflowFiles(t, synthProd(t, sha2, nil))
+	for path, ra := range a {
+		rb, ok := b[path]
+		if !ok || !cmp.Equal(ra.Inputs, rb.Inputs) {
+			t.Errorf("%s differs between two image SHAs: a deploy would rewrite the workflow file", path)
+		}
+		if strings.Contains(ra.Inputs["content"].(string), sha1) {
+			t.Errorf("%s contains the image SHA", path)
+		}
+	}
+}
+
+func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	var got []string
+	values := map[string]interface{}{}
+	for _, r := range res.Find("github:index/actionsVariable:ActionsVariable") {
+		name := r.Inputs["variableName"].(string)
+		got = append(got, name)
+		values[name] = r.Inputs["value"]
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(workflows.Variables(), got); diff != "" {
+		t.Errorf("Actions variables (-read by the workflows +set by the program):\n%s", diff)
+	}
+	deployRole := mustGet(t, res, "aws:iam/role:Role", "deploy-role").Outputs["arn"]
+	previewRole := mustGet(t, res, "aws:iam/role:Role", "preview-role").Outputs["arn"]
+	want := map[string]interface{}{
+		workflows.DeployRoleVar:  deployRole,
+		workflows.PreviewRoleVar: previewRole,
+		"AWS_REGION":             "us-east-1",
+		"ECR_REPOSITORY":         synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
+		"ECS_CLUSTER":            "prod-cluster",
+		"ECS_SERVICE":            "api-service",
+		"SLIPWAY_STACK":          "prod",
+		"PULUMI_BACKEND_URL":     "s3://example-org-slipway-state",
+	}
+	for k, w := range want {
+		if values[k] != w {
+			t.Errorf("variable %s = %v, want %v", k, values[k], w)
+		}
+	}
+}
+
+func TestProductionEnvironmentDeploysFromMainOnly(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	env := mustGet(t, res, "github:index/repositoryEnvironment:RepositoryEnvironment", "production-environment")
+	policy := env.Inputs["deploymentBranchPolicy"].(map[string]interface{})
+	if env.Inputs["environment"] != infra.DeployEnv || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
+		t.Errorf("environment %v with branch policy %v, want %s limited by custom branch policies", env.Inputs["environment"], policy, infra.DeployEnv)
+	}
+	rule := mustGet(t, res, "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy", "production-from-main")
+	if rule.Inputs["branchPattern"] != "main" || rule.Inputs["environment"] != infra.DeployEnv {
+		t.Errorf("deployment policy %v, want branch main on %s", rule.Inputs, infra.DeployEnv)
+	}
+}
+
+// The OIDC subject each role-assuming job emits is one its role trusts,
+// and the deploy role trusts no other job's subject: the templates and the
+// trust policies cannot drift apart.
+func TestJobSubjectsMatchRoleTrust(t *testing.T) {
+	for _, ids := range []map[string]string{nil, {"githubOwnerId": "111", "githubRepoId": "222"}} {
+		res := synthProd(t, sha1, ids)
+		cfg, params := prodParams(t)
+		if ids != nil {
+			cfg.GitHubOwnerID, cfg.GitHubRepoID = ids["githubOwnerId"], ids["githubRepoId"]
+		}
+		roles := map[string]policyDoc{
+			"${{ vars." + workflows.DeployRoleVar + " }}":  trustPolicy(t, res, "deploy-role"),
+			"${{ vars." + workflows.PreviewRoleVar + " }}": trustPolicy(t, res, "preview-role"),
+		}
+		deployTrust := roles["${{ vars."+workflows.DeployRoleVar+" }}"]
+		files, err := workflows.Render(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs := 0
+		for _, f := range files {
+			assuming, err := workflows.JobsAssumingRole(f.Content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			triggers, err := workflows.Events(f.Content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for job, roleExpr := range assuming {
+				trust, ok := roles[roleExpr]
+				if !ok {
+					t.Errorf("%s job %s assumes %s, not a role the program creates", f.Path, job, roleExpr)
+					continue
+				}
+				for _, event := range triggers {
+					sub, err := workflows.JobSubject(f.Content, job, infra.SubjectPrefix(cfg), event, params.DefaultBranch)
+					if err != nil {
+						t.Fatalf("%s job %s on %s: %v", f.Path, job, event, err)
+					}
+					jobs++
+					claims := map[string]string{
+						"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+						"token.actions.githubusercontent.com:sub": sub,
+					}
+					if !assumes(t, trust, providerArn, claims) {
+						t.Errorf("%s job %s on %s emits %q, which its role %s does not trust", f.Path, job, event, sub, roleExpr)
+					}
+					if roleExpr != "${{ vars."+workflows.DeployRoleVar+" }}" && assumes(t, deployTrust, providerArn, claims) {
+						t.Errorf("%s job %s (not a deploy job) emits %q, which the deploy role trusts", f.Path, job, sub)
+					}
+				}
+			}
+		}
+		if jobs < 4 {
+			t.Errorf("checked %d job subjects, want at least 4 (image, deploy, rollback, preview, drift)", jobs)
+		}
+	}
+}
