@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -51,7 +52,7 @@ func (s *Session) History(ctx context.Context) ([]Update, error) {
 	}
 	out := make([]Update, 0, len(hist))
 	for _, h := range hist {
-		u := Update{Version: h.Version, Kind: h.Kind, Result: h.Result, Start: parseTime(h.StartTime), Message: h.Message}
+		u := Update{Version: h.Version, Kind: h.Kind, Result: h.Result, Start: parseTime(h.StartTime), Message: unquote(h.Message)}
 		if h.EndTime != nil {
 			u.End = parseTime(*h.EndTime)
 		}
@@ -61,6 +62,14 @@ func (s *Session) History(ctx context.Context) ([]Update, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// unquote undoes the quoting the Automation API gives --message.
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // ErrNeverDeployed is returned when the history holds no successful deploy.

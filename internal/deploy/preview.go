@@ -93,15 +93,16 @@ func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Pl
 	_, err := s.stack.Preview(ctx, opts...)
 	plan := <-done
 	if err != nil {
-		return plan, engineError("preview", err)
+		return plan, engineError(ctx, "preview", err)
 	}
 	return plan, nil
 }
 
-// engineError shortens an Automation API error to what the engine said.
-func engineError(op string, err error) error {
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s interrupted: %w", op, err)
+// engineError classifies an Automation API error: interrupted (the CLI got
+// SIGINT and cancelled the update, releasing its lock), locked, or failed.
+func engineError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s interrupted; the engine cancelled the update and released the stack's lock: %w", op, ctx.Err())
 	}
 	err = lockedOr(err)
 	if errors.Is(err, ErrLocked) {
@@ -117,16 +118,17 @@ var DeployTypes = map[string]bool{
 }
 
 // PlatformChanges returns the changes a deploy must not apply: everything
-// but a new task definition (and the removal of the one it replaces) and an
-// in-place update of the service. Provider resources are left out (their
-// settings change no cloud resource), as is the root stack.
+// but task definitions (a new revision, and the removal from the stack of
+// the one it replaces, which SkipDestroy keeps registered in ECS) and an
+// in-place update of the service. Provider resources are left out unless
+// replaced (their settings change no cloud resource), as is the root stack.
 func PlatformChanges(changes []Change) []Change {
 	var out []Change
 	for _, c := range changes {
 		switch {
 		case strings.HasPrefix(c.Type, "pulumi:providers:") && c.Op != "replace":
 			continue
-		case c.Type == "aws:ecs/taskDefinition:TaskDefinition" && c.Op != "delete":
+		case c.Type == "aws:ecs/taskDefinition:TaskDefinition":
 			continue
 		case c.Type == "aws:ecs/service:Service" && c.Op == "update":
 			continue

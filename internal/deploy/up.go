@@ -26,7 +26,7 @@ func (s *Session) Up(ctx context.Context, sha, message string) (UpResult, error)
 	start := time.Now()
 	res, err := s.stack.Up(ctx, optup.Message(message), optup.ProgressStreams(s.o.Progress))
 	if err != nil {
-		return UpResult{}, engineError("up", err)
+		return UpResult{}, engineError(ctx, "up", err)
 	}
 	out := UpResult{Outputs: map[string]interface{}{}, Counts: map[string]int{}, Duration: time.Since(start)}
 	for k, v := range res.Outputs {

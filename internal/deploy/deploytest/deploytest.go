@@ -54,7 +54,11 @@ func Program(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		time.Sleep(wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Context().Done():
+			return ctx.Context().Err()
+		}
 	}
 	if msg := test.Get("fail"); msg != "" {
 		return fmt.Errorf("test:fail: %s", msg)
@@ -141,6 +145,9 @@ func BaseConfig() map[string]string {
 		"aws:region":          Region,
 		"slipway:githubOwner": "example-org",
 		"slipway:githubRepo":  "example-api",
+		"github:owner":        "example-org",
+		"slipway:stateBucket": "example-org-slipway-state",
+		"slipway:slipwayRef":  "v0.1.0",
 	}
 }
 

@@ -1,0 +1,149 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
+)
+
+const (
+	shaA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	shaB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC = "cccccccccccccccccccccccccccccccccccccccc"
+)
+
+func open(t *testing.T, p deploytest.Project) *deploy.Session {
+	t.Helper()
+	s, err := deploy.Open(context.Background(), deploy.Options{
+		ProjectDir: p.Dir, Stack: p.Stack, Program: deploytest.Program,
+		ImageTagKey: "slipway:imageTag", Env: p.Env,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestUpHistoryAndStackFileUntouched(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	before, err := os.ReadFile(p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, sha := range []string{shaA, shaB} {
+		res, err := open(t, p).Up(ctx, sha, deploy.DeployMessage(sha))
+		if err != nil {
+			t.Fatalf("up %s: %v", sha, err)
+		}
+		if got := res.Outputs["taskDefinitionArn"]; got != deploytest.TaskDefinitionArn(sha) {
+			t.Errorf("taskDefinitionArn = %v, want %s", got, deploytest.TaskDefinitionArn(sha))
+		}
+	}
+	after, err := os.ReadFile(p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Errorf("Pulumi.dev.yaml changed by up:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	hist, err := open(t, p).History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 {
+		t.Fatalf("%d history entries, want 2", len(hist))
+	}
+	for i, want := range []string{shaB, shaA} {
+		if hist[i].ImageTag != want || !hist[i].Deployed() || hist[i].Message != deploy.DeployMessage(want) {
+			t.Errorf("history[%d] = %+v, want a succeeded deploy of %s", i, hist[i], want)
+		}
+		if hist[i].Start.IsZero() || hist[i].End.Before(hist[i].Start) {
+			t.Errorf("history[%d] times %v..%v", i, hist[i].Start, hist[i].End)
+		}
+	}
+	if cur, err := deploy.CurrentSHA(hist); err != nil || cur != shaB {
+		t.Errorf("CurrentSHA = %q, %v; want %s", cur, err, shaB)
+	}
+}
+
+func TestPreviewGuard(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	ctx := context.Background()
+	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := open(t, p).Preview(ctx, shaB, deploy.PreviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.HasChanges() {
+		t.Fatal("preview of a new SHA shows no changes")
+	}
+	if pc := deploy.PlatformChanges(plan.Changes); len(pc) != 0 {
+		t.Errorf("a SHA change has platform changes %+v, want none", pc)
+	}
+	same, err := open(t, p).Preview(ctx, shaA, deploy.PreviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.HasChanges() {
+		t.Errorf("preview of the deployed SHA shows changes %+v", same.Changes)
+	}
+
+	cfg := deploytest.BaseConfig()
+	cfg["test:platform"] = "v2"
+	p.WriteConfig(t, cfg)
+	plat, err := open(t, p).Preview(ctx, shaA, deploy.PreviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := deploy.PlatformChanges(plat.Changes)
+	if len(pc) != 1 || pc[0].Type != "aws:ec2/securityGroup:SecurityGroup" || pc[0].Op != "create" {
+		t.Errorf("platform changes %+v, want the security group's create", pc)
+	}
+}
+
+func TestFailedUpdateIsInHistory(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	ctx := context.Background()
+	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := deploytest.BaseConfig()
+	cfg["test:fail"] = "boom"
+	p.WriteConfig(t, cfg)
+	_, err := open(t, p).Up(ctx, shaB, deploy.DeployMessage(shaB))
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("up with a failing program: err %v, want the program's error", err)
+	}
+	hist, err := open(t, p).History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Result != "failed" || hist[0].ImageTag != shaB {
+		t.Fatalf("history %+v, want the failed update of %s first", hist, shaB)
+	}
+	if cur, _ := deploy.CurrentSHA(hist); cur != shaA {
+		t.Errorf("CurrentSHA after a failed update = %s, want %s", cur, shaA)
+	}
+}
+
+func TestOpenMissingStack(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	p.Stack = "prod"
+	if err := os.WriteFile(p.StackFile(), []byte("config: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := deploy.Open(context.Background(), deploy.Options{ProjectDir: p.Dir, Stack: "prod", Program: deploytest.Program, ImageTagKey: "slipway:imageTag", Env: p.Env})
+	if !errors.Is(err, deploy.ErrNoStack) {
+		t.Errorf("Open of a stack that does not exist: %v, want ErrNoStack", err)
+	}
+}

@@ -1,0 +1,111 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+const (
+	a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	c = "cccccccccccccccccccccccccccccccccccccccc"
+	d = "dddddddddddddddddddddddddddddddddddddddd"
+)
+
+func deployed(sha string) Update {
+	return Update{Kind: "update", Result: "succeeded", ImageTag: sha, Message: DeployMessage(sha)}
+}
+
+func failed(sha string) Update {
+	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: DeployMessage(sha)}
+}
+
+func TestRollbackTarget(t *testing.T) {
+	rolledBack := deployed(a)
+	rolledBack.Message = RollbackMessage(a, c)
+	reconciled := deployed(a)
+	reconciled.Message = ReconcileMessage(a, b)
+	refresh := Update{Kind: "refresh", Result: "succeeded", ImageTag: c}
+	tests := []struct {
+		name        string
+		history     []Update // newest first
+		to          string
+		wantCurrent string
+		wantTarget  string
+		wantErr     string
+	}{
+		{"previous deploy", []Update{deployed(c), deployed(b), deployed(a)}, "", c, b, ""},
+		{"skips failed updates", []Update{deployed(c), failed(b), deployed(a)}, "", c, a, ""},
+		{"skips failed newest", []Update{failed(d), deployed(c), deployed(b)}, "", c, b, ""},
+		{"skips re-deploys of the current SHA", []Update{deployed(c), deployed(c), deployed(b)}, "", c, b, ""},
+		{"skips refreshes and previews", []Update{deployed(c), refresh, {Kind: "preview", ImageTag: d}, deployed(b)}, "", c, b, ""},
+		{"a second rollback goes further back", []Update{rolledBack, deployed(c), deployed(b), deployed(a)}, "", a, b, ""},
+		{"never back to what a rollback left", []Update{rolledBack, deployed(c), deployed(a), deployed(d)}, "", a, d, ""},
+		{"never back to what ECS rolled back", []Update{reconciled, failed(b), deployed(a), deployed(c)}, "", a, c, ""},
+		{"--to an earlier deploy", []Update{deployed(c), deployed(b), deployed(a)}, a, c, a, ""},
+		{"--to a SHA only seen failing", []Update{deployed(c), failed(b), deployed(a)}, b, c, "", "never deployed successfully"},
+		{"--to an unknown SHA", []Update{deployed(c), deployed(b)}, d, c, "", "never deployed successfully"},
+		{"--to the current SHA", []Update{deployed(c), deployed(b)}, c, c, "", "already the deployed SHA"},
+		{"only one version", []Update{deployed(c), deployed(c)}, "", c, "", "no earlier successful deploy"},
+		{"never deployed", []Update{failed(c)}, "", "", "", "no successful deploy"},
+		{"empty history", nil, "", "", "", "no successful deploy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur, target, err := RollbackTarget(tt.history, tt.to)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatalf("err = %v, want none", err)
+			}
+			if cur != tt.wantCurrent || target != tt.wantTarget {
+				t.Errorf("RollbackTarget = (%.7s, %.7s), want (%.7s, %.7s)", cur, target, tt.wantCurrent, tt.wantTarget)
+			}
+		})
+	}
+}
+
+func TestPlatformChanges(t *testing.T) {
+	tests := []struct {
+		name   string
+		change Change
+		want   bool // true: a platform change the deploy must refuse
+	}{
+		{"new task definition", Change{Op: "create", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"task definition replaced", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"replacement created", Change{Op: "create-replacement", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"replaced one removed", Change{Op: "delete-replaced", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"service updated", Change{Op: "update", Type: "aws:ecs/service:Service"}, false},
+		{"provider setting", Change{Op: "update", Type: "pulumi:providers:aws"}, false},
+		{"service replaced", Change{Op: "replace", Type: "aws:ecs/service:Service"}, true},
+		{"service deleted", Change{Op: "delete", Type: "aws:ecs/service:Service"}, true},
+		{"provider replaced", Change{Op: "replace", Type: "pulumi:providers:aws"}, true},
+		{"role policy", Change{Op: "update", Type: "aws:iam/rolePolicy:RolePolicy"}, true},
+		{"security group", Change{Op: "update", Type: "aws:ec2/securityGroup:SecurityGroup"}, true},
+		{"workflow file", Change{Op: "update", Type: "github:index/repositoryFile:RepositoryFile"}, true},
+		{"table replaced", Change{Op: "replace", Type: "aws:dynamodb/table:Table"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := len(PlatformChanges([]Change{tt.change})) == 1
+			if got != tt.want {
+				t.Errorf("PlatformChanges(%s %s) refused = %v, want %v", tt.change.Op, tt.change.Type, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDestructive(t *testing.T) {
+	changes := []Change{
+		{Op: "replace", Type: "aws:dynamodb/table:Table", Name: "table"},
+		{Op: "delete", Type: "aws:sqs/queue:Queue", Name: "queue"},
+		{Op: "update", Type: "aws:dynamodb/table:Table", Name: "table"},
+		{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Name: "task"},
+	}
+	got := Destructive(changes)
+	if len(got) != 2 || got[0].Name != "table" || got[1].Name != "queue" {
+		t.Errorf("Destructive = %+v, want the table's replace and the queue's delete", got)
+	}
+}
