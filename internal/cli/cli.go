@@ -11,6 +11,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/pins"
 )
 
 // Exit codes. Scripts and CI branch on these; the README lists them.
@@ -23,13 +28,24 @@ const (
 	ExitDrift      = 5 // the cloud no longer matches the stack
 	ExitMismatch   = 6 // status: the running service differs from the stack's outputs
 	ExitRefused    = 7 // the deploy guard refused: platform changes are pending
+	ExitNoImage    = 8 // the image SHA is not in ECR: refused before touching anything
 )
 
 // Command runs the tool with its own output streams and environment.
 type Command struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	Getenv func(string) string
+	Getenv func(string) string // nil: os.Getenv
+
+	// Program is the Pulumi program the stack verbs run; nil: infra.Program.
+	// Tests pass a provider-free stand-in through the same code path.
+	Program pulumi.RunFunc
+	// Plugins are the provider plugins to install before preview and up;
+	// nil: pins.Plugins.
+	Plugins []pins.Plugin
+	// VerifyInterval is how often up polls ECS while a rollout is in
+	// progress; 0: every 5 s.
+	VerifyInterval time.Duration
 }
 
 // verb is one subcommand.
@@ -39,7 +55,13 @@ type verb struct {
 }
 
 var verbs = map[string]verb{
-	"synth": {"run the program offline under mocks; write resources.json", (*Command).synth},
+	"synth":    {"run the program offline under mocks; write resources.json", (*Command).synth},
+	"preview":  {"preview the stack with the deployed SHA (infrastructure changes only); job summary, PR comment", (*Command).preview},
+	"up":       {"deploy an image SHA: check the image, guard, pulumi up, verify ECS", (*Command).up},
+	"rollback": {"deploy the previous good SHA (or --to SHA); --dry-run shows the target", (*Command).rollback},
+	"history":  {"list the stack's updates, newest first", (*Command).history},
+	"status":   {"compare the running ECS service with the stack's outputs", (*Command).status},
+	"drift":    {"preview with refresh: does the cloud still match the stack?", (*Command).drift},
 }
 
 // inputError marks bad input: exit ExitBadInput, nothing was changed.

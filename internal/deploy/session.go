@@ -92,9 +92,6 @@ func backendName(env map[string]string) string {
 // Close removes the private copy.
 func (s *Session) Close() { os.RemoveAll(s.dir) }
 
-// Stack is the underlying Automation API stack.
-func (s *Session) Stack() auto.Stack { return s.stack }
-
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {

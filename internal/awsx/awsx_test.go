@@ -1,0 +1,214 @@
+package awsx
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
+)
+
+// newFakeClient starts a fake and builds a Client through New, i.e. through LoadDefaultConfig and the
+// standard endpoint environment variables, exactly as the deploy tool does.
+func newFakeClient(t *testing.T) (*Client, *awsfake.Server) {
+	t.Helper()
+	fake := awsfake.New()
+	t.Cleanup(fake.Close)
+	for k, v := range fake.Env() {
+		t.Setenv(k, v)
+	}
+	c, err := New(t.Context(), "")
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c, fake
+}
+
+func TestNewHonoursEndpointEnv(t *testing.T) {
+	// Nothing listens on port 1: a call reaches the fake only through the variable under test.
+	const dead = "http://127.0.0.1:1"
+	for _, tc := range []struct {
+		name string
+		env  func(fakeURL string) map[string]string // "" means unset
+	}{
+		{name: "AWS_ENDPOINT_URL alone", env: func(u string) map[string]string {
+			return map[string]string{"AWS_ENDPOINT_URL": u, "AWS_ENDPOINT_URL_ECS": "", "AWS_ENDPOINT_URL_ECR": ""}
+		}},
+		{name: "per-service variables win over AWS_ENDPOINT_URL", env: func(u string) map[string]string {
+			return map[string]string{"AWS_ENDPOINT_URL": dead, "AWS_ENDPOINT_URL_ECS": u, "AWS_ENDPOINT_URL_ECR": u}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fake := newFakeClient(t)
+			for k, v := range tc.env(fake.URL()) {
+				t.Setenv(k, v) // also restores the variable after the test
+				if v == "" {
+					os.Unsetenv(k)
+				}
+			}
+			c, err := New(t.Context(), "us-east-1")
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			fake.PutImage("api-service", "abc123")
+			fake.Deploy("prod", "api-service", awsfake.TaskDefinitionARN("api-service", 1))
+			if _, err := c.ImageExists(t.Context(), "api-service", "abc123"); err != nil {
+				t.Errorf("ImageExists: %v", err)
+			}
+			if _, err := c.Service(t.Context(), "prod", "api-service"); err != nil {
+				t.Errorf("Service: %v", err)
+			}
+			if got, want := strings.Join(fake.Calls(), ","), "DescribeImages,DescribeServices"; got != want {
+				t.Errorf("calls = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestNewRegion(t *testing.T) {
+	newFakeClient(t)
+	for _, tc := range []struct{ arg, env, want string }{
+		{arg: "eu-west-1", env: "us-east-1", want: "eu-west-1"},
+		{arg: "", env: "us-west-2", want: "us-west-2"},
+	} {
+		t.Setenv("AWS_REGION", tc.env)
+		c, err := New(t.Context(), tc.arg)
+		if err != nil {
+			t.Fatalf("New(%q): %v", tc.arg, err)
+		}
+		if got := c.Region(); got != tc.want {
+			t.Errorf("New(%q) with AWS_REGION=%s: region = %q, want %q", tc.arg, tc.env, got, tc.want)
+		}
+	}
+
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	if _, err := New(t.Context(), ""); err == nil || !strings.Contains(err.Error(), "region") {
+		t.Errorf("New without any region: err = %v, want an error about the region", err)
+	}
+}
+
+func TestNewCapsRetryAttempts(t *testing.T) {
+	newFakeClient(t)
+	for _, tc := range []struct {
+		env  string
+		want int
+	}{
+		{env: "", want: 3},
+		{env: "10", want: 3},
+		{env: "2", want: 2},
+		{env: "1", want: 1},
+	} {
+		t.Setenv("AWS_MAX_ATTEMPTS", tc.env)
+		c, err := New(t.Context(), "")
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		for name, got := range map[string]int{
+			"ECS": c.ecs.Options().Retryer.MaxAttempts(),
+			"ECR": c.ecr.Options().Retryer.MaxAttempts(),
+		} {
+			if got != tc.want {
+				t.Errorf("AWS_MAX_ATTEMPTS=%q: %s max attempts = %d, want %d", tc.env, name, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestImageExists(t *testing.T) {
+	c, fake := newFakeClient(t)
+	fake.PutImage("api-service", "abc123")
+	fake.PutImage("team/worker", "def456")
+	fake.PutImage("old", "v1")
+	fake.ArchiveImage("old", "v1")
+	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
+
+	for _, tc := range []struct {
+		name, repository, tag string
+		want                  bool
+		wantErr               string // substring; "" means no error
+	}{
+		{name: "bare name, present", repository: "api-service", tag: "abc123", want: true},
+		{name: "bare name, missing tag", repository: "api-service", tag: "nope", want: false},
+		{name: "repository URL", repository: host + "api-service", tag: "abc123", want: true},
+		{name: "namespaced repository URL", repository: host + "team/worker", tag: "def456", want: true},
+		{name: "repository URL, missing tag", repository: host + "team/worker", tag: "abc123", want: false},
+		{name: "missing repository", repository: "nope-service", tag: "abc123", wantErr: "ECR repository nope-service not found"},
+		{name: "other account's registry", repository: "999999999999.dkr.ecr.us-east-1.amazonaws.com/api-service", tag: "abc123", wantErr: "registry 999999999999"},
+		{name: "archived image", repository: "old", tag: "v1", wantErr: "ARCHIVED"},
+		{name: "no tag", repository: "api-service", tag: "", wantErr: "no image tag"},
+		{name: "no repository", repository: host, tag: "abc123", wantErr: "no ECR repository name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.ImageExists(t.Context(), tc.repository, tc.tag)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ImageExists(%q, %q) = %v, %v; want an error containing %q", tc.repository, tc.tag, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ImageExists(%q, %q) = %v, %v; want %v, nil", tc.repository, tc.tag, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestImageExistsKeepsSDKError(t *testing.T) {
+	c, _ := newFakeClient(t)
+	_, err := c.ImageExists(t.Context(), "nope-service", "abc123")
+	var notFound *ecrtypes.RepositoryNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Errorf("err = %v; want it to wrap *types.RepositoryNotFoundException", err)
+	}
+}
+
+func TestImageExistsMakesNoECSCalls(t *testing.T) {
+	c, fake := newFakeClient(t)
+	fake.PutImage("api-service", "abc123")
+	if _, err := c.ImageExists(t.Context(), "api-service", "abc123"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Calls(); len(got) != 1 || got[0] != "DescribeImages" {
+		t.Errorf("calls = %v, want [DescribeImages]", got)
+	}
+}
+
+func TestRepositoryName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"api-service", "api-service"},
+		{"team/api-service", "team/api-service"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service", "api-service"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api-service", "team/api-service"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:abc123", "api-service"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service@sha256:0123abcd", "api-service"},
+		{"https://123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service/", "api-service"},
+		{"localhost/api-service", "api-service"},
+		{"localhost:5000/api-service:v1", "api-service"},
+		{"  api-service\n", "api-service"},
+		{"", ""},
+	} {
+		if got := RepositoryName(tc.in); got != tc.want {
+			t.Errorf("RepositoryName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRegistryID(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com", "123456789012"},
+		{"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "123456789012"},
+		{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012"},
+		{"public.ecr.aws", ""},
+		{"localhost:5000", ""},
+		{"12345.dkr.ecr.us-east-1.amazonaws.com", ""},
+		{"12345678901x.dkr.ecr.us-east-1.amazonaws.com", ""},
+		{"", ""},
+	} {
+		if got := registryID(tc.host); got != tc.want {
+			t.Errorf("registryID(%q) = %q, want %q", tc.host, got, tc.want)
+		}
+	}
+}

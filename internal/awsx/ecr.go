@@ -1,0 +1,99 @@
+package awsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+)
+
+// ImageExists reports whether repository (a repository URL such as
+// 123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service, or a bare name) holds tag.
+//
+// A missing tag is (false, nil); a missing repository is an error naming it, since that points at a
+// wrong name, account or region rather than an image that was never pushed. When the URL names an ECR
+// registry, its account is queried, so cross-account repositories work. An image that exists but is
+// archived is an error too: ECS cannot pull it until it is restored.
+func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool, error) {
+	host, name := splitRepository(repository)
+	if name == "" {
+		return false, fmt.Errorf("no ECR repository name in %q", repository)
+	}
+	if tag == "" {
+		return false, fmt.Errorf("no image tag to look up in ECR repository %s", name)
+	}
+	in := &ecr.DescribeImagesInput{
+		RepositoryName: &name,
+		RegistryId:     optional(registryID(host)),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: &tag}},
+	}
+	out, err := c.ecr.DescribeImages(ctx, in)
+	var noImage *ecrtypes.ImageNotFoundException
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &noImage):
+		return false, nil
+	case errors.As(err, &noRepo):
+		where := "region " + c.region
+		if in.RegistryId != nil {
+			where = "registry " + *in.RegistryId + ", " + where
+		}
+		return false, fmt.Errorf("ECR repository %s not found (%s): %w", name, where, err)
+	case err != nil:
+		return false, fmt.Errorf("look up image %s:%s in ECR: %w", name, tag, err)
+	}
+	for _, d := range out.ImageDetails {
+		if d.ImageStatus == "" || d.ImageStatus == ecrtypes.ImageStatusActive {
+			return true, nil
+		}
+	}
+	if len(out.ImageDetails) > 0 {
+		return false, fmt.Errorf("image %s:%s is %s in ECR; ECS cannot pull it until it is restored", name, tag, out.ImageDetails[0].ImageStatus)
+	}
+	return false, nil
+}
+
+// RepositoryName returns the bare repository name of a repository URL (or the name itself):
+// "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:tag" → "team/api".
+func RepositoryName(repository string) string {
+	_, name := splitRepository(repository)
+	return name
+}
+
+// splitRepository splits an image reference into registry host and repository name, dropping any
+// scheme, tag or digest. As in Docker, the first path element is a host only when it looks like one
+// (contains "." or ":", or is "localhost"), so "team/api" stays a namespaced name.
+func splitRepository(ref string) (host, name string) {
+	ref = strings.TrimSpace(ref)
+	if _, rest, ok := strings.Cut(ref, "://"); ok {
+		ref = rest
+	}
+	if first, rest, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		host, ref = first, rest
+	}
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
+		ref = ref[:at]
+	}
+	if colon := strings.LastIndexByte(ref, ':'); colon > strings.LastIndexByte(ref, '/') {
+		ref = ref[:colon]
+	}
+	return host, strings.Trim(ref, "/")
+}
+
+// registryID returns the account ID of an ECR registry host
+// (123456789012.dkr.ecr.<region>.amazonaws.com, also -fips and .cn forms), or "" for other hosts.
+func registryID(host string) string {
+	labels := strings.Split(host, ".")
+	if len(labels) < 4 || labels[1] != "dkr" || !strings.HasPrefix(labels[2], "ecr") || len(labels[0]) != 12 {
+		return ""
+	}
+	for _, r := range labels[0] {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return labels[0]
+}

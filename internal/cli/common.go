@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/pins"
+	"github.com/slipway-dev/slipway/internal/project"
+)
+
+// CommonOptions are the flags every stack verb takes.
+type CommonOptions struct {
+	Stack   string
+	Backend string
+	Output  string
+	Dir     string
+}
+
+func (c *Command) commonFlags(fs *flag.FlagSet, o *CommonOptions) {
+	fs.StringVar(&o.Stack, "stack", "prod", "stack to operate on")
+	fs.StringVar(&o.Backend, "backend", "", "Pulumi backend URL (default $PULUMI_BACKEND_URL, then the project's setting)")
+	fs.StringVar(&o.Output, "output", "table", "output format: table or json")
+	fs.StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
+}
+
+func (o CommonOptions) validate() error {
+	if o.Output != "table" && o.Output != "json" {
+		return badInput("--output %q: want table or json", o.Output)
+	}
+	return nil
+}
+
+// stackEnv is what a stack verb works with: the project, its stack config,
+// and an open session.
+type stackEnv struct {
+	proj    *project.Project
+	config  map[string]string // the stack's config, as the engine passes it
+	session *deploy.Session
+}
+
+func (e *stackEnv) close() {
+	if e.session != nil {
+		e.session.Close()
+	}
+}
+
+// imageTagKey is the config key of the image SHA.
+func imageTagKey() string { return infra.Project + ":" + infra.KeyImageTag }
+
+// validateConfig checks the stack's config with sha as the image tag
+// before anything runs: bad config is bad input, and nothing is touched.
+func (e *stackEnv) validateConfig(stack, sha string) (infra.Config, error) {
+	cfg := map[string]string{}
+	for k, v := range e.config {
+		cfg[k] = v
+	}
+	cfg[imageTagKey()] = sha
+	parsed, err := infra.Parse(lookup(cfg))
+	if err != nil {
+		return infra.Config{}, badInput("stack %s: %v", stack, err)
+	}
+	return parsed, nil
+}
+
+// openStack finds the project, reads the stack's config and opens the
+// stack. Progress of the engine goes to stderr, so that stdout stays
+// parseable with --output json.
+func (c *Command) openStack(ctx context.Context, o CommonOptions) (*stackEnv, error) {
+	proj, err := project.Find(o.Dir)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	config, err := proj.StackConfig(o.Stack)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	program := c.Program
+	if program == nil {
+		program = infra.Program
+	}
+	plugins := c.Plugins
+	if plugins == nil {
+		plugins = pins.Plugins
+	}
+	s, err := deploy.Open(ctx, deploy.Options{
+		ProjectDir:  proj.Dir,
+		Stack:       o.Stack,
+		Backend:     o.Backend,
+		Program:     program,
+		ImageTagKey: imageTagKey(),
+		Plugins:     plugins,
+		Progress:    c.Stderr,
+	})
+	if err != nil {
+		if errors.Is(err, deploy.ErrNoStack) {
+			return nil, badInput("%v", err)
+		}
+		return nil, err
+	}
+	return &stackEnv{proj: proj, config: config, session: s}, nil
+}
+
+// stackError maps the engine's lock conflict to its exit code and runbook.
+func stackError(err error) error {
+	if errors.Is(err, deploy.ErrLocked) {
+		return exitError{ExitLocked, fmt.Errorf("%w\n%s", err, lockedRunbook)}
+	}
+	return err
+}
+
+const lockedRunbook = `Another update of this stack is running (or one was killed and left its lock).
+  1. Wait for it: CD deploys are serialized and never cancelled; check the running workflow.
+  2. Only when you are sure nothing runs: pulumi cancel --stack <stack> (it removes every lock of
+     the stack, a live run's too), then pulumi refresh --clear-pending-creates if the killed run
+     left pending operations. slipway never does this on its own.`
+
+func writeJSON(w io.Writer, v interface{}) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// outputString reads a string stack output.
+func outputString(outputs map[string]interface{}, key string) (string, error) {
+	s, ok := outputs[key].(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("the stack has no %q output: it was never deployed with this program (an administrator runs up --all first)", key)
+	}
+	return s, nil
+}
+
+// appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when set.
+func (c *Command) appendStepSummary(markdown string) error {
+	path := c.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing the job summary: %w", err)
+	}
+	if _, err := io.WriteString(f, markdown+"\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (c *Command) getenv(key string) string {
+	if c.Getenv == nil {
+		return os.Getenv(key)
+	}
+	return c.Getenv(key)
+}
+
+// Verification settings of a deploy: how long to wait for ECS to finish a
+// rollout that is still in progress after the engine's steady-state wait.
+const (
+	defaultVerifyTimeout = 10 * time.Minute
+	verifyInterval       = 5 * time.Second
+)

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/ghcomment"
+)
+
+// PreviewOptions are the flags of preview.
+type PreviewOptions struct {
+	CommonOptions
+	SHA     string
+	Comment bool
+	PR      int
+}
+
+// previewReport is what preview prints with --output json.
+type previewReport struct {
+	Stack       string          `json:"stack"`
+	ImageTag    string          `json:"imageTag"`
+	Counts      map[string]int  `json:"counts"`
+	Changes     []deploy.Change `json:"changes"`
+	Destructive []deploy.Change `json:"destructive"`
+	Comment     string          `json:"comment,omitempty"`
+}
+
+func (c *Command) preview(ctx context.Context, args []string) error {
+	var o PreviewOptions
+	fs := c.flags("preview")
+	c.commonFlags(fs, &o.CommonOptions)
+	fs.StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
+	fs.BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
+	fs.IntVar(&o.PR, "pr", 0, "pull request number for --comment")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.Comment && o.PR <= 0 {
+		return badInput("--comment needs --pr N, the pull request to comment on")
+	}
+	if !o.Comment && o.PR != 0 {
+		return badInput("--pr %d without --comment does nothing: add --comment, or drop --pr", o.PR)
+	}
+	if o.SHA != "" {
+		if err := infra.ValidateSHA(o.SHA); err != nil {
+			return badInput("--sha: %v", err)
+		}
+	}
+	env, err := c.openStack(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	sha, err := c.deployedSHA(ctx, env, o.Stack, o.SHA)
+	if err != nil {
+		return err
+	}
+	plan, err := env.session.Preview(ctx, sha, deploy.PreviewOptions{})
+	if err != nil {
+		return stackError(err)
+	}
+	md := previewMarkdown(o.Stack, sha, plan)
+	r := previewReport{Stack: o.Stack, ImageTag: sha, Counts: plan.Counts, Changes: nonNil(plan.Changes), Destructive: nonNil(deploy.Destructive(plan.Changes))}
+	if err := c.appendStepSummary(md); err != nil {
+		return err
+	}
+	if o.Comment {
+		gh := &ghcomment.Client{BaseURL: c.getenv("GITHUB_API_URL"), Token: c.getenv("GITHUB_TOKEN"), Repo: c.getenv("GITHUB_REPOSITORY")}
+		action, err := gh.Upsert(ctx, o.PR, "<!-- slipway-preview:"+o.Stack+" -->", md, plan.HasChanges())
+		if err != nil {
+			return fmt.Errorf("PR comment: %w", err)
+		}
+		r.Comment = string(action)
+	}
+	if o.Output == "json" {
+		return writeJSON(c.Stdout, r)
+	}
+	fmt.Fprint(c.Stdout, md)
+	if r.Comment != "" {
+		fmt.Fprintf(c.Stdout, "\nPR comment: %s\n", r.Comment)
+	}
+	return nil
+}
+
+func nonNil(c []deploy.Change) []deploy.Change {
+	if c == nil {
+		return []deploy.Change{}
+	}
+	return c
+}
+
+// deployedSHA is the SHA to preview with: --sha, else what runs now.
+func (c *Command) deployedSHA(ctx context.Context, env *stackEnv, stack, override string) (string, error) {
+	sha := override
+	if sha == "" {
+		hist, err := env.session.History(ctx)
+		if err != nil {
+			return "", err
+		}
+		if sha, err = deploy.CurrentSHA(hist); err != nil {
+			if errors.Is(err, deploy.ErrNeverDeployed) {
+				return "", badInput("%v: pass --sha to preview with an image SHA", err)
+			}
+			return "", err
+		}
+	}
+	if _, err := env.validateConfig(stack, sha); err != nil {
+		return "", err
+	}
+	return sha, nil
+}
+
+// countsLine is "2 create, 1 update" (or "no changes").
+func countsLine(counts map[string]int) string {
+	var ops []string
+	for op, n := range counts {
+		if n > 0 {
+			ops = append(ops, strconv.Itoa(n)+" "+op)
+		}
+	}
+	if len(ops) == 0 {
+		return "no changes"
+	}
+	sort.Strings(ops)
+	return strings.Join(ops, ", ")
+}
+
+// previewMarkdown is the short summary for the job summary and the PR.
+func previewMarkdown(stack, sha string, plan deploy.Plan) string {
+	var b strings.Builder
+	if !plan.HasChanges() {
+		fmt.Fprintf(&b, "### slipway preview of `%s`: no changes\nImage `%s` (deployed). The infrastructure matches the stack.\n", stack, sha[:7])
+		return b.String()
+	}
+	fmt.Fprintf(&b, "### slipway preview of `%s`: %d to change (%s)\n", stack, len(plan.Changes), countsLine(plan.Counts))
+	fmt.Fprintf(&b, "Previewed with the deployed image `%s`: only infrastructure changes show.\n", sha[:7])
+	if d := deploy.Destructive(plan.Changes); len(d) > 0 {
+		var names []string
+		for _, ch := range d {
+			names = append(names, fmt.Sprintf("`%s` (%s, %s)", ch.Name, ch.Type, ch.Op))
+		}
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> Replaces or deletes stateful resources: %s\n", strings.Join(names, ", "))
+	}
+	if pc := deploy.PlatformChanges(plan.Changes); len(pc) > 0 {
+		fmt.Fprintf(&b, "\n%d platform change(s): CD will refuse to deploy until an administrator applies them (`deploy up --all`).\n", len(pc))
+	}
+	b.WriteString("\n| operation | type | resource | changed |\n|---|---|---|---|\n")
+	for _, ch := range plan.Changes {
+		fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s |\n", ch.Op, ch.Type, ch.Name, strings.Join(ch.Keys, ", "))
+	}
+	return b.String()
+}

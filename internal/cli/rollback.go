@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// RollbackOptions are the flags of rollback.
+type RollbackOptions struct {
+	UpOptions
+	To     string
+	DryRun bool
+}
+
+func (c *Command) rollback(ctx context.Context, args []string) error {
+	var o RollbackOptions
+	fs := c.flags("rollback")
+	c.commonFlags(fs, &o.CommonOptions)
+	fs.StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
+	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.To != "" {
+		if err := infra.ValidateSHA(o.To); err != nil {
+			return badInput("--to: %v", err)
+		}
+	}
+	if o.VerifyTimeout <= 0 {
+		return badInput("--verify-timeout %s: want a positive duration such as 10m", o.VerifyTimeout)
+	}
+	env, err := c.openStack(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	hist, err := env.session.History(ctx)
+	if err != nil {
+		return err
+	}
+	current, target, err := deploy.RollbackTarget(hist, o.To)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if o.DryRun {
+		if o.Output == "json" {
+			return writeJSON(c.Stdout, map[string]string{"stack": o.Stack, "current": current, "target": target})
+		}
+		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target\n", o.Stack, current, target)
+		return nil
+	}
+	if _, err := env.validateConfig(o.Stack, target); err != nil {
+		return err
+	}
+	o.SHA = target
+	return c.deploySHA(ctx, env, deployRequest{
+		opts: o.UpOptions, sha: target, previous: current, message: deploy.RollbackMessage(target, current), verb: "rollback",
+	})
+}

@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// UpOptions are the flags of up.
+type UpOptions struct {
+	CommonOptions
+	SHA           string
+	All           bool
+	VerifyTimeout time.Duration
+}
+
+func (c *Command) up(ctx context.Context, args []string) error {
+	var o UpOptions
+	fs := c.flags("up")
+	c.commonFlags(fs, &o.CommonOptions)
+	fs.StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
+	fs.BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
+	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.SHA == "" {
+		return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
+	}
+	if err := infra.ValidateSHA(o.SHA); err != nil {
+		return badInput("--sha: %v", err)
+	}
+	if o.VerifyTimeout <= 0 {
+		return badInput("--verify-timeout %s: want a positive duration such as 10m", o.VerifyTimeout)
+	}
+	env, err := c.openStack(ctx, o.CommonOptions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	if _, err := env.validateConfig(o.Stack, o.SHA); err != nil {
+		return err
+	}
+	hist, err := env.session.History(ctx)
+	if err != nil {
+		return err
+	}
+	previous, _ := deploy.CurrentSHA(hist)
+	return c.deploySHA(ctx, env, deployRequest{
+		opts: o, sha: o.SHA, previous: previous, message: deploy.DeployMessage(o.SHA), verb: "deploy",
+	})
+}
+
+// deployRequest is one deploy of a SHA: by up or by rollback.
+type deployRequest struct {
+	opts     UpOptions
+	sha      string
+	previous string // the SHA running before; "" on the first deploy
+	message  string
+	verb     string
+}
+
+// deployResult is what up and rollback print.
+type deployResult struct {
+	Stack             string         `json:"stack"`
+	ImageTag          string         `json:"imageTag"`
+	Previous          string         `json:"previous,omitempty"`
+	TaskDefinitionArn string         `json:"taskDefinitionArn"`
+	Verified          bool           `json:"verified"`
+	RolledBack        bool           `json:"rolledBack"`
+	Reconciled        string         `json:"reconciledTo,omitempty"`
+	DurationSeconds   float64        `json:"durationSeconds"`
+	Changes           map[string]int `json:"changes"`
+}
+
+// deploySHA is the deploy path: image check, guard, up, ECS verification,
+// and reconciliation when ECS rolled the deploy back.
+func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest) error {
+	s := env.session
+	outputs, err := s.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	first := len(outputs) == 0
+	if first && !r.opts.All {
+		return exitError{ExitRefused, errors.New("the stack has never been deployed: an administrator runs the first deploy with up --all (README: bootstrap)")}
+	}
+	var aws *awsx.Client
+	if !first {
+		if aws, err = c.checkImage(ctx, outputs, r.sha); err != nil {
+			return err
+		}
+	}
+
+	plan, err := s.Preview(ctx, r.sha, deploy.PreviewOptions{})
+	if err != nil {
+		return stackError(err)
+	}
+	if pc := deploy.PlatformChanges(plan.Changes); len(pc) > 0 && !r.opts.All {
+		var b strings.Builder
+		fmt.Fprintf(&b, "refused before touching anything: the stack has %d platform change(s) pending, which CD must not apply:\n", len(pc))
+		for _, ch := range pc {
+			fmt.Fprintf(&b, "  %-18s %s %s\n", ch.Op, ch.Type, ch.Name)
+		}
+		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", r.opts.Stack, firstNonEmpty(r.previous, r.sha))
+		return exitError{ExitRefused, errors.New(b.String())}
+	}
+
+	fmt.Fprintf(c.Stderr, "slipway: %s %s to stack %s\n", r.verb, r.sha, r.opts.Stack)
+	res, err := s.Up(ctx, r.sha, r.message)
+	if err != nil {
+		return stackError(err)
+	}
+	out := deployResult{Stack: r.opts.Stack, ImageTag: r.sha, Previous: r.previous, Changes: res.Counts, DurationSeconds: res.Duration.Seconds()}
+	out.TaskDefinitionArn, _ = res.Outputs[infra.OutTaskDefinitionArn].(string)
+
+	if aws == nil {
+		if aws, err = c.awsFor(ctx, res.Outputs); err != nil {
+			return err
+		}
+	}
+	v, err := c.verify(ctx, aws, res.Outputs, r.opts.VerifyTimeout)
+	if err != nil {
+		return err
+	}
+	if v.OK {
+		out.Verified = true
+		if err := c.report(r.opts.Output, out); err != nil {
+			return err
+		}
+		return c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
+	}
+
+	// ECS rolled back: the engine says success, ECS runs the old task
+	// definition. Tell why, then put state, config and ECS back in step.
+	out.RolledBack = true
+	c.explainRollback(ctx, aws, res.Outputs, v)
+	if r.previous == "" || r.previous == r.sha {
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
+	}
+	fmt.Fprintf(c.Stderr, "slipway: reconciling the stack to the last good SHA %s\n", r.previous)
+	if _, err := s.Up(ctx, r.previous, deploy.ReconcileMessage(r.previous, r.sha)); err != nil {
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s failed: %w", r.sha, r.previous, stackError(err))}
+	}
+	out.Reconciled = r.previous
+	_ = c.report(r.opts.Output, out)
+	_ = c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
+	return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s: %s; the stack is reconciled to %s", r.sha, v.Reason, r.previous)}
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// awsFor opens AWS clients in the stack's region.
+func (c *Command) awsFor(ctx context.Context, outputs map[string]interface{}) (*awsx.Client, error) {
+	region, err := outputString(outputs, infra.OutRegion)
+	if err != nil {
+		return nil, err
+	}
+	return awsx.New(ctx, region)
+}
+
+// checkImage refuses a SHA whose image is not in the stack's repository.
+func (c *Command) checkImage(ctx context.Context, outputs map[string]interface{}, sha string) (*awsx.Client, error) {
+	repo, err := outputString(outputs, infra.OutRepositoryURL)
+	if err != nil {
+		return nil, err
+	}
+	aws, err := c.awsFor(ctx, outputs)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := aws.ImageExists(ctx, repo, sha)
+	if err != nil {
+		return nil, fmt.Errorf("checking the image %s:%s: %w", repo, sha, err)
+	}
+	if !ok {
+		return nil, exitError{ExitNoImage, fmt.Errorf("refused before touching anything: image %s:%s is not in ECR (not pushed yet, or expired by the lifecycle policy); push it, or pick a SHA from deploy history", repo, sha)}
+	}
+	return aws, nil
+}
+
+// verify waits until ECS settles on the stack's task definition or not.
+func (c *Command) verify(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, timeout time.Duration) (awsx.Verification, error) {
+	want, err := outputString(outputs, infra.OutTaskDefinitionArn)
+	if err != nil {
+		return awsx.Verification{}, err
+	}
+	cluster, err := outputString(outputs, infra.OutClusterName)
+	if err != nil {
+		return awsx.Verification{}, err
+	}
+	service, err := outputString(outputs, infra.OutServiceName)
+	if err != nil {
+		return awsx.Verification{}, err
+	}
+	interval := c.VerifyInterval
+	if interval == 0 {
+		interval = verifyInterval
+	}
+	v, _, err := aws.WaitVerified(ctx, cluster, service, want, timeout, interval)
+	if err != nil {
+		return v, fmt.Errorf("verifying the rollout of %s: %w", want, err)
+	}
+	return v, nil
+}
+
+// explainRollback prints why ECS rolled back: stopped tasks and events.
+func (c *Command) explainRollback(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, v awsx.Verification) {
+	w := c.Stderr
+	fmt.Fprintf(w, "\nslipway: ECS ROLLED BACK THE DEPLOY: %s\n", v.Reason)
+	cluster, _ := outputs[infra.OutClusterName].(string)
+	service, _ := outputs[infra.OutServiceName].(string)
+	if tasks, err := aws.StoppedTasks(ctx, cluster, service, 5); err != nil {
+		fmt.Fprintf(w, "  (stopped tasks unavailable: %v)\n", err)
+	} else {
+		fmt.Fprintln(w, "stopped tasks:")
+		for _, t := range tasks {
+			printStoppedTask(w, t)
+		}
+	}
+	if st, err := aws.Service(ctx, cluster, service); err != nil {
+		fmt.Fprintf(w, "  (service events unavailable: %v)\n", err)
+	} else {
+		fmt.Fprintln(w, "latest service events:")
+		printEvents(w, st.Events)
+	}
+}
+
+func printStoppedTask(w io.Writer, t awsx.StoppedTask) {
+	fmt.Fprintf(w, "  %s  %s  %s: %s\n", t.StoppedAt.UTC().Format(time.RFC3339), shortArn(t.TaskDefinition), t.StopCode, t.StoppedReason)
+	for _, ct := range t.Containers {
+		code := "-"
+		if ct.ExitCode != nil {
+			code = fmt.Sprint(*ct.ExitCode)
+		}
+		fmt.Fprintf(w, "      container %s exit %s %s\n", ct.Name, code, ct.Reason)
+	}
+}
+
+func printEvents(w io.Writer, events []awsx.Event) {
+	for _, e := range events {
+		fmt.Fprintf(w, "  %s  %s\n", e.At.UTC().Format(time.RFC3339), e.Message)
+	}
+}
+
+// shortArn is the last path element of an ARN (family:revision).
+func shortArn(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// report prints a deploy's result.
+func (c *Command) report(format string, r deployResult) error {
+	if format == "json" {
+		return writeJSON(c.Stdout, r)
+	}
+	state := "verified: ECS runs it (PRIMARY deployment COMPLETED)"
+	if r.RolledBack {
+		state = "ROLLED BACK by ECS"
+		if r.Reconciled != "" {
+			state += "; stack reconciled to " + r.Reconciled
+		}
+	}
+	fmt.Fprintf(c.Stdout, "stack %s: %s\n  image      %s\n  previous   %s\n  task def   %s\n  duration   %.0fs\n  changes    %s\n",
+		r.Stack, state, r.ImageTag, firstNonEmpty(r.Previous, "(none)"), r.TaskDefinitionArn, r.DurationSeconds, countsLine(r.Changes))
+	return nil
+}
+
+func deploySummaryMarkdown(r deployResult, verb string) string {
+	status := "✅ verified: ECS runs it"
+	if r.RolledBack {
+		status = "❌ ECS rolled the deploy back"
+		if r.Reconciled != "" {
+			status += "; stack reconciled to `" + r.Reconciled + "`"
+		}
+	}
+	return fmt.Sprintf("### slipway %s `%s` to %s\n%s\n\n| | |\n|---|---|\n| image | `%s` |\n| previous | `%s` |\n| task definition | `%s` |\n| duration | %.0f s |\n| changes | %s |\n",
+		verb, r.ImageTag[:7], r.Stack, status, r.ImageTag, firstNonEmpty(r.Previous, "none"), r.TaskDefinitionArn, r.DurationSeconds, countsLine(r.Changes))
+}

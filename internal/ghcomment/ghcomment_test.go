@@ -1,0 +1,120 @@
+package ghcomment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeGitHub serves the issue-comment endpoints of one repository.
+type fakeGitHub struct {
+	mu       sync.Mutex
+	comments map[int64]string
+	next     int64
+	calls    []string
+}
+
+func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
+	if r.Header.Get("Authorization") != "Bearer tok" {
+		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
+		return
+	}
+	var in struct{ Body string }
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/repos/o/r/issues/7/comments":
+		var out []comment
+		if r.URL.Query().Get("page") == "1" {
+			for id, b := range f.comments {
+				out = append(out, comment{ID: id, Body: b})
+			}
+		}
+		json.NewEncoder(w).Encode(out)
+	case r.Method == http.MethodPost && r.URL.Path == "/repos/o/r/issues/7/comments":
+		json.NewDecoder(r.Body).Decode(&in)
+		f.next++
+		f.comments[f.next] = in.Body
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{}`)
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/repos/o/r/issues/comments/"):
+		var id int64
+		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/repos/o/r/issues/comments/"), &id)
+		json.NewDecoder(r.Body).Decode(&in)
+		f.comments[id] = in.Body
+		fmt.Fprint(w, `{}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestUpsert(t *testing.T) {
+	f := &fakeGitHub{comments: map[int64]string{100: "someone else's comment"}, next: 100}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, Token: "tok", Repo: "o/r"}
+	ctx := context.Background()
+	const marker = "<!-- slipway-preview:prod -->"
+
+	steps := []struct {
+		name   string
+		body   string
+		create bool
+		want   Action
+	}{
+		{"nothing to say, nothing said: no comment", "no changes", false, Skipped},
+		{"changes: create", "2 to change", true, Created},
+		{"same again: untouched", "2 to change", true, Skipped},
+		{"new changes: update in place", "3 to change", true, Updated},
+		{"no changes now: still updated, not left stale", "no changes", false, Updated},
+	}
+	for _, s := range steps {
+		got, err := c.Upsert(ctx, 7, marker, s.body, s.create)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got != s.want {
+			t.Errorf("%s: %s, want %s", s.name, got, s.want)
+		}
+	}
+	ours := 0
+	for _, b := range f.comments {
+		if strings.HasPrefix(b, marker) {
+			ours++
+			if !strings.Contains(b, "no changes") {
+				t.Errorf("comment body %q, want the latest report", b)
+			}
+		}
+	}
+	if ours != 1 || len(f.comments) != 2 {
+		t.Errorf("%d slipway comments among %d, want exactly 1 beside the other one", ours, len(f.comments))
+	}
+
+	bad := &Client{BaseURL: srv.URL, Token: "wrong", Repo: "o/r"}
+	if _, err := bad.Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("bad token: err %v, want the 401 named", err)
+	}
+	if _, err := (&Client{}).Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
+		t.Errorf("no token: err %v, want a message naming GITHUB_TOKEN", err)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	long := strings.Repeat("| update | aws:iam/role:Role | some-role |\n", 5000)
+	got := Truncate(long, MaxBody)
+	if len(got) > MaxBody {
+		t.Errorf("len %d, want <= %d", len(got), MaxBody)
+	}
+	if !strings.HasSuffix(got, "the job log has the full preview.") {
+		t.Errorf("truncated body does not say so: ...%s", got[len(got)-80:])
+	}
+	if short := "a\nb"; Truncate(short, MaxBody) != short {
+		t.Error("a short body was changed")
+	}
+}
