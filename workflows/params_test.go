@@ -37,7 +37,7 @@ func TestValidate(t *testing.T) {
 		{"ToolRepository without owner", func(p *Params) { p.ToolRepository = "slipway" }, `ToolRepository "slipway": want "owner/name"`},
 		{"ToolRepository URL", func(p *Params) { p.ToolRepository = "https://github.com/a/b" }, `ToolRepository "https://github.com/a/b": want "owner/name"`},
 		{"ToolRepository ..", func(p *Params) { p.ToolRepository = "a/.." }, `ToolRepository "a/..": want "owner/name"`},
-		{"empty ToolRef", func(p *Params) { p.ToolRef = "" }, `ToolRef "": want a pinned ref of ToolRepository: a full 40-hex lowercase commit SHA or a version tag`},
+		{"empty ToolRef", func(p *Params) { p.ToolRef = "" }, `ToolRef "": want a pinned ref of the slipway repository: a full 40-hex lowercase commit SHA or a version tag`},
 		{"branch ToolRef", func(p *Params) { p.ToolRef = "main" }, `ToolRef "main": want a pinned ref`},
 		{"short SHA ToolRef", func(p *Params) { p.ToolRef = "0f1e2d3" }, `ToolRef "0f1e2d3": want a pinned ref`},
 		{"uppercase SHA ToolRef", func(p *Params) { p.ToolRef = strings.ToUpper(testToolRef) }, `ToolRef "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C": want a pinned ref`},

@@ -93,37 +93,60 @@ func ReconcileMessage(good, bad string) string {
 	return "reconcile to " + good + " after ECS rolled back " + bad
 }
 
-var abandonedPattern = regexp.MustCompile(`^(?:rollback to [0-9a-f]{40} from|reconcile to [0-9a-f]{40} after ECS rolled back) ([0-9a-f]{40})$`)
+var (
+	rollbackPattern  = regexp.MustCompile(`^rollback to [0-9a-f]{40} from ([0-9a-f]{40})$`)
+	reconcilePattern = regexp.MustCompile(`^reconcile to [0-9a-f]{40} after ECS rolled back ([0-9a-f]{40})$`)
+)
+
+// goodDeploys are the successful deploys, newest first, without those ECS
+// rolled back: the engine recorded them as succeeded, but the reconcile
+// that followed each says ECS never ran it.
+func goodDeploys(history []Update) []Update {
+	var out []Update
+	rejected := map[string]bool{} // reconciled away; the deploy is older
+	for _, u := range history {
+		if !u.Deployed() {
+			continue
+		}
+		if rejected[u.ImageTag] {
+			delete(rejected, u.ImageTag)
+			continue
+		}
+		if m := reconcilePattern.FindStringSubmatch(u.Message); m != nil {
+			rejected[m[1]] = true
+		}
+		out = append(out, u)
+	}
+	return out
+}
 
 // RollbackTarget picks what a rollback deploys, from history (newest
-// first). Without to: the newest successful deploy before the current one
-// whose SHA is neither the current SHA nor one an earlier rollback or
-// reconcile moved away from (failed updates and re-deploys of the same SHA
+// first). Without to: the newest good deploy before the current one whose
+// SHA is neither the current SHA nor one a rollback moved away from
+// (failed updates, deploys ECS rolled back and re-deploys of the same SHA
 // are skipped, and rolling back twice goes further back, never forward to
 // the abandoned version). With to: that SHA, which must have been deployed
-// successfully before and must not be the current one.
+// and run successfully before and must not be the current one.
 func RollbackTarget(history []Update, to string) (current, target string, err error) {
 	current, err = CurrentSHA(history)
 	if err != nil {
 		return "", "", err
 	}
+	good := goodDeploys(history)
 	if to != "" {
 		if to == current {
 			return current, "", fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
 		}
-		for _, u := range history {
-			if u.Deployed() && u.ImageTag == to {
+		for _, u := range good {
+			if u.ImageTag == to {
 				return current, to, nil
 			}
 		}
-		return current, "", fmt.Errorf("%s was never deployed successfully on this stack; pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
+		return current, "", fmt.Errorf("%s was never deployed successfully on this stack (or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
 	}
 	abandoned := map[string]bool{current: true}
-	for _, u := range history {
-		if !u.Deployed() {
-			continue
-		}
-		if m := abandonedPattern.FindStringSubmatch(u.Message); m != nil {
+	for _, u := range good {
+		if m := rollbackPattern.FindStringSubmatch(u.Message); m != nil {
 			abandoned[m[1]] = true
 		}
 		if !abandoned[u.ImageTag] {

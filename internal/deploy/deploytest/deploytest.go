@@ -42,14 +42,15 @@ const RepositoryURL = Account + ".dkr.ecr." + Region + ".amazonaws.com/api-servi
 // the real ones (a task definition per SHA under a service, platform
 // resources) as components, and exports the same outputs. Test-only keys in
 // the "test" namespace make it change platform resources (test:platform),
-// fail (test:fail) or run slowly (test:sleep, a duration).
+// fail (test:fail) or update slowly (test:sleep, a duration; previews do
+// not sleep, so that a second deploy reaches the lock while the first holds it).
 func Program(ctx *pulumi.Context) error {
 	cfg, err := infra.Load(ctx)
 	if err != nil {
 		return err
 	}
 	test := config.New(ctx, "test")
-	if d := test.Get("sleep"); d != "" {
+	if d := test.Get("sleep"); d != "" && !ctx.DryRun() {
 		wait, err := time.ParseDuration(d)
 		if err != nil {
 			return err

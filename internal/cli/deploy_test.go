@@ -1,0 +1,391 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
+	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
+	"github.com/slipway-dev/slipway/internal/pins"
+)
+
+const (
+	shaA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	shaB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC = "cccccccccccccccccccccccccccccccccccccccc"
+	shaD = "dddddddddddddddddddddddddddddddddddddddd"
+)
+
+// world is a stack in a file:// backend, the stand-in program, a fake
+// ECS/ECR, and the environment a CI job would give the tool.
+type world struct {
+	t       *testing.T
+	p       deploytest.Project
+	aws     *awsfake.Server
+	env     map[string]string
+	summary string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, p: deploytest.NewProject(t, "dev", deploytest.BaseConfig()), aws: awsfake.New()}
+	t.Cleanup(w.aws.Close)
+	for k, v := range w.aws.Env() {
+		t.Setenv(k, v)
+	}
+	for k, v := range w.p.Env {
+		t.Setenv(k, v)
+	}
+	w.summary = filepath.Join(t.TempDir(), "summary.md")
+	w.env = map[string]string{"GITHUB_STEP_SUMMARY": w.summary}
+	return w
+}
+
+// run runs the tool on the world's stack.
+func (w *world) run(args ...string) (int, string, string) {
+	w.t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{
+		Stdout: &out, Stderr: &errb,
+		Getenv:         func(k string) string { return w.env[k] },
+		Program:        deploytest.Program,
+		Plugins:        []pins.Plugin{},
+		VerifyInterval: 1,
+	}
+	args = append(args, "--dir", w.p.Dir, "--stack", w.p.Stack)
+	code := c.Main(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func (w *world) mustRun(t *testing.T, want int, args ...string) (string, string) {
+	t.Helper()
+	code, out, errs := w.run(args...)
+	if code != want {
+		t.Fatalf("deploy %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, tail(errs))
+	}
+	return out, errs
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+func (w *world) history(t *testing.T) []historyRow {
+	t.Helper()
+	out, _ := w.mustRun(t, ExitOK, "history", "--output", "json")
+	var rows []historyRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("history --output json: %v\n%s", err, out)
+	}
+	return rows
+}
+
+// ecsDeploys models ECS completing the rollout of sha's task definition.
+func (w *world) ecsDeploys(sha string) {
+	w.aws.PutImage("api-service", sha)
+	w.aws.Deploy("prod-cluster", "api-service", deploytest.TaskDefinitionArn(sha))
+}
+
+// The whole life of a stack, in order: first deploy, deploys, a missing
+// image, an ECS rollback and its reconciliation, rollbacks, the guard.
+func TestDeployLifecycle(t *testing.T) {
+	w := newWorld(t)
+	stackFile, err := os.ReadFile(w.p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("first deploy needs an administrator", func(t *testing.T) {
+		_, errs := w.mustRun(t, ExitRefused, "up", "--sha", shaA)
+		if !strings.Contains(errs, "up --all") {
+			t.Errorf("stderr does not say how to bootstrap:\n%s", errs)
+		}
+		w.ecsDeploys(shaA)
+		w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	})
+
+	t.Run("deploy a new SHA: verified", func(t *testing.T) {
+		w.ecsDeploys(shaB)
+		out, _ := w.mustRun(t, ExitOK, "up", "--sha", shaB, "--output", "json")
+		var r deployResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !r.Verified || r.ImageTag != shaB || r.Previous != shaA || r.TaskDefinitionArn != deploytest.TaskDefinitionArn(shaB) {
+			t.Errorf("up result %+v, want verified %s after %s", r, shaB, shaA)
+		}
+		summary, _ := os.ReadFile(w.summary)
+		if !strings.Contains(string(summary), "verified: ECS runs it") {
+			t.Errorf("job summary does not report the verified deploy:\n%s", summary)
+		}
+	})
+
+	t.Run("image missing: refused before anything", func(t *testing.T) {
+		before := len(w.history(t))
+		_, errs := w.mustRun(t, ExitNoImage, "up", "--sha", shaC)
+		if !strings.Contains(errs, "api-service:"+shaC) || !strings.Contains(errs, "not in ECR") {
+			t.Errorf("stderr does not name the missing image:\n%s", errs)
+		}
+		if after := len(w.history(t)); after != before {
+			t.Errorf("history grew from %d to %d: a refused deploy ran", before, after)
+		}
+	})
+
+	t.Run("ECS rolls back: detected, reported, reconciled", func(t *testing.T) {
+		w.aws.PutImage("api-service", shaC)
+		w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaC), deploytest.TaskDefinitionArn(shaB))
+		_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
+		for _, want := range []string{"ECS ROLLED BACK", "CannotPullContainerError", "rolling back to deployment", "reconciled to " + shaB} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+			}
+		}
+		h := w.history(t)
+		if h[0].ImageTag != shaB || h[0].Message != deploy.ReconcileMessage(shaB, shaC) || h[0].Result != "succeeded" {
+			t.Errorf("newest update %+v, want the reconciliation to %s", h[0], shaB)
+		}
+		out, _ := w.mustRun(t, ExitOK, "status")
+		if !strings.Contains(out, "OK: ECS runs the stack's task definition") {
+			t.Errorf("after reconciling, status does not agree with ECS:\n%s", out)
+		}
+	})
+
+	t.Run("rollback dry run reads history only", func(t *testing.T) {
+		calls := len(w.aws.Calls())
+		before := len(w.history(t))
+		out, _ := w.mustRun(t, ExitOK, "rollback", "--dry-run", "--output", "json")
+		var r map[string]string
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		// C was rolled back by ECS: never a rollback target.
+		if r["current"] != shaB || r["target"] != shaA {
+			t.Errorf("dry run %v, want current %s target %s", r, shaB, shaA)
+		}
+		if got := len(w.aws.Calls()); got != calls {
+			t.Errorf("dry run made %d AWS calls, want 0", got-calls)
+		}
+		if after := len(w.history(t)); after != before {
+			t.Errorf("dry run changed the history (%d → %d)", before, after)
+		}
+	})
+
+	t.Run("rollback deploys the previous good SHA", func(t *testing.T) {
+		w.ecsDeploys(shaA)
+		w.mustRun(t, ExitOK, "rollback")
+		h := w.history(t)
+		if h[0].ImageTag != shaA || h[0].Message != deploy.RollbackMessage(shaA, shaB) {
+			t.Errorf("newest update %+v, want the rollback to %s", h[0], shaA)
+		}
+	})
+
+	t.Run("rollback --to must be a known good SHA", func(t *testing.T) {
+		for _, to := range []string{shaC, shaD} {
+			_, errs := w.mustRun(t, ExitBadInput, "rollback", "--to", to)
+			if !strings.Contains(errs, "never deployed successfully") && !strings.Contains(errs, "no earlier") {
+				t.Errorf("rollback --to %s: stderr %s", to, errs)
+			}
+		}
+		w.ecsDeploys(shaB)
+		w.mustRun(t, ExitOK, "rollback", "--to", shaB)
+	})
+
+	t.Run("rollback refuses an expired image", func(t *testing.T) {
+		w.aws.ArchiveImage("api-service", shaA)
+		code, _, errs := w.run("rollback", "--to", shaA)
+		if code == ExitOK || !strings.Contains(errs, shaA) {
+			t.Errorf("rollback to an archived image: exit %d stderr %s, want a refusal naming it", code, errs)
+		}
+	})
+
+	t.Run("history", func(t *testing.T) {
+		out, _ := w.mustRun(t, ExitOK, "history", "--output", "json")
+		var rows []map[string]interface{}
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) < 6 {
+			t.Fatalf("%d history rows, want every update", len(rows))
+		}
+		for _, key := range []string{"imageTag", "result", "startTime", "durationSeconds", "kind"} {
+			if _, ok := rows[0][key]; !ok {
+				t.Errorf("history JSON rows have no %q: %v", key, rows[0])
+			}
+		}
+		if rows[0]["imageTag"] != shaB {
+			t.Errorf("newest row %v, want the rollback to %s first", rows[0], shaB)
+		}
+		table, _ := w.mustRun(t, ExitOK, "history")
+		if !strings.Contains(table, "START") || !strings.Contains(table, shaB[:12]) {
+			t.Errorf("history table:\n%s", table)
+		}
+	})
+
+	t.Run("status disagrees when ECS runs something else", func(t *testing.T) {
+		w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
+		_, errs := w.mustRun(t, ExitMismatch, "status")
+		if !strings.Contains(errs, "differs from the stack") {
+			t.Errorf("stderr: %s", errs)
+		}
+		w.ecsDeploys(shaB)
+	})
+
+	t.Run("guard refuses platform changes", func(t *testing.T) {
+		cfg := deploytest.BaseConfig()
+		cfg["test:platform"] = "v2"
+		w.p.WriteConfig(t, cfg)
+		defer w.p.WriteConfig(t, deploytest.BaseConfig())
+		before := len(w.history(t))
+		w.ecsDeploys(shaD)
+		_, errs := w.mustRun(t, ExitRefused, "up", "--sha", shaD)
+		for _, want := range []string{"refused before touching anything", "aws:ec2/securityGroup:SecurityGroup", "task-sg-v2", "--all"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+			}
+		}
+		if after := len(w.history(t)); after != before {
+			t.Errorf("the guard let an update run (history %d → %d)", before, after)
+		}
+		code, _, _ := w.run("drift")
+		if code != ExitDrift {
+			t.Errorf("drift with a platform change pending: exit %d, want %d", code, ExitDrift)
+		}
+	})
+
+	t.Run("drift: none", func(t *testing.T) {
+		out, _ := w.mustRun(t, ExitOK, "drift")
+		if !strings.Contains(out, "no drift") {
+			t.Errorf("stdout: %s", out)
+		}
+	})
+
+	after, err := os.ReadFile(w.p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stackFile, after) {
+		t.Errorf("Pulumi.dev.yaml was modified by the deploys:\nbefore:\n%s\nafter:\n%s", stackFile, after)
+	}
+}
+
+func TestPreviewCommentsOnlyOnChanges(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+
+	var mu sync.Mutex
+	var posted []string
+	gh := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case http.MethodGet:
+			rw.Write([]byte("[]"))
+		case http.MethodPost:
+			var in struct{ Body string }
+			json.NewDecoder(r.Body).Decode(&in)
+			posted = append(posted, in.Body)
+			rw.WriteHeader(http.StatusCreated)
+			rw.Write([]byte("{}"))
+		}
+	}))
+	defer gh.Close()
+	w.env["GITHUB_API_URL"], w.env["GITHUB_TOKEN"], w.env["GITHUB_REPOSITORY"] = gh.URL, "tok", "example-org/example-api"
+
+	out, _ := w.mustRun(t, ExitOK, "preview", "--comment", "--pr", "7")
+	if !strings.Contains(out, "no changes") || len(posted) != 0 {
+		t.Errorf("preview without changes: stdout %q, %d comments posted, want no comment", out, len(posted))
+	}
+
+	cfg := deploytest.BaseConfig()
+	cfg["test:platform"] = "v2"
+	w.p.WriteConfig(t, cfg)
+	out, _ = w.mustRun(t, ExitOK, "preview", "--comment", "--pr", "7")
+	if len(posted) != 1 {
+		t.Fatalf("%d comments posted, want 1", len(posted))
+	}
+	for _, want := range []string{"<!-- slipway-preview:dev -->", "1 to change", "`" + shaA[:7] + "`", "platform change", "task-sg-v2"} {
+		if !strings.Contains(posted[0], want) {
+			t.Errorf("comment does not contain %q:\n%s", want, posted[0])
+		}
+	}
+	if !strings.Contains(out, "PR comment: created") {
+		t.Errorf("stdout does not report the comment:\n%s", out)
+	}
+	summary, _ := os.ReadFile(w.summary)
+	if !strings.Contains(string(summary), "task-sg-v2") {
+		t.Errorf("job summary:\n%s", summary)
+	}
+}
+
+func TestLockedStack(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	cfg := deploytest.BaseConfig()
+	cfg["test:sleep"] = "6s"
+	w.p.WriteConfig(t, cfg)
+	w.ecsDeploys(shaB)
+
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := w.run("up", "--sha", shaB)
+		done <- code
+	}()
+	locks := filepath.Join(strings.TrimPrefix(w.p.Backend, "file://"), ".pulumi", "locks")
+	for {
+		if entries, _ := filepath.Glob(filepath.Join(locks, "*", "*", "*", "*.json")); len(entries) > 0 {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("the slow deploy ended (exit %d) before it took the lock", code)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	code, _, errs := w.run("up", "--sha", shaB)
+	if code != ExitLocked || !strings.Contains(errs, "pulumi cancel") || !strings.Contains(errs, "never does this on its own") {
+		t.Errorf("second deploy: exit %d, want %d with the runbook; stderr:\n%s", code, ExitLocked, tail(errs))
+	}
+	if code := <-done; code != ExitOK {
+		t.Errorf("first deploy: exit %d", code)
+	}
+}
+
+func TestDeployVerbsBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up"}, "--sha is required"},
+		{[]string{"up", "--sha", "HEAD"}, `--sha: got "HEAD"`},
+		{[]string{"up", "--sha", shaA, "--output", "yaml"}, `--output "yaml"`},
+		{[]string{"up", "--sha", shaA, "--verify-timeout", "0s"}, "--verify-timeout"},
+		{[]string{"rollback", "--to", "abc"}, `--to: got "abc"`},
+		{[]string{"preview", "--comment"}, "--comment needs --pr"},
+		{[]string{"preview", "--pr", "3"}, "without --comment"},
+		{[]string{"history", "--limit", "-1"}, "--limit -1"},
+		{[]string{"status", "--dir", "/nonexistent-slipway"}, "no Pulumi.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errs := run(t, tt.args...)
+			if code != ExitBadInput || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d stderr %q, want %d and %q", code, errs, ExitBadInput, tt.want)
+			}
+		})
+	}
+}
