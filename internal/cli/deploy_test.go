@@ -243,6 +243,16 @@ func TestDeployLifecycle(t *testing.T) {
 		w.ecsDeploys(shaB)
 	})
 
+	t.Run("deploys and rollbacks left Pulumi.dev.yaml as it was", func(t *testing.T) {
+		after, err := os.ReadFile(w.p.StackFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(stackFile, after) {
+			t.Errorf("Pulumi.dev.yaml was modified:\nbefore:\n%s\nafter:\n%s", stackFile, after)
+		}
+	})
+
 	t.Run("guard refuses platform changes", func(t *testing.T) {
 		cfg := deploytest.BaseConfig()
 		cfg["test:platform"] = "v2"
@@ -272,13 +282,6 @@ func TestDeployLifecycle(t *testing.T) {
 		}
 	})
 
-	after, err := os.ReadFile(w.p.StackFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(stackFile, after) {
-		t.Errorf("Pulumi.dev.yaml was modified by the deploys:\nbefore:\n%s\nafter:\n%s", stackFile, after)
-	}
 }
 
 func TestPreviewCommentsOnlyOnChanges(t *testing.T) {

@@ -45,7 +45,9 @@ func collect(ch <-chan events.EngineEvent, done chan<- Plan) {
 		switch {
 		case e.ResourcePreEvent != nil:
 			m := e.ResourcePreEvent.Metadata
-			if string(m.Op) == "same" || m.Type == "pulumi:pulumi:Stack" {
+			// same, refresh (the read of a refresh) and read are not changes:
+			// drift shows as the update that would follow the refresh.
+			if op := string(m.Op); op == "same" || op == "refresh" || op == "read" || m.Type == "pulumi:pulumi:Stack" {
 				continue
 			}
 			keys := m.Diffs
@@ -55,8 +57,8 @@ func collect(ch <-chan events.EngineEvent, done chan<- Plan) {
 			plan.Changes = append(plan.Changes, Change{Op: string(m.Op), Type: m.Type, Name: urnName(m.URN), URN: m.URN, Keys: keys})
 		case e.SummaryEvent != nil:
 			for op, n := range e.SummaryEvent.ResourceChanges {
-				if string(op) != "same" {
-					plan.Counts[string(op)] += n
+				if op := string(op); op != "same" && op != "refresh" && op != "read" {
+					plan.Counts[op] += n
 				}
 			}
 		}
