@@ -7,7 +7,7 @@ STACK ?= prod
 SHA   ?= 0123456789abcdef0123456789abcdef01234567
 OUT   ?= out
 
-.PHONY: synth tools test lint bench
+.PHONY: synth tools test lint bench integration
 
 synth:
 	go run ./cmd/deploy synth --stack $(STACK) --sha $(SHA) --out $(OUT)
@@ -25,4 +25,8 @@ lint: tools
 	shellcheck scripts/*.sh .ci/run
 
 bench: tools
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
+
+# The opt-in real-cloud suite: see tests/integration/integration_test.go.
+integration: tools
+	go test -tags integration -count=1 -v -timeout 90m ./tests/integration/

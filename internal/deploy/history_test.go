@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,28 @@ func TestDestructive(t *testing.T) {
 	got := Destructive(changes)
 	if len(got) != 2 || got[0].Name != "table" || got[1].Name != "queue" {
 		t.Errorf("Destructive = %+v, want the table's replace and the queue's delete", got)
+	}
+}
+
+// BenchmarkRollbackTarget is the target lookup over 10 and 200 past
+// deploys, with the abandoned and rejected SHAs it has to skip.
+func BenchmarkRollbackTarget(b *testing.B) {
+	for _, n := range []int{10, 200} {
+		history := make([]Update, 0, n)
+		for i := n; i > 0; i-- {
+			sha := fmt.Sprintf("%040x", i)
+			u := deployed(sha)
+			if i%7 == 0 {
+				u.Result = "failed"
+			}
+			history = append(history, u)
+		}
+		b.Run(fmt.Sprintf("deploys=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, _, err := RollbackTarget(history, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,121 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/cli"
+)
+
+// The suite's environment. Every variable is required; the suite skips,
+// naming what is missing, when one is not set.
+//
+//	SLIPWAY_IT_STACK        a stack name for the sandbox, with its Pulumi.<stack>.yaml in the project
+//	                        (aws:region, github:owner, slipway:githubOwner/githubRepo of a scratch
+//	                        repository, slipway:stateBucket, slipway:slipwayRef)
+//	PULUMI_BACKEND_URL      the sandbox state backend (s3://...)
+//	PULUMI_CONFIG_PASSPHRASE
+//	AWS_PROFILE or AWS_ACCESS_KEY_ID/...  administrator credentials of the sandbox account
+//	GITHUB_TOKEN            a token with repo and workflow scopes on the scratch repository
+//	SLIPWAY_IT_SHA1, SLIPWAY_IT_SHA2  two image SHAs to deploy
+//	SLIPWAY_IT_PUSH         a shell command that pushes the image $SHA to $REPOSITORY_URL
+//	                        (e.g. docker pull/tag/push of a small HTTP server answering /health)
+var required = []string{"SLIPWAY_IT_STACK", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN",
+	"SLIPWAY_IT_SHA1", "SLIPWAY_IT_SHA2", "SLIPWAY_IT_PUSH"}
+
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func deploy(t *testing.T, args ...string) int {
+	t.Helper()
+	c := &cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return c.Main(context.Background(), append(args, "--dir", root(), "--stack", os.Getenv("SLIPWAY_IT_STACK")))
+}
+
+func TestRealCloud(t *testing.T) {
+	var missing []string
+	for _, k := range required {
+		if os.Getenv(k) == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		t.Skipf("real-cloud suite skipped: set %s (see the comment at the top of this file)", strings.Join(missing, ", "))
+	}
+	ctx := context.Background()
+	stackName := os.Getenv("SLIPWAY_IT_STACK")
+	sha1, sha2 := os.Getenv("SLIPWAY_IT_SHA1"), os.Getenv("SLIPWAY_IT_SHA2")
+
+	if code := deploy(t, "synth", "--sha", sha1, "--out", t.TempDir()); code != cli.ExitOK {
+		t.Fatalf("synth: exit %d", code)
+	}
+
+	// Bootstrap as an administrator would: the repository first, then the images.
+	stack, err := auto.UpsertStackLocalSource(ctx, stackName, root(), auto.Program(infra.Program))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.SetConfig(ctx, "slipway:imageTag", auto.ConfigValue{Value: sha1}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// Leave the work tree as it was and the account empty (the
+		// repository and the OIDC provider are retained on delete: remove
+		// them by hand if the sandbox should be clean).
+		_ = stack.RemoveConfig(ctx, "slipway:imageTag")
+		if out, err := exec.Command("pulumi", "state", "unprotect", "--all", "--yes", "--stack", stackName, "--cwd", root()).CombinedOutput(); err != nil {
+			t.Errorf("unprotect: %v\n%s", err, out)
+		}
+		if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr)); err != nil {
+			t.Errorf("destroy: %v", err)
+		}
+	}()
+	repoURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry$aws:ecr/repository:Repository::repo", stackName, infra.Project)
+	if _, err := stack.Up(ctx, optup.Target([]string{repoURN}), optup.ProgressStreams(os.Stderr)); err != nil {
+		t.Fatal(err)
+	}
+	outputs, err := stack.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoURL, _ := outputs[infra.OutRepositoryURL].Value.(string)
+	for _, sha := range []string{sha1, sha2} {
+		push := exec.Command("bash", "-c", os.Getenv("SLIPWAY_IT_PUSH"))
+		push.Env = append(os.Environ(), "SHA="+sha, "REPOSITORY_URL="+repoURL)
+		if out, err := push.CombinedOutput(); err != nil {
+			t.Fatalf("pushing %s: %v\n%s", sha, err, out)
+		}
+	}
+
+	steps := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"up", "--all", "--sha", sha1}, cli.ExitOK},
+		{[]string{"up", "--sha", sha2}, cli.ExitOK},
+		{[]string{"status"}, cli.ExitOK},
+		{[]string{"rollback"}, cli.ExitOK},
+		{[]string{"status"}, cli.ExitOK},
+		{[]string{"drift"}, cli.ExitOK},
+	}
+	for _, s := range steps {
+		if got := deploy(t, s.args...); got != s.want {
+			t.Fatalf("deploy %s: exit %d, want %d", strings.Join(s.args, " "), got, s.want)
+		}
+	}
+}
