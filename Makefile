@@ -17,6 +17,8 @@ tools:
 
 test: tools
 	go test ./...
+	@# The opt-in real-cloud suite skips here; show why.
+	go test -count=1 -v -run OptIn ./tests/integration/
 
 lint: tools
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt: not formatted:"; echo "$$fmt"; exit 1; fi
