@@ -84,9 +84,9 @@ var Keys = []Key{
 	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
 	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
 	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
-	{KeyBackendURL, "string", false, "", "Pulumi backend URL the workflows use; empty means s3://<stateBucket>."},
+	{KeyBackendURL, "string", false, "", "S3 backend URL of the state (s3://bucket/prefix?region=...), used by the workflows; empty means s3://<stateBucket>."},
 	{KeyToolRepository, "string", false, "slipway-dev/slipway", "Repository (owner/name) of this project, checked out by the workflows to run the deploy tool; empty when the project lives in the application repository at slipwayPath."},
-	{KeyToolRef, "string", false, "", "Ref of slipwayRepository the workflows check out: a full commit SHA (recommended) or a tag. Required when slipwayRepository is set."},
+	{KeyToolRef, "string", false, "", "Commit of slipwayRepository the workflows check out: a full 40-hex SHA (git rev-parse HEAD), never a tag or branch. Required when slipwayRepository is set."},
 	{KeyToolPath, "string", false, ".slipway", "Folder of the project in the workflows' checkout: where slipwayRepository is checked out, or its folder in the application repository."},
 }
 
@@ -114,7 +114,8 @@ type Config struct {
 	AssignPublicIP      bool
 	OIDCProviderArn     string
 	CertificateArn      string
-	StateBucket         string
+	StateBucket         string // from stateBucket, or the bucket of an s3:// backendUrl
+	StatePrefix         string // the path of an s3:// backendUrl ("" for the bucket's root)
 	BackendURL          string
 	ToolRepository      string
 	ToolRef             string
@@ -138,21 +139,21 @@ func Load(ctx *pulumi.Context) (Config, error) {
 type Lookup func(key string) (value string, ok bool)
 
 var (
-	shaPattern      = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	namePattern     = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
-	ghNamePattern   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	ghRepoPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	numericID       = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	regionPattern   = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
-	vpcPattern      = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	subnetPattern   = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	zonePattern     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$`)
-	arnPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:`)
-	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	healthPathChars = regexp.MustCompile(`^/[A-Za-z0-9/._~-]*$`)
-	backendPattern  = regexp.MustCompile(`^(s3|azblob|gs|file|https)://\S+$`)
-	repoPattern     = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
-	oidcArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	shaPattern         = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	namePattern        = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	ghNamePattern      = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	ghRepoPattern      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	numericID          = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	vpcPattern         = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetPattern      = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	zonePattern        = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$`)
+	bucketPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	healthPathChars    = regexp.MustCompile(`^/[A-Za-z0-9/._~-]*$`)
+	backendPattern     = regexp.MustCompile(`^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[A-Za-z0-9._/-]*)?(\?[^\s]*)?$`)
+	repoPattern        = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
+	certificatePattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$`)
+	oidcArnPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 )
 
 const shaWant = "the full git commit SHA: exactly 40 lowercase hex characters (git rev-parse HEAD)"
@@ -316,24 +317,33 @@ func Parse(get Lookup) (Config, error) {
 		AvailabilityZones:   p.list(KeyAvailabilityZones, zonePattern, "an availability zone such as us-east-1a"),
 		AssignPublicIP:      p.boolean(KeyAssignPublicIP),
 		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
-		CertificateArn:      p.str(KeyCertificateArn, arnPattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
+		CertificateArn:      p.str(KeyCertificateArn, certificatePattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
 		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
-		BackendURL:          p.str(KeyBackendURL, backendPattern, false, "a Pulumi backend URL such as s3://bucket/prefix?region=us-east-1 or https://api.pulumi.com"),
+		BackendURL:          p.str(KeyBackendURL, backendPattern, false, "an S3 backend URL such as s3://bucket/prefix?region=us-east-1 (the CI roles reach the state through S3 only)"),
 		ToolRepository:      p.str(KeyToolRepository, repoPattern, false, "owner/name of the slipway project's repository"),
 		ToolRef:             p.raw(KeyToolRef),
 		ToolPath:            p.str(KeyToolPath, nil, false, ""),
 	}
 	if c.ToolRepository != "" && !workflows.PinnedRef(c.ToolRef) {
-		p.fail(KeyToolRef, c.ToolRef, workflows.PinnedRefWant+" (git rev-parse HEAD in this repository)")
+		p.fail(KeyToolRef, c.ToolRef, workflows.PinnedRefWant)
 	}
 	if msg := workflows.ToolPathProblem(c.ToolPath, c.ToolRepository != ""); msg != "" {
 		p.fail(KeyToolPath, c.ToolPath, strings.TrimPrefix(msg, "want "))
+	}
+	if m := backendPattern.FindStringSubmatch(c.BackendURL); m != nil {
+		if c.StateBucket != "" && c.StateBucket != m[1] {
+			p.fail(KeyStateBucket+"/"+KeyBackendURL, c.StateBucket+"/"+c.BackendURL, "the same bucket in both, or only one of them set")
+		}
+		c.StateBucket, c.StatePrefix = m[1], strings.Trim(m[2], "/")
 	}
 	if c.BackendURL == "" && c.StateBucket != "" {
 		c.BackendURL = "s3://" + c.StateBucket
 	}
 	if c.BackendURL == "" {
 		p.fail(KeyStateBucket+"/"+KeyBackendURL, "", "one of them set: the workflows need a shared state backend (file:// state on a laptop cannot be reached from GitHub Actions)")
+	}
+	if c.CertificateArn != "" && c.Region != "" && !strings.Contains(c.CertificateArn, ":acm:"+c.Region+":") && certificatePattern.MatchString(c.CertificateArn) {
+		p.fail(KeyCertificateArn, c.CertificateArn, "a certificate of the stack's region "+c.Region+" (a load balancer uses certificates of its own region)")
 	}
 	if owner, _ := p.get("github:owner"); owner != c.GitHubOwner {
 		p.fail("github:owner", owner, "the same owner as "+fullKey(KeyGitHubOwner)+" ("+c.GitHubOwner+"): the GitHub provider writes the workflow files and variables there")

@@ -41,6 +41,7 @@ type Data struct {
 	QueueName pulumi.StringOutput
 	QueueURL  pulumi.StringOutput
 	QueueArn  pulumi.StringOutput
+	DLQArn    pulumi.StringOutput
 }
 
 // NewData creates the table (on demand, point-in-time recovery, protected)
@@ -95,7 +96,7 @@ func NewData(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.Resour
 	}
 
 	d.TableName, d.TableArn = table.Name, table.Arn
-	d.QueueName, d.QueueURL, d.QueueArn = queue.Name, queue.Url, queue.Arn
+	d.QueueName, d.QueueURL, d.QueueArn, d.DLQArn = queue.Name, queue.Url, queue.Arn, dlq.Arn
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"tableName": table.Name,
 		"queueUrl":  queue.Url,

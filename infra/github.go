@@ -61,11 +61,12 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg Config, args GitHubArgs, op
 	}
 	for _, f := range files {
 		if _, err := github.NewRepositoryFile(ctx, workflowResourceName(f.Path), &github.RepositoryFileArgs{
-			Repository:        repo,
-			Branch:            pulumi.String(DefaultBranch),
-			File:              pulumi.String(f.Path),
-			Content:           pulumi.String(string(f.Content)),
-			CommitMessage:     pulumi.String("slipway: update " + f.Path),
+			Repository: repo,
+			Branch:     pulumi.String(DefaultBranch),
+			File:       pulumi.String(f.Path),
+			Content:    pulumi.String(string(f.Content)),
+			// [skip ci]: an administrator's up --all must not start CD.
+			CommitMessage:     pulumi.String("slipway: update " + f.Path + " [skip ci]"),
 			OverwriteOnCreate: pulumi.Bool(true),
 		}, parent); err != nil {
 			return nil, err
@@ -103,7 +104,9 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg Config, args GitHubArgs, op
 			ProtectedBranches:    pulumi.Bool(false),
 			CustomBranchPolicies: pulumi.Bool(true),
 		},
-	}, parent)
+		// Reviewers and wait timers are the repository owners' to set; the
+		// stack only insists on the branch policy.
+	}, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"}))
 	if err != nil {
 		return nil, err
 	}

@@ -5,18 +5,24 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // GitHub Actions OIDC.
 const (
-	GitHubOIDCURL   = "https://token.actions.githubusercontent.com"
-	GitHubOIDCHost  = "token.actions.githubusercontent.com"
-	OIDCAudience    = "sts.amazonaws.com"
-	AudienceKey     = GitHubOIDCHost + ":aud"
-	SubjectKey      = GitHubOIDCHost + ":sub"
-	DeployEnv       = "production" // the GitHub environment of the deploy jobs
-	DefaultBranch   = "main"
-	passedToService = "ecs-tasks.amazonaws.com"
+	GitHubOIDCURL  = "https://token.actions.githubusercontent.com"
+	GitHubOIDCHost = "token.actions.githubusercontent.com"
+	OIDCAudience   = "sts.amazonaws.com"
+	AudienceKey    = GitHubOIDCHost + ":aud"
+	SubjectKey     = GitHubOIDCHost + ":sub"
+	DeployEnv      = "production" // the GitHub environment of the deploy jobs
+	DefaultBranch  = "main"
+
+	// DeploySessionSeconds is the deploy role's longest session: a deploy
+	// (30-minute steady-state wait, verification, possibly a reconcile
+	// deploy) must not outlive its credentials mid-update.
+	DeploySessionSeconds = 7200
 )
 
 // SubjectPrefix is the start of every OIDC subject the application
@@ -61,9 +67,15 @@ func (a Account) ARN(service, region, resource string) string {
 // IdentityArgs are the resources the CI roles are scoped to.
 type IdentityArgs struct {
 	Account       Account
+	Stack         string
 	RepositoryArn pulumi.StringInput
 	Service       *Service
 	Data          *Data
+
+	// Set by NewIdentity for the preview role's reads: the provider and
+	// every role of the stack.
+	ProviderArn pulumi.StringInput
+	RoleArns    []pulumi.StringInput
 }
 
 // Identity is what GitHub Actions assumes: the OIDC provider (created, or
@@ -83,6 +95,8 @@ var resourceWildcardActions = map[string]bool{
 	"ecs:RegisterTaskDefinition":                          true,
 	"ecs:ListTasks":                                       true, // scoped by the ecs:cluster condition
 	"ec2:DescribeInternetGateways":                        true,
+	"ec2:DescribeNetworkAcls":                             true,
+	"elasticloadbalancing:DescribeCapacityReservation":    true,
 	"ec2:DescribeNetworkInterfaces":                       true,
 	"ec2:DescribeRouteTables":                             true,
 	"ec2:DescribeSecurityGroupRules":                      true,
@@ -116,18 +130,35 @@ func trust(provider pulumi.StringInput, subjects ...string) pulumi.StringOutput 
 	})
 }
 
-func stateBucketStatements(cfg Config, a Account, write bool) []Statement {
+// stateBucketStatements grant the stack's own state objects in the S3
+// backend (the DIY backend's layout: .pulumi/{stacks,history,backups,locks}
+// per project and stack), read-only or read/write, and the backend's
+// meta.yaml read-only. Other stacks and projects in the bucket stay out of
+// reach.
+func stateBucketStatements(cfg Config, args IdentityArgs, write bool) []Statement {
 	if cfg.StateBucket == "" {
 		return nil
 	}
-	bucket := fmt.Sprintf("arn:%s:s3:::%s", a.Partition, cfg.StateBucket)
+	bucket := fmt.Sprintf("arn:%s:s3:::%s", args.Account.Partition, cfg.StateBucket)
+	root := bucket + "/"
+	if cfg.StatePrefix != "" {
+		root += cfg.StatePrefix + "/"
+	}
+	root += ".pulumi/"
+	stack := []string{
+		root + "stacks/" + Project + "/" + args.Stack + ".json*",
+		root + "history/" + Project + "/" + args.Stack + "/*",
+		root + "backups/" + Project + "/" + args.Stack + "/*",
+		root + "locks/*/" + Project + "/" + args.Stack + "/*",
+	}
 	objects := []string{"s3:GetObject"}
 	if write {
 		objects = append(objects, "s3:PutObject", "s3:DeleteObject")
 	}
 	return []Statement{
 		{Sid: "StateList", Actions: []string{"s3:ListBucket"}, Resources: Strings(bucket)},
-		{Sid: "StateObjects", Actions: objects, Resources: Strings(bucket + "/*")},
+		{Sid: "StateMeta", Actions: []string{"s3:GetObject"}, Resources: Strings(root + "meta.yaml")},
+		{Sid: "StateObjects", Actions: objects, Resources: Strings(stack...)},
 	}
 }
 
@@ -155,8 +186,8 @@ func DeployStatements(cfg Config, args IdentityArgs) []Statement {
 		{Sid: "DescribeTasks", Actions: []string{"ecs:DescribeTasks"}, Resources: Strings(tasks)},
 		{Sid: "PassTaskRoles", Actions: []string{"iam:PassRole"},
 			Resources:  []pulumi.StringInput{args.Service.ExecutionRoleArn, args.Service.TaskRoleArn},
-			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:PassedToService", Values: Strings(passedToService)}}},
-	}, stateBucketStatements(cfg, a, true)...)
+			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:PassedToService", Values: Strings(ecsTasksPrincipal)}}},
+	}, stateBucketStatements(cfg, args, true)...)
 }
 
 // PreviewStatements is the preview role's policy: read-only, enough for a
@@ -175,9 +206,10 @@ func PreviewStatements(cfg Config, args IdentityArgs) []Statement {
 			{Operator: "ArnEquals", Key: "ecs:cluster", Values: []pulumi.StringInput{args.Service.ClusterArn}},
 		}},
 		{Sid: "NetworkRead", Actions: []string{
-			"ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables",
+			"ec2:DescribeInternetGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables",
 			"ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
 			"ec2:DescribeVpcAttribute", "ec2:DescribeVpcs",
+			"elasticloadbalancing:DescribeCapacityReservation",
 			"elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
 			"elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers",
 			"elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
@@ -186,13 +218,14 @@ func PreviewStatements(cfg Config, args IdentityArgs) []Statement {
 		}, Resources: Strings("*")},
 		{Sid: "LogsRead", Actions: []string{"logs:ListTagsForResource"},
 			Resources: Strings(a.ARN("logs", a.Region, "log-group:/ecs/"+cfg.ServiceName))},
-		{Sid: "IamRead", Actions: []string{"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"},
-			Resources: Strings(a.ARN("iam", "", "role/*"), a.ARN("iam", "", "oidc-provider/"+GitHubOIDCHost))},
+		{Sid: "IamRead", Actions: []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"},
+			Resources: args.RoleArns},
+		{Sid: "OidcRead", Actions: []string{"iam:GetOpenIDConnectProvider"}, Resources: []pulumi.StringInput{args.ProviderArn}},
 		{Sid: "DataRead", Actions: []string{"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
 			Resources: []pulumi.StringInput{args.Data.TableArn}},
 		{Sid: "QueueRead", Actions: []string{"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
-			Resources: Strings(a.ARN("sqs", a.Region, "*"))},
-	}, stateBucketStatements(cfg, a, false)...)
+			Resources: []pulumi.StringInput{args.Data.QueueArn, args.Data.DLQArn}},
+	}, stateBucketStatements(cfg, args, false)...)
 }
 
 // NewIdentity creates (or reuses) the GitHub OIDC provider and the two roles.
@@ -217,9 +250,12 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg Config, args IdentityArgs
 	}
 
 	deploy, err := iam.NewRole(ctx, "deploy-role", &iam.RoleArgs{
-		Description:        pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubject(cfg)),
-		AssumeRolePolicy:   trust(provider, DeploySubject(cfg)),
-		MaxSessionDuration: pulumi.Int(3600),
+		Description:      pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubject(cfg)),
+		AssumeRolePolicy: trust(provider, DeploySubject(cfg)),
+		// A deploy (30-minute steady-state wait, verification, perhaps a
+		// reconcile deploy) must not outlive its credentials mid-update: the
+		// deploy jobs ask for sessions this long.
+		MaxSessionDuration: pulumi.Int(workflows.DeploySessionSeconds),
 		Tags:               tags(cfg),
 	}, parent)
 	if err != nil {
@@ -241,6 +277,8 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg Config, args IdentityArgs
 	if err != nil {
 		return nil, err
 	}
+	args.ProviderArn = provider
+	args.RoleArns = []pulumi.StringInput{deploy.Arn, preview.Arn, args.Service.ExecutionRoleArn, args.Service.TaskRoleArn}
 	if _, err := iam.NewRolePolicy(ctx, "preview-role-policy", &iam.RolePolicyArgs{
 		Role:   preview.ID(),
 		Policy: Document(PreviewStatements(cfg, args)...),

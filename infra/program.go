@@ -85,6 +85,7 @@ func New(ctx *pulumi.Context, cfg Config) (*Slipway, error) {
 	}
 	identity, err := NewIdentity(ctx, "ci-identity", cfg, IdentityArgs{
 		Account:       account,
+		Stack:         ctx.Stack(),
 		RepositoryArn: registry.Arn,
 		Service:       service,
 		Data:          data,

@@ -17,7 +17,7 @@ const (
 	HealthCheckGracePeriod    = 60
 	ServiceTimeout            = "30m" // create/update: waits for a steady state
 	ContainerName             = "app"
-	ecsTasksServicePrincipal  = "ecs-tasks.amazonaws.com"
+	ecsTasksPrincipal         = "ecs-tasks.amazonaws.com"
 	taskExecutionLogStreamArn = "%s:log-stream:*"
 )
 
@@ -106,7 +106,7 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 
 	execRole, err := iam.NewRole(ctx, "execution-role", &iam.RoleArgs{
 		Description:      pulumi.String("ECS pulls " + cfg.ServiceName + " images and writes its logs"),
-		AssumeRolePolicy: assumedBy(ecsTasksServicePrincipal),
+		AssumeRolePolicy: assumedBy(ecsTasksPrincipal),
 		Tags:             tags(cfg),
 	}, parent)
 	if err != nil {
@@ -127,7 +127,7 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 
 	taskRole, err := iam.NewRole(ctx, "task-role", &iam.RoleArgs{
 		Description:      pulumi.String(cfg.ServiceName + " itself: its table and queue, nothing else"),
-		AssumeRolePolicy: assumedBy(ecsTasksServicePrincipal),
+		AssumeRolePolicy: assumedBy(ecsTasksPrincipal),
 		Tags:             tags(cfg),
 	}, parent)
 	if err != nil {

@@ -72,6 +72,11 @@ func TestConfigValidation(t *testing.T) {
 		{"GitHub provider owner differs", map[string]string{"github:owner": "someone-else"}, []string{"config github:owner", `"someone-else"`, "example-org"}},
 		{"no shared backend", map[string]string{"stateBucket": ""}, []string{"slipway:stateBucket/backendUrl", "shared state backend"}},
 		{"backend not a URL", map[string]string{"backendUrl": "ftp://state"}, []string{"slipway:backendUrl", `"ftp://state"`}},
+		{"backend the CI roles cannot reach", map[string]string{"backendUrl": "https://api.pulumi.com"}, []string{"slipway:backendUrl", "S3 only"}},
+		{"backend bucket differs from stateBucket", map[string]string{"backendUrl": "s3://other-bucket/state"}, []string{"slipway:stateBucket/backendUrl", "same bucket"}},
+		{"certificate of another region", map[string]string{"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}, []string{"slipway:certificateArn", "region us-east-1"}},
+		{"certificate not from ACM", map[string]string{"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}, []string{"slipway:certificateArn", "ACM certificate ARN"}},
+		{"tool ref is a tag", map[string]string{"slipwayRef": "v1.2.3"}, []string{"slipway:slipwayRef", `"v1.2.3"`, "40-hex"}},
 		{"missing region", map[string]string{"aws:region": ""}, []string{"config aws:region", "required", "pulumi config set aws:region"}},
 		{"bad region", map[string]string{"aws:region": "mars"}, []string{"aws:region", `"mars"`}},
 	}

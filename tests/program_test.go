@@ -162,6 +162,10 @@ func TestNoWildcardActions(t *testing.T) {
 							t.Errorf("%s %s: %s granted on Resource \"*\"; IAM can scope it, so scope it", name, s.Sid, a)
 						}
 					}
+					continue
+				}
+				if strings.Contains(r, "*") && !scopedWildcard.MatchString(r) {
+					t.Errorf("%s %s: resource %s is a wildcard wider than this stack's resources", name, s.Sid, r)
 				}
 			}
 		}
@@ -203,6 +207,11 @@ func TestPassRoleScoped(t *testing.T) {
 	}
 }
 
+// scopedWildcard are the wildcards that stay within the stack: the
+// revisions of its task family, the tasks of its cluster, the indexes of
+// its table, the streams of its log group, and its own state objects.
+var scopedWildcard = regexp.MustCompile(`(:task-definition/api-service:\*|:task/prod-cluster/\*|:table/[a-z0-9-]+/index/\*|:log-stream:\*|/\.pulumi/(stacks/slipway/prod\.json\*|(history|backups)/slipway/prod/\*|locks/\*/slipway/prod/\*))$`)
+
 var readOnlyAction = regexp.MustCompile(`^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z]*$`)
 
 func TestPreviewRoleReadOnly(t *testing.T) {
@@ -241,7 +250,11 @@ func TestDeployRolePermissions(t *testing.T) {
 		{"ecs:RegisterTaskDefinition", "*"},
 		{"ecs:UpdateService", serviceArn},
 		{"ecs:DescribeServices", serviceArn},
-		{"s3:PutObject", "arn:aws:s3:::acme-pulumi-state/*"},
+		{"ecr:UploadLayerPart", repoArn},
+
+		{"ecs:DescribeTaskDefinition", "*"},
+		{"ecs:DescribeTasks", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task/prod-cluster/*"},
+		{"ecs:ListTasks", "*"},
 		{"s3:ListBucket", "arn:aws:s3:::acme-pulumi-state"},
 	}
 	for _, tt := range tests {
@@ -249,21 +262,39 @@ func TestDeployRolePermissions(t *testing.T) {
 			t.Errorf("deploy role %s on %v, want exactly [%s]", tt.action, got, tt.resource)
 		}
 	}
+	for _, action := range []string{"ecs:ListTagsForResource", "ecs:TagResource"} {
+		want := []string{"arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:*", serviceArn}
+		if got := grants[action]; !cmp.Equal(got, want) {
+			t.Errorf("deploy role %s on %v, want %v (RegisterTaskDefinition and UpdateService carry tags)", action, got, want)
+		}
+	}
+	state := "arn:aws:s3:::acme-pulumi-state/.pulumi/"
+	wantState := []string{state + "stacks/slipway/prod.json*", state + "history/slipway/prod/*", state + "backups/slipway/prod/*", state + "locks/*/slipway/prod/*"}
+	for _, action := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} {
+		got := grants[action]
+		if action == "s3:GetObject" {
+			wantMeta := append([]string{state + "meta.yaml"}, wantState...)
+			if !cmp.Equal(got, wantMeta) {
+				t.Errorf("deploy role %s on %v, want %v", action, got, wantMeta)
+			}
+			continue
+		}
+		if !cmp.Equal(got, wantState) {
+			t.Errorf("deploy role %s on %v, want only this stack's state objects %v", action, got, wantState)
+		}
+	}
+	for _, s := range rolePolicy(t, res, "deploy-role-policy").Statement {
+		if contains(s.Action, "ecs:ListTasks") {
+			if c := s.Condition["ArnEquals"]["ecs:cluster"]; len(c) != 1 || !strings.HasSuffix(c[0], ":cluster/prod-cluster") {
+				t.Errorf("ecs:ListTasks is granted on * without the ecs:cluster condition of this cluster (got %v)", c)
+			}
+		}
+	}
 	for _, forbidden := range []string{"ecs:DeleteService", "ecs:CreateService", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecs:DeregisterTaskDefinition", "dynamodb:DeleteTable", "sts:AssumeRole"} {
 		if _, ok := grants[forbidden]; ok {
 			t.Errorf("deploy role grants %s, want not", forbidden)
 		}
 	}
-
-	t.Run("no state bucket configured", func(t *testing.T) {
-		for _, s := range rolePolicy(t, synthProd(t, sha1, map[string]string{"stateBucket": "", "backendUrl": "https://api.pulumi.com"}), "deploy-role-policy").Statement {
-			for _, a := range s.Action {
-				if strings.HasPrefix(a, "s3:") {
-					t.Errorf("without stateBucket the deploy role grants %s", a)
-				}
-			}
-		}
-	})
 }
 
 func TestTaskRoleScopedToTableAndQueue(t *testing.T) {
@@ -462,17 +493,13 @@ func TestSHAChangeAltersOnlyTaskDefinition(t *testing.T) {
 			t.Fatalf("resource %d: %s %s vs %s %s", i, ra.Type, ra.Name, rb.Type, rb.Name)
 		}
 		if !cmp.Equal(ra, rb) {
-			changed = append(changed, ra.Name)
+			changed = append(changed, ra.Type+" "+ra.Name)
 		}
 	}
-	allowed := map[string]bool{"task": true, "service": true}
-	for _, c := range changed {
-		if !allowed[c] {
-			t.Errorf("a SHA change alters %s; only the task definition (and the service that references it) may change", c)
-		}
-	}
-	if !contains(changed, "task") {
-		t.Errorf("a SHA change does not alter the task definition (changed: %v)", changed)
+	// Under mocks the task definition's ARN does not change with the SHA,
+	// so the service (which references it) must not change at all.
+	if want := []string{"aws:ecs/taskDefinition:TaskDefinition task"}; !cmp.Equal(changed, want) {
+		t.Errorf("a SHA change alters %v, want only %v", changed, want)
 	}
 }
 
@@ -650,5 +677,72 @@ func TestStackOutputs(t *testing.T) {
 	}
 	if !strings.HasPrefix(got[infra.OutServiceURL], "http://") {
 		t.Errorf("serviceUrl = %q, want http://<load balancer DNS>", got[infra.OutServiceURL])
+	}
+}
+
+// refreshReads are, per resource type, the read actions a refresh of it
+// needs (what the provider calls to read it back). The preview role runs
+// the drift check, a preview with refresh, so it must hold all of them.
+var refreshReads = map[string][]string{
+	"aws:ecr/repository:Repository":                            {"ecr:DescribeRepositories", "ecr:ListTagsForResource"},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                  {"ecr:GetLifecyclePolicy"},
+	"aws:ec2/vpc:Vpc":                                          {"ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups"},
+	"aws:ec2/internetGateway:InternetGateway":                  {"ec2:DescribeInternetGateways"},
+	"aws:ec2/routeTable:RouteTable":                            {"ec2:DescribeRouteTables"},
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":      {"ec2:DescribeRouteTables"},
+	"aws:ec2/subnet:Subnet":                                    {"ec2:DescribeSubnets"},
+	"aws:ec2/securityGroup:SecurityGroup":                      {"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"},
+	"aws:lb/loadBalancer:LoadBalancer":                         {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeCapacityReservation"},
+	"aws:lb/targetGroup:TargetGroup":                           {"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTags"},
+	"aws:lb/listener:Listener":                                 {"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeTags"},
+	"aws:ecs/cluster:Cluster":                                  {"ecs:DescribeClusters"},
+	"aws:ecs/service:Service":                                  {"ecs:DescribeServices"},
+	"aws:ecs/taskDefinition:TaskDefinition":                    {"ecs:DescribeTaskDefinition"},
+	"aws:cloudwatch/logGroup:LogGroup":                         {"logs:DescribeLogGroups", "logs:ListTagsForResource"},
+	"aws:iam/role:Role":                                        {"iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"},
+	"aws:iam/rolePolicy:RolePolicy":                            {"iam:GetRolePolicy"},
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider":      {"iam:GetOpenIDConnectProvider"},
+	"aws:dynamodb/table:Table":                                 {"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
+	"aws:sqs/queue:Queue":                                      {"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
+	"github:index/repositoryFile:RepositoryFile":               nil, // read with the drift job's GitHub token
+	"github:index/actionsVariable:ActionsVariable":             nil,
+	"github:index/repositoryEnvironment:RepositoryEnvironment": nil,
+	"github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy": nil,
+}
+
+func TestPreviewRoleCanRefreshEveryResource(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"})
+	granted := map[string]bool{}
+	for _, s := range rolePolicy(t, res, "preview-role-policy").Statement {
+		for _, a := range s.Action {
+			granted[a] = true
+		}
+	}
+	for _, r := range res.Resources {
+		if !r.IsCustom {
+			continue
+		}
+		reads, known := refreshReads[r.Type]
+		if !known {
+			t.Errorf("%s %s: no refresh reads listed for this type; add them to refreshReads and to the preview role", r.Type, r.Name)
+			continue
+		}
+		for _, a := range reads {
+			if !granted[a] {
+				t.Errorf("preview role lacks %s, needed to refresh %s %s (drift would fail with AccessDenied)", a, r.Type, r.Name)
+			}
+		}
+	}
+}
+
+func TestStateBucketFromBackendURL(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"stateBucket": "", "backendUrl": "s3://team-state/slipway?region=us-east-1"})
+	want := "arn:aws:s3:::team-state/slipway/.pulumi/stacks/slipway/prod.json*"
+	found := false
+	for _, s := range rolePolicy(t, res, "deploy-role-policy").Statement {
+		found = found || contains(s.Resource, want)
+	}
+	if !found {
+		t.Errorf("with backendUrl s3://team-state/slipway the deploy role has no grant on %s", want)
 	}
 }

@@ -59,7 +59,8 @@ func TestWorkflowFilesAreTheRender(t *testing.T) {
 		if content := r.Inputs["content"].(string); content != string(f.Content) {
 			t.Errorf("%s: RepositoryFile content differs from workflows.Render:\n%s", f.Path, cmp.Diff(string(f.Content), content))
 		}
-		checks := map[string]interface{}{"repository": "example-api", "branch": "main", "overwriteOnCreate": true}
+		checks := map[string]interface{}{"repository": "example-api", "branch": "main", "overwriteOnCreate": true,
+			"commitMessage": "slipway: update " + f.Path + " [skip ci]"}
 		for k, want := range checks {
 			if r.Inputs[k] != want {
 				t.Errorf("%s: %s = %v, want %v", f.Path, k, r.Inputs[k], want)
@@ -125,6 +126,9 @@ func TestProductionEnvironmentDeploysFromMainOnly(t *testing.T) {
 	policy := env.Inputs["deploymentBranchPolicy"].(map[string]interface{})
 	if env.Inputs["environment"] != infra.DeployEnv || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
 		t.Errorf("environment %v with branch policy %v, want %s limited by custom branch policies", env.Inputs["environment"], policy, infra.DeployEnv)
+	}
+	if !contains(env.IgnoreChanges, "reviewers") {
+		t.Errorf("environment ignores %v, want reviewers left to the repository's owners", env.IgnoreChanges)
 	}
 	rule := mustGet(t, res, "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy", "production-from-main")
 	if rule.Inputs["branchPattern"] != "main" || rule.Inputs["environment"] != infra.DeployEnv {

@@ -40,6 +40,21 @@ func DeployGroup(p Params) string { return "deploy-" + p.Stack }
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
 var readOnlyVerbs = []string{"drift", "preview"}
 
+// DeploySessionSeconds is the role-duration-seconds of the jobs that run
+// the deploy tool with the deploy role: a deploy can outlast the action's
+// default one-hour session. The deploy role's MaxSessionDuration must allow
+// it.
+const DeploySessionSeconds = 7200
+
+// The timeout of the jobs that run the deploy tool with the deploy role,
+// as rendered and the least Check accepts: the service's steady-state wait
+// (30 minutes), the ECS verification (up to 10) and a possible reconcile
+// deploy (another 30), plus setup.
+const (
+	deployToolTimeoutMinutes    = 90
+	minDeployToolTimeoutMinutes = 80
+)
+
 // commentingJob is the one job allowed pull-requests: write.
 const commentingJob = "ci.yml/preview"
 
@@ -52,7 +67,9 @@ var (
 	expressionRE = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
 	varRE        = regexp.MustCompile(`\bvars\.([A-Za-z_][A-Za-z0-9_]*)`)
 	secretRE     = regexp.MustCompile(`\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)`)
-	toolVerbRE   = regexp.MustCompile(`\./cmd/deploy\s+(\S+)`)
+	// githubReadTokenRE is the one value GITHUB_TOKEN may have where the
+	// tool runs drift.
+	githubReadTokenRE = regexp.MustCompile(`^\$\{\{\s*secrets\.` + GitHubReadTokenSecret + `\s*\}\}$`)
 )
 
 func containsExpression(s string) bool { return strings.Contains(s, "${{") }
@@ -61,7 +78,9 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // hardening rules (none means it passes): the header, pinned actions,
 // least-privilege permissions, no privileged triggers, no expressions in
 // scripts, the role each job assumes with the environment its OIDC subject
-// needs, deploy serialization, credentials not persisted, timeouts, and
+// needs, deploy serialization, credentials not persisted, timeouts, the
+// deploy tool run as the built binary in ToolPath, the timeout and AWS
+// session of deploy-role jobs that run it, the read token of drift, and
 // the known variables and secrets. path's base name ("cd.yml") selects the
 // per-file expectations.
 func Check(path string, content []byte, p Params) []string {
@@ -149,8 +168,65 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	}
 	c.permissions(where, c.file+"/"+id, j, role != "")
 	c.role(w, where, id, j, role)
+	if role == roleExpr(DeployRoleVar) && j.runsTool() {
+		c.deploySession(where, j)
+	}
 	for i, s := range j.Steps {
-		c.step(fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name), s)
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		c.step(stepWhere, s)
+		c.toolStep(w, j, stepWhere, s)
+	}
+}
+
+// toolStep checks a step that runs the deploy tool: as the binary the tool
+// setup built, in ToolPath, and, for drift, with the read token.
+func (c *checker) toolStep(w *workflow, j *job, where string, s step) {
+	calls := toolCalls(s.Run)
+	if len(calls) == 0 {
+		return
+	}
+	if dir, want := w.workingDirectory(j, s), path.Clean(c.p.ToolPath); dir != want {
+		c.add("%s: runs the deploy tool in %q: want working-directory: %s (the tool finds Pulumi.yaml in its working directory)", where, dir, c.p.ToolPath)
+	}
+	drift := false
+	for _, call := range calls {
+		if call.goRun {
+			c.add("%s: runs the deploy tool with go run: build it once in the tool setup (%s) and run %q: go run compiles inside the step and stands between the runner's cancel signal and the tool", where, toolBuildCmd, toolBinary)
+		}
+		drift = drift || call.verb == "drift"
+	}
+	if !drift {
+		return
+	}
+	if token, _ := w.env(j, s, "GITHUB_TOKEN"); !githubReadTokenRE.MatchString(token) {
+		c.add("%s: runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.%s }} (a fine-grained read-only token: the refresh reads the stack's GitHub resources, and github.token cannot read Actions variables), got %q", where, GitHubReadTokenSecret, token)
+	}
+}
+
+// deploySession checks a job that runs the deploy tool with the deploy
+// role: its timeout covers a deploy's worst case, and its AWS session, set
+// to DeploySessionSeconds, outlasts the job.
+func (c *checker) deploySession(where string, j *job) {
+	if t, err := strconv.Atoi(j.TimeoutMinutes.Value); err == nil {
+		if t < minDeployToolTimeoutMinutes {
+			c.add("%s: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least %d (steady-state wait 30 + ECS verification up to 10 + a reconcile deploy 30, plus setup), got %d", where, minDeployToolTimeoutMinutes, t)
+		}
+		if t*60 > DeploySessionSeconds {
+			c.add("%s: timeout-minutes %d outlasts the AWS session of %d seconds: the credentials would expire before the job times out", where, t, DeploySessionSeconds)
+		}
+	}
+	for i, s := range j.Steps {
+		if action(s.Uses.Value) != awsCredentialsAction {
+			continue
+		}
+		d, ok := s.With["role-duration-seconds"]
+		if !ok || d.Value != strconv.Itoa(DeploySessionSeconds) {
+			got := "nothing (the action's default, one hour)"
+			if ok {
+				got = describe(&d)
+			}
+			c.add("%s, step %d (%s): runs the deploy tool with the deploy role, so it needs role-duration-seconds: %d (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got %s", where, i+1, s.Name, DeploySessionSeconds, got)
+		}
 	}
 }
 
@@ -209,9 +285,9 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 			c.add("%s: assumes the preview role, so it must have no environment (the role trusts pull_request and default-branch subjects), got %q", where, env)
 		}
 		for _, s := range j.Steps {
-			for _, m := range toolVerbRE.FindAllStringSubmatch(s.Run, -1) {
-				if !slices.Contains(readOnlyVerbs, m[1]) {
-					c.add("%s: runs the deploy tool with %s under the read-only preview role: only %v", where, m[1], readOnlyVerbs)
+			for _, call := range toolCalls(s.Run) {
+				if !slices.Contains(readOnlyVerbs, call.verb) {
+					c.add("%s: runs the deploy tool with %q under the read-only preview role: only %v", where, call.verb, readOnlyVerbs)
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,8 @@ func TestCheckPassesRendered(t *testing.T) {
 const (
 	checkoutPin = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 	otherSHA    = "1111111111111111111111111111111111111111"
+	runTool     = `"$RUNNER_TEMP/slipway"`
+	readToken   = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
 )
 
 // Every rule can fail: each case mutates one rendered file and expects
@@ -57,10 +60,10 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"pull-requests write outside the preview", "rollback.yml", "      id-token: write\n", "      id-token: write\n      pull-requests: write\n",
 			"job rollback: permissions: pull-requests: write is not needed"},
 		{"event expression in run", "ci.yml", `--pr "$PR_NUMBER"`, `--pr "${{ github.event.pull_request.number }}"`,
-			"job preview, step 6 (Preview): run: contains a ${{ }} expression"},
+			"job preview, step 7 (Preview): run: contains a ${{ }} expression"},
 		{"input expression in run", "rollback.yml", `--to "$TARGET_SHA"`, `--to "${{ inputs.sha }}"`,
-			"job rollback, step 7 (Roll back): run: contains a ${{ }} expression"},
-		{"deploy without environment", "cd.yml", "timeout-minutes: 45\n    environment: production\n", "timeout-minutes: 45\n",
+			"job rollback, step 8 (Roll back): run: contains a ${{ }} expression"},
+		{"deploy without environment", "cd.yml", "timeout-minutes: 90\n    environment: production\n", "timeout-minutes: 90\n",
 			`job deploy: assumes the deploy role, so it needs environment: production (the role trusts that subject only), got ""`},
 		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
 			"job image: role-to-assume: want ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}"},
@@ -70,8 +73,44 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`job rollback: role-to-assume "${{ vars.AWS_REGION }}": want`},
 		{"drift in an environment", "drift.yml", "    timeout-minutes: 30\n", "    timeout-minutes: 30\n    environment: production\n",
 			`job drift: assumes the preview role, so it must have no environment`},
-		{"drift calls up", "drift.yml", "./cmd/deploy drift", "./cmd/deploy up",
-			"job drift: runs the deploy tool with up under the read-only preview role"},
+		{"drift calls up", "drift.yml", runTool + " drift", runTool + " up",
+			`job drift: runs the deploy tool with "up" under the read-only preview role`},
+		{"preview calls up with go run", "ci.yml", runTool + " preview", "go run ./cmd/deploy up",
+			`job preview: runs the deploy tool with "up" under the read-only preview role`},
+		{"preview verb not written out", "ci.yml", runTool + " preview", runTool + ` "$VERB"`,
+			`job preview: runs the deploy tool with "$VERB" under the read-only preview role`},
+
+		// The tool runs as the binary the tool setup built, in ToolPath.
+		{"deploy with go run", "cd.yml", runTool + " up", "go run ./cmd/deploy up",
+			"job deploy, step 7 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
+		{"drift with go run", "drift.yml", runTool + " drift", "go run ./cmd/deploy drift",
+			"job drift, step 7 (Check for drift): runs the deploy tool with go run"},
+		{"tool outside ToolPath", "drift.yml", "        working-directory: .slipway\n        env:\n", "        env:\n",
+			`job drift, step 7 (Check for drift): runs the deploy tool in ".": want working-directory: .slipway (the tool finds Pulumi.yaml in its working directory)`},
+		{"tool in a ToolPath subfolder", "rollback.yml", "        working-directory: .slipway\n        env:\n", "        working-directory: .slipway/cmd\n        env:\n",
+			`job rollback, step 8 (Roll back): runs the deploy tool in ".slipway/cmd": want working-directory: .slipway`},
+
+		// Drift refreshes the stack's GitHub resources with the read token.
+		{"drift with github.token", "drift.yml", readToken, "GITHUB_TOKEN: ${{ github.token }}",
+			`job drift, step 7 (Check for drift): runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }} (a fine-grained read-only token: the refresh reads the stack's GitHub resources, and github.token cannot read Actions variables), got "${{ github.token }}"`},
+		{"drift without GITHUB_TOKEN", "drift.yml", "          " + readToken + "\n", "",
+			`runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}`},
+		{"drift falls back to github.token", "drift.yml", readToken, "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN || github.token }}",
+			`got "${{ secrets.SLIPWAY_GITHUB_READ_TOKEN || github.token }}"`},
+		{"drift with another secret", "drift.yml", readToken, "GITHUB_TOKEN: ${{ secrets.SLIPWAY_REPO_TOKEN }}",
+			`got "${{ secrets.SLIPWAY_REPO_TOKEN }}"`},
+
+		// Deploy-role jobs that run the tool: time and session for a slow deploy.
+		{"deploy with the old timeout", "cd.yml", "timeout-minutes: 90\n", "timeout-minutes: 45\n",
+			"job deploy: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least 80 (steady-state wait 30 + ECS verification up to 10 + a reconcile deploy 30, plus setup), got 45"},
+		{"rollback just under", "rollback.yml", "timeout-minutes: 90\n", "timeout-minutes: 79\n",
+			"job rollback: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least 80"},
+		{"rollback outlasts the session", "rollback.yml", "timeout-minutes: 90\n", "timeout-minutes: 121\n",
+			"job rollback: timeout-minutes 121 outlasts the AWS session of 7200 seconds"},
+		{"deploy with the default session", "cd.yml", "          role-duration-seconds: 7200\n", "",
+			"job deploy, step 6 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got nothing (the action's default, one hour)"},
+		{"rollback with a one-hour session", "rollback.yml", "          role-duration-seconds: 7200\n", "          role-duration-seconds: 3600\n",
+			`job rollback, step 7 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got "3600"`},
 		{"deploy cancels in progress", "cd.yml", "group: deploy-prod\n  cancel-in-progress: false", "group: deploy-prod\n  cancel-in-progress: true",
 			`workflow concurrency: group "deploy-prod" needs cancel-in-progress: false, got "true"`},
 		{"rollback in its own group", "rollback.yml", "group: deploy-prod", "group: rollback-prod",
@@ -114,5 +153,137 @@ func TestCheckReportsEachRule(t *testing.T) {
 			}
 			t.Errorf("Check(%s mutated) = %q\nwant a problem containing %q", tc.file, problems, tc.want)
 		})
+	}
+}
+
+// Equivalent ways to write what the tool rules require pass, and a value
+// set at one level does not hide an override at a nearer one. Each case
+// applies its edits, in order, to a rendered file.
+func TestCheckToolRulesAcrossLevels(t *testing.T) {
+	p := paramSets[0].p
+	rendered := map[string]string{}
+	for _, f := range mustRender(t, p) {
+		rendered[filepath.Base(f.Path)] = string(f.Content)
+	}
+	const (
+		driftJob   = "  drift:\n    runs-on: ubuntu-latest\n"
+		stepToken  = "          " + readToken + "\n"
+		toolDir    = "        working-directory: .slipway\n        env:\n"
+		deployWait = "timeout-minutes: 90\n"
+	)
+	cases := []struct {
+		name  string
+		file  string
+		edits [][2]string
+		want  string // "" = no problems
+	}{
+		{"token in the job's env", "drift.yml", [][2]string{
+			{stepToken, ""},
+			{driftJob, driftJob + "    env:\n      " + readToken + "\n"},
+		}, ""},
+		{"token in the workflow's env", "drift.yml", [][2]string{
+			{stepToken, ""},
+			{"\njobs:\n", "\nenv:\n  " + readToken + "\n\njobs:\n"},
+		}, ""},
+		{"token without spaces", "drift.yml", [][2]string{
+			{stepToken, "          GITHUB_TOKEN: ${{secrets.SLIPWAY_GITHUB_READ_TOKEN}}\n"},
+		}, ""},
+		{"step's github.token overrides the job's token", "drift.yml", [][2]string{
+			{stepToken, "          GITHUB_TOKEN: ${{ github.token }}\n"},
+			{driftJob, driftJob + "    env:\n      " + readToken + "\n"},
+		}, `runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}`},
+		{"env as one expression", "drift.yml", [][2]string{
+			{"        env:\n          PULUMI_BACKEND_URL", "        env: ${{ fromJSON(vars.SLIPWAY_STACK) }}\n        x-env:\n          PULUMI_BACKEND_URL"},
+		}, `runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}`},
+		{"working directory from the job's defaults", "drift.yml", [][2]string{
+			{toolDir, "        env:\n"},
+			{driftJob, driftJob + "    defaults:\n      run:\n        working-directory: .slipway\n"},
+		}, ""},
+		{"working directory from the workflow's defaults", "drift.yml", [][2]string{
+			{toolDir, "        env:\n"},
+			{"    shell: bash\n", "    shell: bash\n    working-directory: ./.slipway/\n"},
+		}, ""},
+		{"step's directory overrides the defaults", "drift.yml", [][2]string{
+			{toolDir, "        working-directory: .\n        env:\n"},
+			{"    shell: bash\n", "    shell: bash\n    working-directory: .slipway\n"},
+		}, `runs the deploy tool in ".": want working-directory: .slipway`},
+		{"deploy at the least timeout", "cd.yml", [][2]string{{deployWait, "timeout-minutes: 80\n"}}, ""},
+		{"rollback as long as the session", "rollback.yml", [][2]string{{deployWait, "timeout-minutes: 120\n"}}, ""},
+		{"session quoted", "rollback.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: \"7200\"\n"}}, ""},
+		{"session longer than the role allows", "cd.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: 43200\n"}},
+			`needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got "43200"`},
+		// The image job assumes the deploy role but does not run the tool:
+		// its shorter timeout and default session pass.
+		{"image job with a short timeout", "cd.yml", [][2]string{{"    timeout-minutes: 30\n    environment: production\n", "    timeout-minutes: 20\n    environment: production\n"}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			content := rendered[tc.file]
+			for _, e := range tc.edits {
+				if !strings.Contains(content, e[0]) {
+					t.Fatalf("%s does not contain %q: update the edit", tc.file, e[0])
+				}
+				content = strings.Replace(content, e[0], e[1], 1)
+			}
+			problems := Check(".github/workflows/"+tc.file, []byte(content), p)
+			if tc.want == "" {
+				if len(problems) > 0 {
+					t.Errorf("Check(%s edited) = %q, want no problems", tc.file, problems)
+				}
+				return
+			}
+			for _, got := range problems {
+				if strings.Contains(got, tc.want) {
+					return
+				}
+			}
+			t.Errorf("Check(%s edited) = %q\nwant a problem containing %q", tc.file, problems, tc.want)
+		})
+	}
+}
+
+// The rendered jobs: the ones that run the tool with the deploy role get
+// the long timeout and session; the image job keeps its shorter timeout
+// and the action's default session.
+func TestRenderedTimeoutsAndSessions(t *testing.T) {
+	want := map[string]struct {
+		timeout, session string // session "" = no role-duration-seconds
+	}{
+		"cd.yml/test":           {"30", ""},
+		"cd.yml/image":          {"30", ""},
+		"cd.yml/deploy":         {"90", "7200"},
+		"ci.yml/test":           {"30", ""},
+		"ci.yml/preview":        {"30", ""},
+		"drift.yml/drift":       {"30", ""},
+		"rollback.yml/rollback": {"90", "7200"},
+	}
+	for _, set := range paramSets {
+		got := map[string]struct{ timeout, session string }{}
+		for name, content := range renderedByName(t, set.p) {
+			w, err := parseWorkflow(content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, j := range w.Jobs {
+				session := ""
+				for _, s := range j.Steps {
+					if d, ok := s.With["role-duration-seconds"]; ok {
+						session = d.Value
+					}
+				}
+				got[name+"/"+id] = struct{ timeout, session string }{j.TimeoutMinutes.Value, session}
+			}
+		}
+		for _, id := range sortedKeys(want) {
+			if got[id] != want[id] {
+				t.Errorf("%s: %s: timeout-minutes %q, role-duration-seconds %q; want %q, %q", set.name, id, got[id].timeout, got[id].session, want[id].timeout, want[id].session)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: jobs %v, want %v", set.name, sortedKeys(got), sortedKeys(want))
+		}
+	}
+	if want["cd.yml/deploy"].session != strconv.Itoa(DeploySessionSeconds) {
+		t.Errorf("the table's session %s is not DeploySessionSeconds %d", want["cd.yml/deploy"].session, DeploySessionSeconds)
 	}
 }

@@ -15,7 +15,7 @@ type Params struct {
 	DeployEnvironment string // GitHub environment of deploy jobs: "production"
 	DefaultBranch     string // "main"
 	ToolRepository    string // "owner/name" of the slipway repo to check out; "" = slipway lives inside the application repository at ToolPath
-	ToolRef           string // pinned ref (40-hex commit SHA or version tag) of ToolRepository; ignored when ToolRepository == ""
+	ToolRef           string // full 40-hex lowercase commit SHA of ToolRepository (not a tag: one can be moved, and the tool runs with the deploy role); ignored when ToolRepository == ""
 	ToolPath          string // where slipway is: its checkout folder (".slipway") or, when ToolRepository == "", its folder in the app repo ("deploy")
 	PulumiVersion     string // Pulumi CLI version, e.g. "3.274.1" (no leading v)
 }
@@ -26,7 +26,6 @@ var (
 	branchRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 	repositoryRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
 	commitRE     = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	tagRE        = regexp.MustCompile(`^(refs/tags/)?v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 	pathRE       = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 	semverRE     = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
@@ -86,11 +85,13 @@ func branchProblem(b string) string {
 }
 
 // PinnedRefWant says what PinnedRef accepts.
-const PinnedRefWant = "a pinned ref of the slipway repository: a full 40-hex lowercase commit SHA or a version tag such as v1.2.3 (a branch moves under the pin)"
+const PinnedRefWant = "a full 40-hex lowercase commit SHA of the slipway repository (git rev-parse HEAD); tags and branches can move under the pin"
 
-// PinnedRef reports whether ref pins the tool repository: a commit SHA or a
-// version tag.
-func PinnedRef(ref string) bool { return commitRE.MatchString(ref) || tagRE.MatchString(ref) }
+// PinnedRef reports whether ref pins the tool repository: a full 40-hex
+// lowercase commit SHA. Tags are refused: whoever can push to the slipway
+// repository can move one, and the checked-out tool runs with the deploy
+// role.
+func PinnedRef(ref string) bool { return commitRE.MatchString(ref) }
 
 // ToolPathProblem checks ToolPath: a clean relative path inside the
 // workspace. A checked-out tool repository may not be the workspace root,

@@ -17,8 +17,6 @@ func TestValidate(t *testing.T) {
 		mutate func(*Params)
 		want   string // "" = valid
 	}{
-		{"tag ToolRef", func(p *Params) { p.ToolRef = "v1.4.0" }, ""},
-		{"refs/tags ToolRef", func(p *Params) { p.ToolRef = "refs/tags/v1.4.0-rc.1" }, ""},
 		{"ToolRef ignored in repo", func(p *Params) { p.ToolRepository, p.ToolRef, p.ToolPath = "", "main", "deploy" }, ""},
 		{"in-repo root", func(p *Params) { p.ToolRepository, p.ToolPath = "", "." }, ""},
 		{"nested ToolPath", func(p *Params) { p.ToolPath = "tools/slipway" }, ""},
@@ -37,10 +35,12 @@ func TestValidate(t *testing.T) {
 		{"ToolRepository without owner", func(p *Params) { p.ToolRepository = "slipway" }, `ToolRepository "slipway": want "owner/name"`},
 		{"ToolRepository URL", func(p *Params) { p.ToolRepository = "https://github.com/a/b" }, `ToolRepository "https://github.com/a/b": want "owner/name"`},
 		{"ToolRepository ..", func(p *Params) { p.ToolRepository = "a/.." }, `ToolRepository "a/..": want "owner/name"`},
-		{"empty ToolRef", func(p *Params) { p.ToolRef = "" }, `ToolRef "": want a pinned ref of the slipway repository: a full 40-hex lowercase commit SHA or a version tag`},
-		{"branch ToolRef", func(p *Params) { p.ToolRef = "main" }, `ToolRef "main": want a pinned ref`},
-		{"short SHA ToolRef", func(p *Params) { p.ToolRef = "0f1e2d3" }, `ToolRef "0f1e2d3": want a pinned ref`},
-		{"uppercase SHA ToolRef", func(p *Params) { p.ToolRef = strings.ToUpper(testToolRef) }, `ToolRef "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C": want a pinned ref`},
+		{"empty ToolRef", func(p *Params) { p.ToolRef = "" }, `ToolRef "": want a full 40-hex lowercase commit SHA of the slipway repository (git rev-parse HEAD); tags and branches can move under the pin`},
+		{"tag ToolRef", func(p *Params) { p.ToolRef = "v1.4.0" }, `ToolRef "v1.4.0": want a full 40-hex lowercase commit SHA`},
+		{"refs/tags ToolRef", func(p *Params) { p.ToolRef = "refs/tags/v1.4.0-rc.1" }, `ToolRef "refs/tags/v1.4.0-rc.1": want a full 40-hex lowercase commit SHA`},
+		{"branch ToolRef", func(p *Params) { p.ToolRef = "main" }, `ToolRef "main": want a full 40-hex lowercase commit SHA`},
+		{"short SHA ToolRef", func(p *Params) { p.ToolRef = "0f1e2d3" }, `ToolRef "0f1e2d3": want a full 40-hex lowercase commit SHA`},
+		{"uppercase SHA ToolRef", func(p *Params) { p.ToolRef = strings.ToUpper(testToolRef) }, `ToolRef "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C": want a full 40-hex lowercase commit SHA`},
 		{"empty ToolPath", func(p *Params) { p.ToolPath = "" }, `ToolPath "": want the folder of slipway relative to the workspace`},
 		{"absolute ToolPath", func(p *Params) { p.ToolPath = "/opt/slipway" }, `ToolPath "/opt/slipway": want a relative path: no leading "/"`},
 		{"ToolPath escapes", func(p *Params) { p.ToolPath = "../slipway" }, `ToolPath "../slipway": want a path inside the workspace: no ".."`},
@@ -66,6 +66,35 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() = %v\nwant an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPinnedRef(t *testing.T) {
+	cases := []struct {
+		ref  string
+		want bool
+	}{
+		{testToolRef, true},
+		{strings.Repeat("a", 40), true},
+		{"", false},
+		{"v1.2.3", false}, // a tag can be moved to other code
+		{"1.2.3", false},
+		{"refs/tags/v1.2.3", false},
+		{"main", false},
+		{"refs/heads/main", false},
+		{testToolRef[:7], false},               // short SHA
+		{testToolRef + "0", false},             // 41 hex
+		{strings.ToUpper(testToolRef), false},  // uppercase
+		{strings.Repeat("g", 40), false},       // not hex
+		{" " + testToolRef, false},             // padded
+		{"refs/tags/" + testToolRef, false},    // a tag named like a SHA
+		{testToolRef[:39] + "\n", false},       // newline
+		{"v" + strings.Repeat("0", 39), false}, // 40 characters, not hex
+	}
+	for _, tc := range cases {
+		if got := PinnedRef(tc.ref); got != tc.want {
+			t.Errorf("PinnedRef(%q) = %v, want %v", tc.ref, got, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -15,6 +16,8 @@ type workflow struct {
 	On          yaml.Node       `yaml:"on"`
 	Permissions yaml.Node       `yaml:"permissions"`
 	Concurrency yaml.Node       `yaml:"concurrency"`
+	Env         yaml.Node       `yaml:"env"`
+	Defaults    yaml.Node       `yaml:"defaults"`
 	Jobs        map[string]*job `yaml:"jobs"`
 }
 
@@ -25,14 +28,18 @@ type job struct {
 	Environment    yaml.Node `yaml:"environment"`
 	Concurrency    yaml.Node `yaml:"concurrency"`
 	TimeoutMinutes yaml.Node `yaml:"timeout-minutes"`
+	Env            yaml.Node `yaml:"env"`
+	Defaults       yaml.Node `yaml:"defaults"`
 	Steps          []step    `yaml:"steps"`
 }
 
 type step struct {
-	Name string               `yaml:"name"`
-	Uses yaml.Node            `yaml:"uses"`
-	With map[string]yaml.Node `yaml:"with"`
-	Run  string               `yaml:"run"`
+	Name             string               `yaml:"name"`
+	Uses             yaml.Node            `yaml:"uses"`
+	With             map[string]yaml.Node `yaml:"with"`
+	Env              yaml.Node            `yaml:"env"`
+	WorkingDirectory string               `yaml:"working-directory"`
+	Run              string               `yaml:"run"`
 }
 
 const awsCredentialsAction = "aws-actions/configure-aws-credentials"
@@ -151,4 +158,36 @@ func (j *job) role() (string, error) {
 		role = r
 	}
 	return role, nil
+}
+
+// env is the value a step sees for the environment variable name: the
+// step's env: wins over the job's, which wins over the workflow's. ok is
+// false when no level sets it as a mapping key (an env: given as one
+// expression is opaque here).
+func (w *workflow) env(j *job, s step, name string) (value string, ok bool) {
+	for _, n := range []*yaml.Node{&s.Env, &j.Env, &w.Env} {
+		if v := mappingValue(n, name); v != nil {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
+// workingDirectory is the folder a run: step runs in, cleaned: the step's
+// working-directory, else the job's and then the workflow's
+// defaults.run.working-directory, else the workspace root (".").
+func (w *workflow) workingDirectory(j *job, s step) string {
+	dir := s.WorkingDirectory
+	for _, d := range []*yaml.Node{&j.Defaults, &w.Defaults} {
+		if dir != "" {
+			break
+		}
+		if v := mappingValue(mappingValue(d, "run"), "working-directory"); v != nil {
+			dir = v.Value
+		}
+	}
+	if dir == "" {
+		return "."
+	}
+	return path.Clean(dir)
 }

@@ -24,8 +24,20 @@ var templateFS embed.FS
 var templates = template.Must(template.New("workflows").
 	Delims("[[", "]]").
 	Option("missingkey=error").
-	Funcs(template.FuncMap{"pin": pinnedUses}).
+	Funcs(template.FuncMap{
+		"pin":         pinnedUses,
+		"credentials": func(roleVar string, seconds int) credentials { return credentials{roleVar, seconds} },
+		// Constants Check holds the files to.
+		"deploySessionSeconds":     func() int { return DeploySessionSeconds },
+		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
+	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
+
+// credentials is the argument of the aws-credentials template.
+type credentials struct {
+	RoleVar         string // the Actions variable holding the role ARN, e.g. "SLIPWAY_DEPLOY_ROLE_ARN"
+	DurationSeconds int    // role-duration-seconds; 0 leaves the action's default (one hour)
+}
 
 // workflowFiles are the rendered files, sorted; each has the template
 // <name>.tmpl (templates/common.yml.tmpl holds the shared snippets).
@@ -81,10 +93,20 @@ func Variables() []string {
 	}
 }
 
+// GitHubReadTokenSecret is the Actions secret the drift job passes to the
+// tool as GITHUB_TOKEN, so that its refresh can read the stack's GitHub
+// resources (RepositoryFile, ActionsVariable, RepositoryEnvironment): a
+// fine-grained token on the application repository only, with read-only
+// Contents, Variables and Environments permissions. The job's own token
+// cannot read Actions variables.
+const GitHubReadTokenSecret = "SLIPWAY_GITHUB_READ_TOKEN"
+
 // Secrets are the names of the Actions secrets the workflows read as
-// ${{ secrets.NAME }}, sorted. PULUMI_CONFIG_PASSPHRASE is required;
+// ${{ secrets.NAME }}, sorted. PULUMI_CONFIG_PASSPHRASE is required.
+// SLIPWAY_GITHUB_READ_TOKEN (GitHubReadTokenSecret) is required for drift:
+// without it the drift job cannot refresh the stack's GitHub resources.
 // SLIPWAY_REPO_TOKEN is optional, read only when ToolRepository is set and
 // needed only when that repository is private.
 func Secrets() []string {
-	return []string{"PULUMI_CONFIG_PASSPHRASE", "SLIPWAY_REPO_TOKEN"}
+	return []string{"PULUMI_CONFIG_PASSPHRASE", GitHubReadTokenSecret, "SLIPWAY_REPO_TOKEN"}
 }

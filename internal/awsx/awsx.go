@@ -25,6 +25,10 @@ var ErrServiceNotFound = errors.New("ECS service not found")
 // ErrTimeout is wrapped by WaitVerified's error when the rollout did not finish in time.
 var ErrTimeout = errors.New("timed out waiting for the ECS deployment")
 
+// ErrImageUnavailable is wrapped by ImageExists when the image exists but
+// cannot be pulled (archived).
+var ErrImageUnavailable = errors.New("image not available to ECS")
+
 // Client talks to ECR and ECS in one region.
 type Client struct {
 	region string

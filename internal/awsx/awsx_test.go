@@ -176,7 +176,7 @@ func TestImageExistsMakesNoECSCalls(t *testing.T) {
 	}
 }
 
-func TestRepositoryName(t *testing.T) {
+func TestSplitRepositoryName(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"api-service", "api-service"},
 		{"team/api-service", "team/api-service"},
@@ -190,8 +190,8 @@ func TestRepositoryName(t *testing.T) {
 		{"  api-service\n", "api-service"},
 		{"", ""},
 	} {
-		if got := RepositoryName(tc.in); got != tc.want {
-			t.Errorf("RepositoryName(%q) = %q, want %q", tc.in, got, tc.want)
+		if _, got := splitRepository(tc.in); got != tc.want {
+			t.Errorf("splitRepository(%q) name = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

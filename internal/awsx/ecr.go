@@ -51,16 +51,9 @@ func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool,
 		}
 	}
 	if len(out.ImageDetails) > 0 {
-		return false, fmt.Errorf("image %s:%s is %s in ECR; ECS cannot pull it until it is restored", name, tag, out.ImageDetails[0].ImageStatus)
+		return false, fmt.Errorf("image %s:%s is %s in ECR; ECS cannot pull it until it is restored: %w", name, tag, out.ImageDetails[0].ImageStatus, ErrImageUnavailable)
 	}
 	return false, nil
-}
-
-// RepositoryName returns the bare repository name of a repository URL (or the name itself):
-// "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:tag" → "team/api".
-func RepositoryName(repository string) string {
-	_, name := splitRepository(repository)
-	return name
 }
 
 // splitRepository splits an image reference into registry host and repository name, dropping any

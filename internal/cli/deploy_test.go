@@ -195,7 +195,7 @@ func TestDeployLifecycle(t *testing.T) {
 	t.Run("rollback --to must be a known good SHA", func(t *testing.T) {
 		for _, to := range []string{shaC, shaD} {
 			_, errs := w.mustRun(t, ExitBadInput, "rollback", "--to", to)
-			if !strings.Contains(errs, "never deployed successfully") && !strings.Contains(errs, "no earlier") {
+			if !strings.Contains(errs, to+" never ran successfully on this stack") {
 				t.Errorf("rollback --to %s: stderr %s", to, errs)
 			}
 		}
@@ -205,9 +205,13 @@ func TestDeployLifecycle(t *testing.T) {
 
 	t.Run("rollback refuses an expired image", func(t *testing.T) {
 		w.aws.ArchiveImage("api-service", shaA)
-		code, _, errs := w.run("rollback", "--to", shaA)
-		if code == ExitOK || !strings.Contains(errs, shaA) {
-			t.Errorf("rollback to an archived image: exit %d stderr %s, want a refusal naming it", code, errs)
+		before := len(w.history(t))
+		_, errs := w.mustRun(t, ExitNoImage, "rollback", "--to", shaA)
+		if !strings.Contains(errs, "api-service:"+shaA+" is ARCHIVED") {
+			t.Errorf("stderr does not name the archived image:\n%s", errs)
+		}
+		if after := len(w.history(t)); after != before {
+			t.Errorf("history grew from %d to %d: a refused rollback ran", before, after)
 		}
 	})
 
@@ -390,5 +394,54 @@ func TestDeployVerbsBadInput(t *testing.T) {
 				t.Errorf("exit %d stderr %q, want %d and %q", code, errs, ExitBadInput, tt.want)
 			}
 		})
+	}
+}
+
+// A verification that is neither OK nor a rollback (no PRIMARY deployment)
+// fails the deploy without reconciling: only a real ECS rollback may
+// redeploy the previous SHA over the new one.
+func TestUnconfirmedDeployIsNotReconciled(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.aws.PutImage("api-service", shaB)
+	w.aws.SetService("prod-cluster", "api-service", awsfake.ServiceSpec{
+		Others: []awsfake.Deployment{{Status: "ACTIVE", TaskDefinition: deploytest.TaskDefinitionArn(shaB), Desired: 2}},
+	})
+	_, errs := w.mustRun(t, ExitFailure, "up", "--sha", shaB)
+	for _, want := range []string{"ECS does not confirm it", "no PRIMARY deployment", "nothing was rolled back or reconciled"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+		}
+	}
+	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
+		t.Errorf("newest update %q, want the deploy of %s and no reconcile", h[0].Message, shaB)
+	}
+}
+
+// When the reconcile itself cannot run (the last good image expired), the
+// tool says so and how to recover.
+func TestFailedReconcile(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.aws.PutImage("api-service", shaB)
+	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
+	w.aws.ArchiveImage("api-service", shaA)
+	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaB)
+	for _, want := range []string{"reconciling the stack to " + shaA + " failed", "rollback --to " + shaA} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+		}
+	}
+	// The reconcile never ran, so history cannot know ECS rejected the new
+	// SHA; the way back the message names is what a rollback picks.
+	out, _ := w.mustRun(t, ExitOK, "rollback", "--dry-run", "--output", "json")
+	var r map[string]string
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r["target"] != shaA {
+		t.Errorf("after a failed reconcile the rollback target is %q, want %s", r["target"], shaA)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/slipway-dev/slipway/infra"
@@ -46,6 +47,9 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 		return err
 	}
 	current, target, err := deploy.RollbackTarget(hist, o.To)
+	if errors.Is(err, deploy.ErrNeverDeployed) {
+		return exitError{ExitRefused, fmt.Errorf("%w: nothing to roll back", err)}
+	}
 	if err != nil {
 		return badInput("%v", err)
 	}

@@ -119,6 +119,9 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	fmt.Fprintf(c.Stderr, "slipway: %s %s to stack %s\n", r.verb, r.sha, r.opts.Stack)
 	res, err := s.Up(ctx, r.sha, r.message)
 	if err != nil {
+		if aws != nil && !errors.Is(err, deploy.ErrLocked) && ctx.Err() == nil {
+			c.explain(ctx, aws, outputs, "pulumi up failed", "")
+		}
 		return stackError(err)
 	}
 	out := deployResult{Stack: r.opts.Stack, ImageTag: r.sha, Previous: r.previous, Changes: res.Counts, DurationSeconds: res.Duration.Seconds()}
@@ -133,30 +136,61 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	if err != nil {
 		return err
 	}
-	if v.OK {
+	switch {
+	case v.OK:
 		out.Verified = true
 		if err := c.report(r.opts.Output, out); err != nil {
 			return err
 		}
 		return c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
+	case !v.RolledBack:
+		c.explain(ctx, aws, res.Outputs, "ECS does not show the deploy as done", "")
+		return fmt.Errorf("the stack records %s as deployed, but ECS does not confirm it: %s; check with deploy status (nothing was rolled back or reconciled)", r.sha, v.Reason)
 	}
 
 	// ECS rolled back: the engine says success, ECS runs the old task
 	// definition. Tell why, then put state, config and ECS back in step.
 	out.RolledBack = true
-	c.explainRollback(ctx, aws, res.Outputs, v)
+	c.explain(ctx, aws, res.Outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, out.TaskDefinitionArn)
 	if r.previous == "" || r.previous == r.sha {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
 	}
-	fmt.Fprintf(c.Stderr, "slipway: reconciling the stack to the last good SHA %s\n", r.previous)
-	if _, err := s.Up(ctx, r.previous, deploy.ReconcileMessage(r.previous, r.sha)); err != nil {
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s failed: %w", r.sha, r.previous, stackError(err))}
+	if err := c.reconcile(ctx, s, aws, r); err != nil {
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
+			"ECS still runs the old task definition; run deploy status, then deploy rollback --to %s", r.sha, v.Reason, r.previous, err, r.previous)}
 	}
 	out.Reconciled = r.previous
 	_ = c.report(r.opts.Output, out)
 	_ = c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
 	return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s: %s; the stack is reconciled to %s", r.sha, v.Reason, r.previous)}
+}
+
+// reconcile redeploys the last good SHA after ECS rolled a deploy back, so
+// that the stack's state and config agree with what ECS runs. It checks the
+// image first and verifies the result like any deploy.
+func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Client, r deployRequest) error {
+	fmt.Fprintf(c.Stderr, "slipway: reconciling the stack to the last good SHA %s\n", r.previous)
+	outputs, err := s.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.checkImage(ctx, outputs, r.previous); err != nil {
+		return err
+	}
+	res, err := s.Up(ctx, r.previous, deploy.ReconcileMessage(r.previous, r.sha))
+	if err != nil {
+		return stackError(err)
+	}
+	v, err := c.verify(ctx, aws, res.Outputs, r.opts.VerifyTimeout)
+	if err != nil {
+		return err
+	}
+	if !v.OK {
+		return errors.New("ECS did not settle on the reconciled task definition: " + v.Reason)
+	}
+	return nil
 }
 
 func firstNonEmpty(values ...string) string {
@@ -188,6 +222,9 @@ func (c *Command) checkImage(ctx context.Context, outputs map[string]interface{}
 		return nil, err
 	}
 	ok, err := aws.ImageExists(ctx, repo, sha)
+	if errors.Is(err, awsx.ErrImageUnavailable) {
+		return nil, exitError{ExitNoImage, fmt.Errorf("refused before touching anything: %w", err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checking the image %s:%s: %w", repo, sha, err)
 	}
@@ -216,24 +253,33 @@ func (c *Command) verify(ctx context.Context, aws *awsx.Client, outputs map[stri
 		interval = verifyInterval
 	}
 	v, _, err := aws.WaitVerified(ctx, cluster, service, want, timeout, interval)
+	if errors.Is(err, awsx.ErrTimeout) {
+		return v, fmt.Errorf("ECS had not finished the rollout of %s after %s (%s): the stack records the deploy but it is UNVERIFIED; "+
+			"watch it with deploy status, and if ECS rolls it back, run deploy rollback: %w", want, timeout, v.Reason, err)
+	}
 	if err != nil {
 		return v, fmt.Errorf("verifying the rollout of %s: %w", want, err)
 	}
 	return v, nil
 }
 
-// explainRollback prints why ECS rolled back: stopped tasks and events.
-func (c *Command) explainRollback(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, v awsx.Verification) {
+// explain prints what ECS says: the stopped tasks (of taskDef, when
+// given) and the latest service events. Best effort: it never fails.
+func (c *Command) explain(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, headline, taskDef string) {
 	w := c.Stderr
-	fmt.Fprintf(w, "\nslipway: ECS ROLLED BACK THE DEPLOY: %s\n", v.Reason)
+	fmt.Fprintf(w, "\nslipway: %s\n", headline)
 	cluster, _ := outputs[infra.OutClusterName].(string)
 	service, _ := outputs[infra.OutServiceName].(string)
-	if tasks, err := aws.StoppedTasks(ctx, cluster, service, 5); err != nil {
+	if tasks, err := aws.StoppedTasks(ctx, cluster, service, 50); err != nil {
 		fmt.Fprintf(w, "  (stopped tasks unavailable: %v)\n", err)
 	} else {
 		fmt.Fprintln(w, "stopped tasks:")
+		shown := 0
 		for _, t := range tasks {
-			printStoppedTask(w, t)
+			if (taskDef == "" || t.TaskDefinition == taskDef) && shown < 5 {
+				printStoppedTask(w, t)
+				shown++
+			}
 		}
 	}
 	if st, err := aws.Service(ctx, cluster, service); err != nil {

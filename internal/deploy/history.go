@@ -75,18 +75,8 @@ func unquote(s string) string {
 // ErrNeverDeployed is returned when the history holds no successful deploy.
 var ErrNeverDeployed = errors.New("the stack has no successful deploy yet")
 
-// CurrentSHA is the image SHA of the newest successful deploy: what runs.
-func CurrentSHA(history []Update) (string, error) {
-	for _, u := range history {
-		if u.Deployed() {
-			return u.ImageTag, nil
-		}
-	}
-	return "", ErrNeverDeployed
-}
-
-// Update messages. A rollback and a reconcile name the SHA they moved away
-// from, so that a later rollback never returns to it.
+// Update messages. A rollback names the SHA it left, a reconcile the SHA
+// ECS rolled back, so that history alone tells which deploys really ran.
 func DeployMessage(sha string) string            { return "deploy " + sha }
 func RollbackMessage(target, from string) string { return "rollback to " + target + " from " + from }
 func ReconcileMessage(good, bad string) string {
@@ -94,64 +84,91 @@ func ReconcileMessage(good, bad string) string {
 }
 
 var (
-	rollbackPattern  = regexp.MustCompile(`^rollback to [0-9a-f]{40} from ([0-9a-f]{40})$`)
+	rollbackPattern  = regexp.MustCompile(`^rollback to [0-9a-f]{40} from [0-9a-f]{40}$`)
 	reconcilePattern = regexp.MustCompile(`^reconcile to [0-9a-f]{40} after ECS rolled back ([0-9a-f]{40})$`)
 )
 
-// goodDeploys are the successful deploys, newest first, without those ECS
-// rolled back: the engine recorded them as succeeded, but the reconcile
-// that followed each says ECS never ran it.
-func goodDeploys(history []Update) []Update {
-	var out []Update
-	rejected := map[string]bool{} // reconciled away; the deploy is older
+// ledger is the history read for deploys that really ran.
+type ledger struct {
+	good     []Update        // successful deploys ECS did not roll back, newest first
+	rejected map[string]bool // SHAs ECS rolled back at least once
+}
+
+// read classifies history (newest first). A reconcile, whether it
+// succeeded or not, says that ECS rolled back the deploy just before it:
+// the engine recorded that deploy as succeeded, but it never ran.
+func read(history []Update) ledger {
+	l := ledger{rejected: map[string]bool{}}
+	pending := map[string]bool{} // rolled back; its deploy is older
 	for _, u := range history {
-		if !u.Deployed() {
-			continue
-		}
-		if rejected[u.ImageTag] {
-			delete(rejected, u.ImageTag)
+		if u.Kind != "update" {
 			continue
 		}
 		if m := reconcilePattern.FindStringSubmatch(u.Message); m != nil {
-			rejected[m[1]] = true
+			pending[m[1]], l.rejected[m[1]] = true, true
 		}
-		out = append(out, u)
+		if !u.Deployed() {
+			continue
+		}
+		if pending[u.ImageTag] {
+			delete(pending, u.ImageTag)
+			continue
+		}
+		l.good = append(l.good, u)
 	}
-	return out
+	return l
+}
+
+// CurrentSHA is the image SHA of the newest deploy that really ran: what
+// ECS runs now.
+func CurrentSHA(history []Update) (string, error) {
+	if good := read(history).good; len(good) > 0 {
+		return good[0].ImageTag, nil
+	}
+	return "", ErrNeverDeployed
+}
+
+// original reports whether u is a first-hand deploy of its SHA (by up or
+// pulumi up), not a rollback or reconcile going back to it.
+func original(u Update) bool {
+	return !rollbackPattern.MatchString(u.Message) && !reconcilePattern.MatchString(u.Message)
 }
 
 // RollbackTarget picks what a rollback deploys, from history (newest
-// first). Without to: the newest good deploy before the current one whose
-// SHA is neither the current SHA nor one a rollback moved away from
-// (failed updates, deploys ECS rolled back and re-deploys of the same SHA
-// are skipped, and rolling back twice goes further back, never forward to
-// the abandoned version). With to: that SHA, which must have been deployed
-// and run successfully before and must not be the current one.
+// first). Without to: the newest deploy that really ran, older than the
+// current SHA's own first-hand deploy, whose SHA is not the current one and
+// was never rolled back by ECS. So failed updates, re-deploys of the same
+// SHA and rejected SHAs are skipped, and rolling back twice goes further
+// back in time, never forward. With to: a SHA that really ran before and
+// is not the current one.
 func RollbackTarget(history []Update, to string) (current, target string, err error) {
-	current, err = CurrentSHA(history)
-	if err != nil {
-		return "", "", err
+	l := read(history)
+	if len(l.good) == 0 {
+		return "", "", ErrNeverDeployed
 	}
-	good := goodDeploys(history)
+	current = l.good[0].ImageTag
 	if to != "" {
 		if to == current {
 			return current, "", fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
 		}
-		for _, u := range good {
+		for _, u := range l.good {
 			if u.ImageTag == to {
 				return current, to, nil
 			}
 		}
-		return current, "", fmt.Errorf("%s was never deployed successfully on this stack (or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
+		return current, "", fmt.Errorf("%s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
 	}
-	abandoned := map[string]bool{current: true}
-	for _, u := range good {
-		if m := rollbackPattern.FindStringSubmatch(u.Message); m != nil {
-			abandoned[m[1]] = true
+	older := l.good[1:]
+	for i, u := range l.good {
+		if u.ImageTag == current && original(u) {
+			older = l.good[i+1:]
+			break
 		}
-		if !abandoned[u.ImageTag] {
+	}
+	for _, u := range older {
+		if u.ImageTag != current && !l.rejected[u.ImageTag] {
 			return current, u.ImageTag, nil
 		}
 	}
-	return current, "", fmt.Errorf("no earlier successful deploy to roll back to from %s (see deploy history; use rollback --to SHA or up --sha)", current)
+	return current, "", fmt.Errorf("no deploy older than %s's to roll back to (see deploy history; use rollback --to SHA or up --sha)", current)
 }

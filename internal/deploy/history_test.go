@@ -17,6 +17,12 @@ func deployed(sha string) Update {
 	return Update{Kind: "update", Result: "succeeded", ImageTag: sha, Message: DeployMessage(sha)}
 }
 
+func rollbackTo(target, from string) Update {
+	u := deployed(target)
+	u.Message = RollbackMessage(target, from)
+	return u
+}
+
 func failed(sha string) Update {
 	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: DeployMessage(sha)}
 }
@@ -27,6 +33,8 @@ func TestRollbackTarget(t *testing.T) {
 	reconciled := deployed(a)
 	reconciled.Message = ReconcileMessage(a, b)
 	refresh := Update{Kind: "refresh", Result: "succeeded", ImageTag: c}
+	failedReconcile := failed(a)
+	failedReconcile.Message = ReconcileMessage(a, b)
 	tests := []struct {
 		name        string
 		history     []Update // newest first
@@ -40,18 +48,21 @@ func TestRollbackTarget(t *testing.T) {
 		{"skips failed newest", []Update{failed(d), deployed(c), deployed(b)}, "", c, b, ""},
 		{"skips re-deploys of the current SHA", []Update{deployed(c), deployed(c), deployed(b)}, "", c, b, ""},
 		{"skips refreshes and previews", []Update{deployed(c), refresh, {Kind: "preview", ImageTag: d}, deployed(b)}, "", c, b, ""},
-		{"a second rollback goes further back", []Update{rolledBack, deployed(c), deployed(b), deployed(a)}, "", a, b, ""},
+		{"a second rollback goes further back, never forward", []Update{rolledBack, deployed(c), deployed(b), deployed(a)}, "", a, "", "no deploy older"},
+		{"a second rollback after going back one", []Update{rollbackTo(b, c), deployed(c), deployed(b), deployed(a)}, "", b, a, ""},
 		{"never back to what a rollback left", []Update{rolledBack, deployed(c), deployed(a), deployed(d)}, "", a, d, ""},
 		{"never back to what ECS rolled back", []Update{reconciled, failed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"ECS-rolled-back deploy is never a target", []Update{reconciled, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"--to an ECS-rolled-back SHA", []Update{reconciled, deployed(b), deployed(a), deployed(c)}, b, a, "", "ECS rolled it back"},
 		{"--to a SHA that ran before ECS later rejected it", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, b, a, b, ""},
+		{"default never picks a SHA ECS rejected, even one that ran before", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, "", a, "", "no deploy older"},
+		{"a failed reconcile still marks the deploy as rejected", []Update{failedReconcile, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"--to what a rollback left (going forward again)", []Update{rolledBack, deployed(c), deployed(a)}, c, a, c, ""},
 		{"--to an earlier deploy", []Update{deployed(c), deployed(b), deployed(a)}, a, c, a, ""},
-		{"--to a SHA only seen failing", []Update{deployed(c), failed(b), deployed(a)}, b, c, "", "never deployed successfully"},
-		{"--to an unknown SHA", []Update{deployed(c), deployed(b)}, d, c, "", "never deployed successfully"},
+		{"--to a SHA only seen failing", []Update{deployed(c), failed(b), deployed(a)}, b, c, "", "never ran successfully"},
+		{"--to an unknown SHA", []Update{deployed(c), deployed(b)}, d, c, "", "never ran successfully"},
 		{"--to the current SHA", []Update{deployed(c), deployed(b)}, c, c, "", "already the deployed SHA"},
-		{"only one version", []Update{deployed(c), deployed(c)}, "", c, "", "no earlier successful deploy"},
+		{"only one version", []Update{deployed(c), deployed(c)}, "", c, "", "no deploy older"},
 		{"never deployed", []Update{failed(c)}, "", "", "", "no successful deploy"},
 		{"empty history", nil, "", "", "", "no successful deploy"},
 	}
@@ -82,7 +93,12 @@ func TestPlatformChanges(t *testing.T) {
 		{"task definition replaced", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
 		{"replacement created", Change{Op: "create-replacement", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
 		{"replaced one removed", Change{Op: "delete-replaced", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
-		{"service updated", Change{Op: "update", Type: "aws:ecs/service:Service"}, false},
+		{"service's task definition updated", Change{Op: "update", Type: "aws:ecs/service:Service", Keys: []string{"taskDefinition"}}, false},
+		{"new revision with new containers", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"containerDefinitions"}}, false},
+		{"task definition cpu changed", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"containerDefinitions", "cpu"}}, true},
+		{"task role changed", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"taskRoleArn"}}, true},
+		{"service desired count changed", Change{Op: "update", Type: "aws:ecs/service:Service", Keys: []string{"desiredCount", "taskDefinition"}}, true},
+		{"service load balancers changed", Change{Op: "update", Type: "aws:ecs/service:Service", Keys: []string{"loadBalancers"}}, true},
 		{"provider setting", Change{Op: "update", Type: "pulumi:providers:aws"}, false},
 		{"service replaced", Change{Op: "replace", Type: "aws:ecs/service:Service"}, true},
 		{"service deleted", Change{Op: "delete", Type: "aws:ecs/service:Service"}, true},

@@ -113,31 +113,49 @@ func engineError(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("%s failed: %w", op, err)
 }
 
-// DeployTypes are the resource types a deploy (a new image SHA) changes.
-var DeployTypes = map[string]bool{
-	"aws:ecs/taskDefinition:TaskDefinition": true,
-	"aws:ecs/service:Service":               true,
+// deployKeys are, per resource type, the properties a deploy (a new image
+// SHA) may change: the task definition's containers (a new revision) and
+// the service's task definition (the rolling deploy).
+var deployKeys = map[string]map[string]bool{
+	"aws:ecs/taskDefinition:TaskDefinition": {"containerDefinitions": true},
+	"aws:ecs/service:Service":               {"taskDefinition": true},
 }
 
 // PlatformChanges returns the changes a deploy must not apply: everything
-// but task definitions (a new revision, and the removal from the stack of
-// the one it replaces, which SkipDestroy keeps registered in ECS) and an
-// in-place update of the service. Provider resources are left out unless
+// but a task definition whose containers change (a new revision, and the
+// removal from the stack of the one it replaces, which SkipDestroy keeps
+// registered in ECS) and an in-place update of the service's task
+// definition. A change of cpu, memory, roles, load balancers or desired
+// count is a platform change. Provider resources are left out unless
 // replaced (their settings change no cloud resource), as is the root stack.
 func PlatformChanges(changes []Change) []Change {
 	var out []Change
 	for _, c := range changes {
-		switch {
-		case strings.HasPrefix(c.Type, "pulumi:providers:") && c.Op != "replace":
+		if strings.HasPrefix(c.Type, "pulumi:providers:") && c.Op != "replace" {
 			continue
-		case c.Type == "aws:ecs/taskDefinition:TaskDefinition":
-			continue
-		case c.Type == "aws:ecs/service:Service" && c.Op == "update":
+		}
+		if deployChange(c) {
 			continue
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+func deployChange(c Change) bool {
+	allowed, ok := deployKeys[c.Type]
+	if !ok {
+		return false
+	}
+	if c.Type == "aws:ecs/service:Service" && c.Op != "update" {
+		return false
+	}
+	for _, k := range c.Keys {
+		if !allowed[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // StatefulTypes are resources whose replacement loses data or breaks what

@@ -40,6 +40,9 @@ const (
 type comment struct {
 	ID   int64  `json:"id"`
 	Body string `json:"body"`
+	User struct {
+		Type string `json:"type"`
+	} `json:"user"`
 }
 
 // Upsert makes the PR's comment carrying marker say body: it updates the
@@ -75,7 +78,9 @@ func (c *Client) find(ctx context.Context, pr int, marker string) (*comment, err
 			return nil, err
 		}
 		for i := range batch {
-			if strings.HasPrefix(batch[i].Body, marker) {
+			// Only a bot's comment (the workflow token's) is ours to edit: a
+			// person quoting the marker is left alone.
+			if strings.HasPrefix(batch[i].Body, marker) && batch[i].User.Type == "Bot" {
 				return &batch[i], nil
 			}
 		}

@@ -15,6 +15,7 @@ import (
 type fakeGitHub struct {
 	mu       sync.Mutex
 	comments map[int64]string
+	humans   map[int64]bool // comments written by a person, not the bot
 	next     int64
 	calls    []string
 }
@@ -33,7 +34,12 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var out []comment
 		if r.URL.Query().Get("page") == "1" {
 			for id, b := range f.comments {
-				out = append(out, comment{ID: id, Body: b})
+				c := comment{ID: id, Body: b}
+				c.User.Type = "Bot"
+				if f.humans[id] {
+					c.User.Type = "User"
+				}
+				out = append(out, c)
 			}
 		}
 		json.NewEncoder(w).Encode(out)
@@ -55,12 +61,16 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestUpsert(t *testing.T) {
-	f := &fakeGitHub{comments: map[int64]string{100: "someone else's comment"}, next: 100}
+	const marker = "<!-- slipway-preview:prod -->"
+	f := &fakeGitHub{
+		comments: map[int64]string{100: "someone else's comment", 101: marker + " quoted by a person"},
+		humans:   map[int64]bool{101: true},
+		next:     101,
+	}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: "tok", Repo: "o/r"}
 	ctx := context.Background()
-	const marker = "<!-- slipway-preview:prod -->"
 
 	steps := []struct {
 		name   string
@@ -84,16 +94,19 @@ func TestUpsert(t *testing.T) {
 		}
 	}
 	ours := 0
-	for _, b := range f.comments {
-		if strings.HasPrefix(b, marker) {
+	for id, b := range f.comments {
+		if strings.HasPrefix(b, marker) && !f.humans[id] {
 			ours++
 			if !strings.Contains(b, "no changes") {
 				t.Errorf("comment body %q, want the latest report", b)
 			}
 		}
 	}
-	if ours != 1 || len(f.comments) != 2 {
-		t.Errorf("%d slipway comments among %d, want exactly 1 beside the other one", ours, len(f.comments))
+	if ours != 1 || len(f.comments) != 3 {
+		t.Errorf("%d slipway comments among %d, want exactly 1 beside the two others", ours, len(f.comments))
+	}
+	if f.comments[101] != marker+" quoted by a person" {
+		t.Errorf("a person's comment quoting the marker was edited: %q", f.comments[101])
 	}
 
 	bad := &Client{BaseURL: srv.URL, Token: "wrong", Repo: "o/r"}

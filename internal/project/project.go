@@ -90,9 +90,10 @@ func (p *Project) StackFile(stack string) string {
 	return filepath.Join(p.Dir, "Pulumi."+stack+".yaml")
 }
 
-// StackConfig returns the stack's configuration as the engine passes it to
-// the program: "namespace:key" → string, with the project's declared
-// defaults under the stack's values.
+// StackConfig returns the stack's plain configuration as the engine passes
+// it to the program: "namespace:key" → string, with the project's declared
+// defaults under the stack's values. Secrets are left out: the program reads
+// none, and these values are for validation and the offline synth.
 func (p *Project) StackConfig(stack string) (map[string]string, error) {
 	if !stackName.MatchString(stack) {
 		return nil, fmt.Errorf("stack %q: want letters, digits, '-', '_' or '.'", stack)
@@ -124,7 +125,7 @@ func (p *Project) StackConfig(stack string) (map[string]string, error) {
 	for key, v := range raw.Config {
 		if m, ok := v.(map[string]interface{}); ok {
 			if _, secret := m["secure"]; secret {
-				return nil, fmt.Errorf("%s: %s is a secret; the offline synth reads plain values only", path, key)
+				continue // encrypted (e.g. github:token): the program reads no secret
 			}
 		}
 		s, err := plain(v)

@@ -33,6 +33,7 @@ type Resource struct {
 	Dependencies  []string `json:"-"`
 	ParentType    string   `json:"-"`
 	IsCustom      bool     `json:"-"`
+	IgnoreChanges []string `json:"-"`
 	// Outputs are the placeholder outputs the mock returned (ARNs, names).
 	Outputs map[string]interface{} `json:"-"`
 }
@@ -119,6 +120,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	if rpc != nil {
 		res.Protect = rpc.GetProtect()
+		res.IgnoreChanges = rpc.GetIgnoreChanges()
 		res.RetainOnDelete = rpc.GetRetainOnDelete()
 		res.Parent = urnName(rpc.GetParent())
 		res.ParentType = urnType(rpc.GetParent())

@@ -74,9 +74,11 @@ func TestRealCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		// Leave the work tree as it was and the account empty (the
-		// repository and the OIDC provider are retained on delete: remove
-		// them by hand if the sandbox should be clean).
+		// Leave the work tree as it was and the account as empty as the
+		// program allows: the repository and the OIDC provider are retained
+		// on delete, and the table has deletion protection on (turn it off
+		// with aws dynamodb update-table --no-deletion-protection-enabled
+		// before the destroy can remove it). Remove what stays by hand.
 		_ = stack.RemoveConfig(ctx, "slipway:imageTag")
 		if out, err := exec.Command("pulumi", "state", "unprotect", "--all", "--yes", "--stack", stackName, "--cwd", root()).CombinedOutput(); err != nil {
 			t.Errorf("unprotect: %v\n%s", err, out)

@@ -148,7 +148,7 @@ func BaseConfig() map[string]string {
 		"slipway:githubRepo":  "example-api",
 		"github:owner":        "example-org",
 		"slipway:stateBucket": "example-org-slipway-state",
-		"slipway:slipwayRef":  "v0.1.0",
+		"slipway:slipwayRef":  "0000000000000000000000000000000000000000",
 	}
 }
 

@@ -1,0 +1,55 @@
+package project
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStackConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Pulumi.yaml", "name: demo\nruntime: go\nconfig:\n  port:\n    type: integer\n    default: 8080\n  zones:\n    type: array\n    default: []\n  owner:\n    type: string\n")
+	write("Pulumi.dev.yaml", "config:\n  demo:port: 9090\n  demo:owner: octo\n  demo:flag: true\n  demo:subnets:\n    - subnet-1\n    - subnet-2\n  github:token:\n    secure: AAABAJ...\n")
+	p, err := Find(filepath.Join(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.StackConfig("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"demo:port": "9090", "demo:zones": "[]", "demo:owner": "octo", "demo:flag": "true",
+		"demo:subnets": `["subnet-1","subnet-2"]`,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, ok := got["github:token"]; ok {
+		t.Error("a secure value was passed on; secrets are left out")
+	}
+	if p.Declared["owner"].HasDefault || !p.Declared["port"].HasDefault || p.Declared["port"].Default != 8080 {
+		t.Errorf("declarations %+v", p.Declared)
+	}
+
+	for _, tt := range []struct{ stack, want string }{
+		{"prod", `stack "prod" has no config file`},
+		{"../etc", `stack "../etc": want letters`},
+	} {
+		if _, err := p.StackConfig(tt.stack); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("StackConfig(%q) err = %v, want %q", tt.stack, err, tt.want)
+		}
+	}
+	if _, err := Find(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no Pulumi.yaml") {
+		t.Errorf("Find without a project: %v", err)
+	}
+}

@@ -1,0 +1,86 @@
+package workflows
+
+import (
+	"regexp"
+	"strings"
+)
+
+// How the workflows run the deploy tool: the tool setup builds it once,
+// in ToolPath, to toolBinary; the tool steps then run the binary, in
+// ToolPath too (the tool finds Pulumi.yaml in its working directory). go
+// run would compile inside the step and stand between the runner's cancel
+// signal and the tool.
+const (
+	toolBinary   = `$RUNNER_TEMP/slipway`
+	toolBuildCmd = `go build -o "` + toolBinary + `" ./cmd/deploy`
+)
+
+var (
+	// toolBinaryRE finds the built tool in a script: $RUNNER_TEMP/slipway
+	// or ${RUNNER_TEMP}/slipway, quoted or not.
+	toolBinaryRE = regexp.MustCompile(`"?\$(?:RUNNER_TEMP|\{RUNNER_TEMP\})/slipway"?`)
+	// goRunToolRE finds the tool run from source: go run [flags]
+	// <...>cmd/deploy[/][@version].
+	goRunToolRE = regexp.MustCompile(`\bgo[ \t]+run[ \t]+(?:-\S+[ \t]+)*\S*cmd/deploy/?(?:@\S+)?`)
+	// argSepRE is what separates the tool from its verb: blanks and line
+	// continuations.
+	argSepRE = regexp.MustCompile(`^(?:[ \t]|\\\n)+`)
+	// wordRE is the verb: the next shell word, up to a blank or an
+	// operator.
+	wordRE = regexp.MustCompile(`^[^\s;&|()<>]+`)
+)
+
+// toolCall is one invocation of the deploy tool in a run: script.
+type toolCall struct {
+	verb  string // its first argument, unquoted; "" when it has none
+	goRun bool   // run from source with go run, not as the built binary
+}
+
+// toolCalls finds the deploy tool's invocations in a run: script, in
+// order: the built binary, and go run of ./cmd/deploy. The build step's
+// output path (go build -o "$RUNNER_TEMP/slipway") is not an invocation.
+// The verb is the word written after the tool; a verb that is not
+// written out ("${args[@]}") is returned as written, so a caller that
+// allows some verbs only refuses it.
+func toolCalls(script string) []toolCall {
+	var calls []toolCall
+	for _, m := range toolBinaryRE.FindAllStringIndex(script, -1) {
+		before, after := script[:m[0]], script[m[1]:]
+		if strings.HasSuffix(strings.TrimRight(before, " \t="), "-o") {
+			continue // go build -o "$RUNNER_TEMP/slipway", or -o=
+		}
+		if after != "" && !strings.ContainsAny(after[:1], " \t\n;&|)") {
+			continue // another path, such as $RUNNER_TEMP/slipway-old
+		}
+		calls = append(calls, toolCall{verb: verbAt(after)})
+	}
+	for _, m := range goRunToolRE.FindAllStringIndex(script, -1) {
+		calls = append(calls, toolCall{verb: verbAt(script[m[1]:]), goRun: true})
+	}
+	return calls
+}
+
+// verbAt is the first word of rest, which follows the tool: "" when
+// rest starts with no blank (the tool ends the command) or no word
+// follows.
+func verbAt(rest string) string {
+	sep := argSepRE.FindString(rest)
+	if sep == "" {
+		return ""
+	}
+	word := wordRE.FindString(rest[len(sep):])
+	if len(word) >= 2 && (word[0] == '"' || word[0] == '\'') && word[len(word)-1] == word[0] {
+		word = word[1 : len(word)-1]
+	}
+	return word
+}
+
+// runsTool reports whether any step of j invokes the deploy tool.
+func (j *job) runsTool() bool {
+	for _, s := range j.Steps {
+		if len(toolCalls(s.Run)) > 0 {
+			return true
+		}
+	}
+	return false
+}

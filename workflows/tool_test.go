@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestToolCalls(t *testing.T) {
+	cases := []struct {
+		name, script string
+		want         []toolCall
+	}{
+		{"binary", `"$RUNNER_TEMP/slipway" up --stack "$SLIPWAY_STACK"`, []toolCall{{verb: "up"}}},
+		{"unquoted", `$RUNNER_TEMP/slipway drift`, []toolCall{{verb: "drift"}}},
+		{"braces", `"${RUNNER_TEMP}/slipway" preview`, []toolCall{{verb: "preview"}}},
+		{"quoted verb", `"$RUNNER_TEMP/slipway" 'preview' --pr 1`, []toolCall{{verb: "preview"}}},
+		{"line continuation", "\"$RUNNER_TEMP/slipway\" \\\n  drift --stack prod", []toolCall{{verb: "drift"}}},
+		{"verb not written out", `"$RUNNER_TEMP/slipway" "${args[@]}"`, []toolCall{{verb: "${args[@]}"}}},
+		{"no verb", `"$RUNNER_TEMP/slipway"`, []toolCall{{verb: ""}}},
+		{"no verb before an operator", `"$RUNNER_TEMP/slipway"; echo done`, []toolCall{{verb: ""}}},
+		{"two calls", "\"$RUNNER_TEMP/slipway\" preview && \"$RUNNER_TEMP/slipway\" up\n", []toolCall{{verb: "preview"}, {verb: "up"}}},
+		{"in a script", "to=()\nif [ -n \"$X\" ]; then\n  to=(--to \"$X\")\nfi\n\"$RUNNER_TEMP/slipway\" rollback --stack \"$S\" \"${to[@]}\"\n", []toolCall{{verb: "rollback"}}},
+		{"go run", `go run ./cmd/deploy up --sha "$GITHUB_SHA"`, []toolCall{{verb: "up", goRun: true}}},
+		{"go run with flags and slash", `go run -race ./cmd/deploy/ preview`, []toolCall{{verb: "preview", goRun: true}}},
+		{"go run by import path", `go run github.com/slipway-dev/slipway/cmd/deploy@v1.2.3 drift`, []toolCall{{verb: "drift", goRun: true}}},
+		{"build output", `go build -o "$RUNNER_TEMP/slipway" ./cmd/deploy`, nil},
+		{"build output with =", `go build -o="$RUNNER_TEMP/slipway" ./cmd/deploy`, nil},
+		{"another file", `ls "$RUNNER_TEMP/slipway-old" up`, nil},
+		{"no tool", `cargo test --workspace`, nil},
+		{"empty", ``, nil},
+	}
+	for _, tc := range cases {
+		got := toolCalls(tc.script)
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(toolCall{})); diff != "" {
+			t.Errorf("%s: toolCalls(%q) (-want +got):\n%s", tc.name, tc.script, diff)
+		}
+	}
+}
+
+// The build step and the tool steps agree on where the binary is, and
+// every job that runs the tool builds it first, in ToolPath.
+func TestToolBuiltBeforeItRuns(t *testing.T) {
+	for _, set := range paramSets {
+		for name, content := range renderedByName(t, set.p) {
+			w, err := parseWorkflow(content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range w.jobIDs() {
+				j := w.Jobs[id]
+				built := false
+				for _, s := range j.Steps {
+					if s.Run == toolBuildCmd {
+						built = true
+						if dir := w.workingDirectory(j, s); dir != set.p.ToolPath {
+							t.Errorf("%s: %s job %s: builds the tool in %q, want %q", set.name, name, id, dir, set.p.ToolPath)
+						}
+					}
+					if calls := toolCalls(s.Run); len(calls) > 0 && !built {
+						t.Errorf("%s: %s job %s, step %q: runs the tool before a step runs %s", set.name, name, id, s.Name, toolBuildCmd)
+					}
+				}
+			}
+		}
+	}
+}
