@@ -199,3 +199,20 @@ func clusterLabel(cluster string) string {
 	}
 	return cluster
 }
+
+// Images returns the images of a task definition's containers, by name.
+func (c *Client) Images(ctx context.Context, taskDefinition string) (map[string]string, error) {
+	out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &taskDefinition})
+	if err != nil {
+		return nil, fmt.Errorf("describe task definition %s: %w", taskDefinition, err)
+	}
+	images := map[string]string{}
+	if out.TaskDefinition != nil {
+		for _, ct := range out.TaskDefinition.ContainerDefinitions {
+			if ct.Name != nil && ct.Image != nil {
+				images[*ct.Name] = *ct.Image
+			}
+		}
+	}
+	return images, nil
+}

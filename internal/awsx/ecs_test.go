@@ -1,6 +1,7 @@
 package awsx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -222,5 +223,21 @@ func TestStoppedTasksErrors(t *testing.T) {
 			t.Errorf("StoppedTasks(%q, %q) err = %v; want one containing %q, wrapping ErrServiceNotFound: %v",
 				tc.cluster, tc.service, err, tc.wantErr, tc.notFound)
 		}
+	}
+}
+
+func TestImages(t *testing.T) {
+	c, fake := newFakeClient(t)
+	arn := awsfake.TaskDefinitionARN("api-service", 7)
+	fake.SetTaskDefinition(arn, "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:abc")
+	got, err := c.Images(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["app"] != "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:abc" {
+		t.Errorf("Images = %v, want app's image", got)
+	}
+	if _, err := c.Images(context.Background(), awsfake.TaskDefinitionARN("api-service", 8)); err == nil || !strings.Contains(err.Error(), "api-service:8") {
+		t.Errorf("unknown task definition: err %v, want one naming it", err)
 	}
 }

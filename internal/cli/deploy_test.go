@@ -96,6 +96,7 @@ func (w *world) history(t *testing.T) []historyRow {
 // ecsDeploys models ECS completing the rollout of sha's task definition.
 func (w *world) ecsDeploys(sha string) {
 	w.aws.PutImage("api-service", sha)
+	w.aws.SetTaskDefinition(deploytest.TaskDefinitionArn(sha), deploytest.RepositoryURL+":"+sha)
 	w.aws.Deploy("prod-cluster", "api-service", deploytest.TaskDefinitionArn(sha))
 }
 
@@ -158,7 +159,7 @@ func TestDeployLifecycle(t *testing.T) {
 			t.Errorf("newest update %+v, want the reconciliation to %s", h[0], shaB)
 		}
 		out, _ := w.mustRun(t, ExitOK, "status")
-		if !strings.Contains(out, "OK: ECS runs the stack's task definition") {
+		if !strings.Contains(out, "OK: ECS runs the stack's task definition") || !strings.Contains(out, "running image "+deploytest.RepositoryURL+":"+shaB) {
 			t.Errorf("after reconciling, status does not agree with ECS:\n%s", out)
 		}
 	})
@@ -241,8 +242,10 @@ func TestDeployLifecycle(t *testing.T) {
 	t.Run("status disagrees when ECS runs something else", func(t *testing.T) {
 		w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 		_, errs := w.mustRun(t, ExitMismatch, "status")
-		if !strings.Contains(errs, "differs from the stack") {
-			t.Errorf("stderr: %s", errs)
+		for _, want := range []string{"differs from the stack", "ECS runs image " + deploytest.RepositoryURL + ":" + shaA + ", the stack deployed " + shaB} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr does not contain %q:\n%s", want, errs)
+			}
 		}
 		w.ecsDeploys(shaB)
 	})

@@ -20,6 +20,7 @@ type statusReport struct {
 	Stack             string            `json:"stack"`
 	ImageTag          string            `json:"imageTag"`
 	TaskDefinitionArn string            `json:"taskDefinitionArn"`
+	RunningImage      string            `json:"runningImage"`
 	Running           int32             `json:"running"`
 	Desired           int32             `json:"desired"`
 	Deployments       []awsx.Deployment `json:"deployments"`
@@ -72,6 +73,20 @@ func (c *Command) status(ctx context.Context, args []string) error {
 	if v := awsx.Verify(st, want); !v.OK {
 		r.Problems = append(r.Problems, v.Reason)
 	}
+	if primary, ok := st.Primary(); ok {
+		images, err := aws.Images(ctx, primary.TaskDefinition)
+		switch {
+		case err != nil:
+			r.Problems = append(r.Problems, "running image unknown: "+err.Error())
+		case images[infra.ContainerName] == "":
+			r.Problems = append(r.Problems, "the PRIMARY task definition has no "+infra.ContainerName+" container")
+		default:
+			r.RunningImage = images[infra.ContainerName]
+			if !strings.HasSuffix(r.RunningImage, ":"+r.ImageTag) {
+				r.Problems = append(r.Problems, fmt.Sprintf("ECS runs image %s, the stack deployed %s", r.RunningImage, r.ImageTag))
+			}
+		}
+	}
 	if st.Running != st.Desired {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d of %d tasks running", st.Running, st.Desired))
 	}
@@ -81,8 +96,8 @@ func (c *Command) status(ctx context.Context, args []string) error {
 		}
 	} else {
 		w := c.Stdout
-		fmt.Fprintf(w, "stack %s: %s/%s\n  stack image   %s\n  stack taskdef %s\n  tasks         %d running / %d desired\ndeployments:\n",
-			o.Stack, cluster, service, r.ImageTag, want, st.Running, st.Desired)
+		fmt.Fprintf(w, "stack %s: %s/%s\n  stack image   %s\n  stack taskdef %s\n  running image %s\n  tasks         %d running / %d desired\ndeployments:\n",
+			o.Stack, cluster, service, r.ImageTag, want, firstNonEmpty(r.RunningImage, "(unknown)"), st.Running, st.Desired)
 		for _, d := range st.Deployments {
 			fmt.Fprintf(w, "  %-8s %-12s %s  %d/%d running  %s\n", d.Status, d.RolloutState, shortArn(d.TaskDefinition), d.Running, d.Desired, d.RolloutStateReason)
 		}

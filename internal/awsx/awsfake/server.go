@@ -43,6 +43,7 @@ type Server struct {
 	repos    map[string]map[string]*image // repository → tag → image
 	services map[serviceKey]*serviceState
 	clusters map[string]bool // clusters exist once a service was set in them
+	taskDefs map[string]string // task definition ARN → its container's image
 }
 
 type serviceKey struct{ cluster, service string }
@@ -80,7 +81,7 @@ func (st *serviceState) poll() ServiceSpec {
 
 // New starts a fake; Close it when done.
 func New() *Server {
-	s := &Server{repos: map[string]map[string]*image{}, services: map[serviceKey]*serviceState{}, clusters: map[string]bool{}}
+	s := &Server{repos: map[string]map[string]*image{}, services: map[serviceKey]*serviceState{}, clusters: map[string]bool{}, taskDefs: map[string]string{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s
 }
@@ -135,6 +136,29 @@ func (s *Server) PutImage(repository, tag string) {
 	s.repos[repository][tag] = &image{digest: "sha256:" + hex.EncodeToString(sum[:]), status: "ACTIVE", pushedAt: time.Now()}
 }
 
+// SetTaskDefinition registers a task definition whose one container runs image.
+func (s *Server) SetTaskDefinition(arn, image string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.taskDefs[arn] = image
+}
+
+func (s *Server) describeTaskDefinition(in struct {
+	TaskDefinition string `json:"taskDefinition"`
+}) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	image, ok := s.taskDefs[in.TaskDefinition]
+	if !ok {
+		return nil, clientError("ClientException", "Unable to describe task definition.")
+	}
+	return map[string]any{"taskDefinition": map[string]any{
+		"taskDefinitionArn":    in.TaskDefinition,
+		"containerDefinitions": []map[string]any{{"name": "app", "image": image, "essential": true}},
+		"status":               "ACTIVE",
+	}}, nil
+}
+
 // ArchiveImage moves an existing image to ECR's archive storage class, from which it cannot be pulled.
 func (s *Server) ArchiveImage(repository, tag string) {
 	s.mu.Lock()
@@ -187,6 +211,8 @@ func (s *Server) dispatch(r *http.Request, prefix, op string) (any, *apiError) {
 		return handle(body, s.listTasks)
 	case ecsTargetPrefix + ".DescribeTasks":
 		return handle(body, s.describeTasks)
+	case ecsTargetPrefix + ".DescribeTaskDefinition":
+		return handle(body, s.describeTaskDefinition)
 	}
 	return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("operation %q is not implemented by awsfake", r.Header.Get("X-Amz-Target"))}
 }
