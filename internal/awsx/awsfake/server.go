@@ -42,7 +42,7 @@ type Server struct {
 	seq      int
 	repos    map[string]map[string]*image // repository → tag → image
 	services map[serviceKey]*serviceState
-	clusters map[string]bool // clusters exist once a service was set in them
+	clusters map[string]bool   // clusters exist once a service was set in them
 	taskDefs map[string]string // task definition ARN → its container's image
 }
 
