@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -193,5 +195,34 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 		if jobs < 4 {
 			t.Errorf("checked %d job subjects, want at least 4 (image, deploy, rollback, preview, drift)", jobs)
 		}
+	}
+}
+
+// The files the program pushes are byte for byte the golden files the
+// workflows package checks (rendered with the goldens' tool ref).
+func TestWorkflowFilesEqualTheGoldens(t *testing.T) {
+	const goldenToolRef = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c" // workflows/golden_test.go
+	files := workflowFiles(t, synthProd(t, sha1, map[string]string{"slipwayRef": goldenToolRef}))
+	golden, err := filepath.Glob(filepath.Join(root(t), "workflows", "testdata", "golden", "*.yml"))
+	if err != nil || len(golden) == 0 {
+		t.Fatalf("no golden files (%v)", err)
+	}
+	for _, g := range golden {
+		want, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := workflows.WorkflowDir + filepath.Base(g)
+		r, ok := files[path]
+		if !ok {
+			t.Errorf("the program pushes no %s", path)
+			continue
+		}
+		if got := r.Inputs["content"].(string); got != string(want) {
+			t.Errorf("%s differs from %s:\n%s", path, g, cmp.Diff(string(want), got))
+		}
+	}
+	if len(files) != len(golden) {
+		t.Errorf("the program pushes %d workflow files, the goldens hold %d", len(files), len(golden))
 	}
 }
