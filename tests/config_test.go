@@ -14,14 +14,7 @@ import (
 
 func parseWith(t *testing.T, overrides map[string]string) error {
 	t.Helper()
-	cfg := prodConfig(t, sha1, overrides)
-	_, err := infra.Parse(func(key string) (string, bool) {
-		if !strings.Contains(key, ":") {
-			key = "slipway:" + key
-		}
-		v, ok := cfg[key]
-		return v, ok
-	})
+	_, err := parseConfig(prodConfig(t, sha1, overrides))
 	return err
 }
 

@@ -626,13 +626,7 @@ func TestComponentsAndNames(t *testing.T) {
 
 func TestStackOutputs(t *testing.T) {
 	cfgMap := prodConfig(t, sha1, nil)
-	cfg, err := infra.Parse(func(key string) (string, bool) {
-		if !strings.Contains(key, ":") {
-			key = "slipway:" + key
-		}
-		v, ok := cfgMap[key]
-		return v, ok
-	})
+	cfg, err := parseConfig(cfgMap)
 	if err != nil {
 		t.Fatal(err)
 	}

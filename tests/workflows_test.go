@@ -18,14 +18,7 @@ import (
 // prodParams are the workflow parameters the program renders for prod.
 func prodParams(t *testing.T) (infra.Config, workflows.Params) {
 	t.Helper()
-	cfgMap := prodConfig(t, sha1, nil)
-	cfg, err := infra.Parse(func(key string) (string, bool) {
-		if !strings.Contains(key, ":") {
-			key = "slipway:" + key
-		}
-		v, ok := cfgMap[key]
-		return v, ok
-	})
+	cfg, err := parseConfig(prodConfig(t, sha1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,36 @@ func (o CommonOptions) validate() error {
 	return nil
 }
 
+// begin parses a stack verb's flags and checks them (the common ones, then
+// the verb's own with check) before it opens the stack: bad input never
+// reaches the engine.
+func (c *Command) begin(ctx context.Context, fs *flag.FlagSet, args []string, o *CommonOptions, check func() error) (*stackEnv, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	return c.openStack(ctx, *o)
+}
+
+// verifyTimeoutFlag is the --verify-timeout flag of the verbs that deploy.
+func verifyTimeoutFlag(fs *flag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
+}
+
+func checkVerifyTimeout(d time.Duration) error {
+	if d <= 0 {
+		return badInput("--verify-timeout %s: want a positive duration such as 10m", d)
+	}
+	return nil
+}
+
 // stackEnv is what a stack verb works with: the project, its stack config,
 // and an open session.
 type stackEnv struct {

@@ -17,13 +17,7 @@ func (c *Command) drift(ctx context.Context, args []string) error {
 	var o DriftOptions
 	fs := c.flags("drift")
 	c.commonFlags(fs, &o.CommonOptions)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	env, err := c.openStack(ctx, o.CommonOptions)
+	env, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
 	if err != nil {
 		return err
 	}

@@ -29,16 +29,12 @@ func (c *Command) history(ctx context.Context, args []string) error {
 	fs := c.flags("history")
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.IntVar(&o.Limit, "limit", 0, "show at most this many updates (0: all)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	if o.Limit < 0 {
-		return badInput("--limit %d: want 0 (all) or more", o.Limit)
-	}
-	env, err := c.openStack(ctx, o.CommonOptions)
+	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+		if o.Limit < 0 {
+			return badInput("--limit %d: want 0 (all) or more", o.Limit)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -38,24 +38,20 @@ func (c *Command) preview(ctx context.Context, args []string) error {
 	fs.StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
 	fs.BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
 	fs.IntVar(&o.PR, "pr", 0, "pull request number for --comment")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	if o.Comment && o.PR <= 0 {
-		return badInput("--comment needs --pr N, the pull request to comment on")
-	}
-	if !o.Comment && o.PR != 0 {
-		return badInput("--pr %d without --comment does nothing: add --comment, or drop --pr", o.PR)
-	}
-	if o.SHA != "" {
-		if err := infra.ValidateSHA(o.SHA); err != nil {
-			return badInput("--sha: %v", err)
+	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+		if o.Comment && o.PR <= 0 {
+			return badInput("--comment needs --pr N, the pull request to comment on")
 		}
-	}
-	env, err := c.openStack(ctx, o.CommonOptions)
+		if !o.Comment && o.PR != 0 {
+			return badInput("--pr %d without --comment does nothing: add --comment, or drop --pr", o.PR)
+		}
+		if o.SHA != "" {
+			if err := infra.ValidateSHA(o.SHA); err != nil {
+				return badInput("--sha: %v", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

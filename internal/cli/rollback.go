@@ -22,22 +22,15 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
-	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	if o.To != "" {
-		if err := infra.ValidateSHA(o.To); err != nil {
-			return badInput("--to: %v", err)
+	verifyTimeoutFlag(fs, &o.VerifyTimeout)
+	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+		if o.To != "" {
+			if err := infra.ValidateSHA(o.To); err != nil {
+				return badInput("--to: %v", err)
+			}
 		}
-	}
-	if o.VerifyTimeout <= 0 {
-		return badInput("--verify-timeout %s: want a positive duration such as 10m", o.VerifyTimeout)
-	}
-	env, err := c.openStack(ctx, o.CommonOptions)
+		return checkVerifyTimeout(o.VerifyTimeout)
+	})
 	if err != nil {
 		return err
 	}

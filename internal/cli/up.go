@@ -27,23 +27,16 @@ func (c *Command) up(ctx context.Context, args []string) error {
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	fs.BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
-	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	if o.SHA == "" {
-		return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
-	}
-	if err := infra.ValidateSHA(o.SHA); err != nil {
-		return badInput("--sha: %v", err)
-	}
-	if o.VerifyTimeout <= 0 {
-		return badInput("--verify-timeout %s: want a positive duration such as 10m", o.VerifyTimeout)
-	}
-	env, err := c.openStack(ctx, o.CommonOptions)
+	verifyTimeoutFlag(fs, &o.VerifyTimeout)
+	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+		if o.SHA == "" {
+			return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
+		}
+		if err := infra.ValidateSHA(o.SHA); err != nil {
+			return badInput("--sha: %v", err)
+		}
+		return checkVerifyTimeout(o.VerifyTimeout)
+	})
 	if err != nil {
 		return err
 	}

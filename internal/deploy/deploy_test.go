@@ -20,15 +20,7 @@ const (
 
 func open(t *testing.T, p deploytest.Project) *deploy.Session {
 	t.Helper()
-	s, err := deploy.Open(context.Background(), deploy.Options{
-		ProjectDir: p.Dir, Stack: p.Stack, Program: deploytest.Program,
-		ImageTagKey: "slipway:imageTag", Env: p.Env,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return openWithPlugins(t, p, nil)
 }
 
 func TestUpHistoryAndStackFileUntouched(t *testing.T) {
