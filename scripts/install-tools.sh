@@ -23,7 +23,7 @@ build() {
   local name=$1 version=$2 pkg=$3 ldflags=${4:-}
   local cached="$cache/$name-$version"
   if [ ! -x "$cached" ]; then
-    echo "install-tools: building $name $version (first time on this machine; the Pulumi CLI takes several minutes)"
+    echo "install-tools: building $name $version into $cache (first time on this machine)"
     (cd tools && go build -trimpath -ldflags "$ldflags" -o "$cached.tmp" "$pkg")
     mv "$cached.tmp" "$cached"
   fi
@@ -32,6 +32,7 @@ build() {
 }
 
 if [ "$(bin/pulumi version 2>/dev/null || true)" != "$sdk_version" ]; then
+  echo "install-tools: the Pulumi CLI build takes several minutes when it is not cached"
   build pulumi "$sdk_version" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$sdk_version"
 fi
