@@ -134,6 +134,15 @@ func Load(ctx *pulumi.Context) (Config, error) {
 	})
 }
 
+// ParseMap validates config given as the engine passes it to the program
+// ("namespace:key" → value), e.g. read from the stack's files.
+func ParseMap(config map[string]string) (Config, error) {
+	return Parse(func(key string) (string, bool) {
+		v, ok := config[fullKey(key)]
+		return v, ok
+	})
+}
+
 // Lookup returns a config value: keys of the slipway namespace are given
 // without it ("imageTag"); other namespaces are given whole ("aws:region").
 type Lookup func(key string) (value string, ok bool)

@@ -14,7 +14,7 @@ import (
 
 func parseWith(t *testing.T, overrides map[string]string) error {
 	t.Helper()
-	_, err := parseConfig(prodConfig(t, sha1, overrides))
+	_, err := infra.ParseMap(prodConfig(t, sha1, overrides))
 	return err
 }
 

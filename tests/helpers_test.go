@@ -54,17 +54,6 @@ func prodConfig(t testing.TB, sha string, overrides map[string]string) map[strin
 	return cfg
 }
 
-// parseConfig validates an engine-style config map with infra.Parse.
-func parseConfig(cfg map[string]string) (infra.Config, error) {
-	return infra.Parse(func(key string) (string, bool) {
-		if !strings.Contains(key, ":") {
-			key = "slipway:" + key
-		}
-		v, ok := cfg[key]
-		return v, ok
-	})
-}
-
 // synthProd runs the program under mocks with the prod config.
 func synthProd(t testing.TB, sha string, overrides map[string]string) synth.Result {
 	t.Helper()

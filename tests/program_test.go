@@ -626,7 +626,7 @@ func TestComponentsAndNames(t *testing.T) {
 
 func TestStackOutputs(t *testing.T) {
 	cfgMap := prodConfig(t, sha1, nil)
-	cfg, err := parseConfig(cfgMap)
+	cfg, err := infra.ParseMap(cfgMap)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // prodParams are the workflow parameters the program renders for prod.
 func prodParams(t *testing.T) (infra.Config, workflows.Params) {
 	t.Helper()
-	cfg, err := parseConfig(prodConfig(t, sha1, nil))
+	cfg, err := infra.ParseMap(prodConfig(t, sha1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func (e *stackEnv) validateConfig(stack, sha string) (infra.Config, error) {
 		cfg[k] = v
 	}
 	cfg[imageTagKey()] = sha
-	parsed, err := infra.Parse(lookup(cfg))
+	parsed, err := infra.ParseMap(cfg)
 	if err != nil {
 		return infra.Config{}, badInput("stack %s: %v", stack, err)
 	}

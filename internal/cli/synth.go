@@ -57,7 +57,7 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 		return badInput("%v", err)
 	}
 	config[infra.Project+":"+infra.KeyImageTag] = o.SHA
-	cfg, err := infra.Parse(lookup(config))
+	cfg, err := infra.ParseMap(config)
 	if err != nil {
 		return badInput("stack %s: %v", o.Stack, err)
 	}
@@ -75,17 +75,6 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 	printSummary(stdout, res, cfg)
 	fmt.Fprintf(stdout, "\nwrote %s (%d resources)\n", filepath.Join(o.Out, "resources.json"), len(res.Resources))
 	return nil
-}
-
-// lookup reads a namespace:key config map the way infra.Parse asks.
-func lookup(config map[string]string) infra.Lookup {
-	return func(key string) (string, bool) {
-		if !strings.Contains(key, ":") {
-			key = infra.Project + ":" + key
-		}
-		v, ok := config[key]
-		return v, ok
-	}
 }
 
 func writeFileAtomic(path string, data []byte) error {
