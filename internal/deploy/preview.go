@@ -75,10 +75,7 @@ type PreviewOptions struct {
 // Preview previews the stack with the image SHA sha. It takes no lock and
 // writes no state.
 func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Plan, error) {
-	if err := s.setImageTag(ctx, sha); err != nil {
-		return Plan{}, err
-	}
-	if err := s.EnsurePlugins(ctx); err != nil {
+	if err := s.prepare(ctx, sha); err != nil {
 		return Plan{}, err
 	}
 	ch := make(chan events.EngineEvent)

@@ -42,6 +42,11 @@ type Session struct {
 	o     Options
 	dir   string
 	stack auto.Stack
+
+	// What prepare already did: a preview and the up after it (the deploy
+	// guard) need the config write and the plugin check only once.
+	imageTag     string
+	pluginsReady bool
 }
 
 // Open selects the existing stack. It never creates one: creating the stack
@@ -100,9 +105,23 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, b, 0o600)
 }
 
-// setImageTag sets the image SHA for the runs of this session (in the copy).
-func (s *Session) setImageTag(ctx context.Context, sha string) error {
-	return s.stack.SetConfig(ctx, s.o.ImageTagKey, auto.ConfigValue{Value: sha})
+// prepare readies a run with the image SHA sha: it sets the SHA in the
+// private copy of the stack file and makes sure the pinned plugins are
+// installed, each only when not done yet in this session.
+func (s *Session) prepare(ctx context.Context, sha string) error {
+	if s.imageTag != sha {
+		if err := s.stack.SetConfig(ctx, s.o.ImageTagKey, auto.ConfigValue{Value: sha}); err != nil {
+			return err
+		}
+		s.imageTag = sha
+	}
+	if !s.pluginsReady {
+		if err := s.EnsurePlugins(ctx); err != nil {
+			return err
+		}
+		s.pluginsReady = true
+	}
+	return nil
 }
 
 // EnsurePlugins installs the pinned provider plugins that are missing.

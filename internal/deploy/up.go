@@ -17,10 +17,7 @@ type UpResult struct {
 // Up applies the stack with the image SHA sha, recording message in the
 // history. Progress streams to the session's Progress writer.
 func (s *Session) Up(ctx context.Context, sha, message string) (UpResult, error) {
-	if err := s.setImageTag(ctx, sha); err != nil {
-		return UpResult{}, err
-	}
-	if err := s.EnsurePlugins(ctx); err != nil {
+	if err := s.prepare(ctx, sha); err != nil {
 		return UpResult{}, err
 	}
 	start := time.Now()
