@@ -149,7 +149,7 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
 	}
-	if err := c.reconcile(ctx, s, aws, r); err != nil {
+	if err := c.reconcile(ctx, s, aws, res.Outputs, r); err != nil {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
 			"ECS still runs the old task definition; run deploy status, then deploy rollback --to %s", r.sha, v.Reason, r.previous, err, r.previous)}
@@ -163,12 +163,8 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 // reconcile redeploys the last good SHA after ECS rolled a deploy back, so
 // that the stack's state and config agree with what ECS runs. It checks the
 // image first and verifies the result like any deploy.
-func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Client, r deployRequest) error {
+func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Client, outputs map[string]interface{}, r deployRequest) error {
 	fmt.Fprintf(c.Stderr, "slipway: reconciling the stack to the last good SHA %s\n", r.previous)
-	outputs, err := s.Outputs(ctx)
-	if err != nil {
-		return err
-	}
 	if _, err := c.checkImage(ctx, outputs, r.previous); err != nil {
 		return err
 	}
