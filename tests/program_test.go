@@ -637,14 +637,15 @@ func TestStackOutputs(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		// Exported, so the run awaits each apply before it returns: an
+		// apply nobody awaits can still be running after synth.Run.
 		for k, v := range s.Outputs {
-			k := k
-			pulumi.ToOutput(v).ApplyT(func(x interface{}) int {
+			ctx.Export(k, pulumi.ToOutput(v).ApplyT(func(x interface{}) int {
 				mu.Lock()
 				defer mu.Unlock()
 				got[k] = fmt.Sprint(x)
 				return 0
-			})
+			}))
 		}
 		return nil
 	}
