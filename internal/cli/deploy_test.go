@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -345,8 +344,7 @@ func TestLockedStack(t *testing.T) {
 	w := newWorld(t)
 	w.ecsDeploys(shaA)
 	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
-	cfg := deploytest.BaseConfig()
-	cfg["test:sleep"] = "6s"
+	cfg, sleeping := deploytest.SlowConfig(t, "6s")
 	w.p.WriteConfig(t, cfg)
 	w.ecsDeploys(shaB)
 
@@ -355,16 +353,9 @@ func TestLockedStack(t *testing.T) {
 		code, _, _ := w.run("up", "--sha", shaB)
 		done <- code
 	}()
-	locks := filepath.Join(strings.TrimPrefix(w.p.Backend, "file://"), ".pulumi", "locks")
-	for {
-		if entries, _ := filepath.Glob(filepath.Join(locks, "*", "*", "*", "*.json")); len(entries) > 0 {
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("the slow deploy ended (exit %d) before it took the lock", code)
-		case <-time.After(20 * time.Millisecond):
-		}
+	deploytest.WaitUntilSleeping(t, sleeping, done)
+	if len(w.p.LockFiles(t)) == 0 {
+		t.Fatal("the first deploy is running but the stack has no lock file")
 	}
 	code, _, errs := w.run("up", "--sha", shaB)
 	if code != ExitLocked || !strings.Contains(errs, "pulumi cancel") || !strings.Contains(errs, "never does this on its own") {

@@ -43,7 +43,9 @@ const RepositoryURL = Account + ".dkr.ecr." + Region + ".amazonaws.com/api-servi
 // resources) as components, and exports the same outputs. Test-only keys in
 // the "test" namespace make it change platform resources (test:platform),
 // fail (test:fail) or update slowly (test:sleep, a duration; previews do
-// not sleep, so that a second deploy reaches the lock while the first holds it).
+// not sleep, so that a second deploy reaches the lock while the first holds
+// it). When test:sleeping names a file, an update creates it as it starts
+// to sleep: from then on the update, not its preview, holds the lock.
 func Program(ctx *pulumi.Context) error {
 	cfg, err := infra.Load(ctx)
 	if err != nil {
@@ -54,6 +56,11 @@ func Program(ctx *pulumi.Context) error {
 		wait, err := time.ParseDuration(d)
 		if err != nil {
 			return err
+		}
+		if marker := test.Get("sleeping"); marker != "" {
+			if err := os.WriteFile(marker, nil, 0o644); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-time.After(wait):
@@ -86,6 +93,49 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(infra.OutRegion, pulumi.String(cfg.Region))
 	ctx.Export(infra.OutImageTag, pulumi.String(cfg.ImageTag))
 	return nil
+}
+
+// SlowConfig is BaseConfig with updates that sleep for d, and the file an
+// update creates as it starts to sleep (see Program).
+func SlowConfig(t testing.TB, d string) (cfg map[string]string, sleeping string) {
+	t.Helper()
+	sleeping = filepath.Join(t.TempDir(), "sleeping")
+	cfg = BaseConfig()
+	cfg["test:sleep"] = d
+	cfg["test:sleeping"] = sleeping
+	return cfg, sleeping
+}
+
+// WaitUntilSleeping waits until an update of the stand-in is sleeping, so
+// that it holds the stack's lock, or fails the test when done reports that
+// the update ended first.
+func WaitUntilSleeping[T any](t testing.TB, sleeping string, done <-chan T) {
+	t.Helper()
+	for {
+		if _, err := os.Stat(sleeping); err == nil {
+			return
+		}
+		select {
+		case v := <-done:
+			t.Fatalf("the slow update ended (%v) before it started to sleep", v)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// LockFiles lists the stack's lock files in the file:// backend.
+func (p Project) LockFiles(t testing.TB) []string {
+	t.Helper()
+	root := filepath.Join(strings.TrimPrefix(p.Backend, "file://"), ".pulumi", "locks")
+	var all []string
+	for _, pattern := range []string{filepath.Join(root, "*", "*", "*", "*.json"), filepath.Join(root, "*", "*.json")} {
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, matches...)
+	}
+	return all
 }
 
 // Root is the slipway project folder.
