@@ -89,12 +89,13 @@ func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Pl
 	if o.Refresh {
 		opts = append(opts, optpreview.Refresh())
 	}
-	_, err := s.stack.Preview(ctx, opts...)
-	plan := <-done
-	if err != nil {
-		return plan, engineError(ctx, "preview", err)
+	if _, err := s.stack.Preview(ctx, opts...); err != nil {
+		// Not waiting for the events: when the preview fails before the
+		// CLI runs (the inline program's server or the event log cannot
+		// start), the SDK never closes ch.
+		return Plan{}, engineError(ctx, "preview", err)
 	}
-	return plan, nil
+	return <-done, nil
 }
 
 // engineError classifies an Automation API error: interrupted (the CLI got
@@ -110,12 +111,17 @@ func engineError(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("%s failed: %w", op, err)
 }
 
+const (
+	taskDefinitionType = "aws:ecs/taskDefinition:TaskDefinition"
+	serviceType        = "aws:ecs/service:Service"
+)
+
 // deployKeys are, per resource type, the properties a deploy (a new image
 // SHA) may change: the task definition's containers (a new revision) and
 // the service's task definition (the rolling deploy).
 var deployKeys = map[string]map[string]bool{
-	"aws:ecs/taskDefinition:TaskDefinition": {"containerDefinitions": true},
-	"aws:ecs/service:Service":               {"taskDefinition": true},
+	taskDefinitionType: {"containerDefinitions": true},
+	serviceType:        {"taskDefinition": true},
 }
 
 // PlatformChanges returns the changes a deploy must not apply: everything
@@ -123,8 +129,10 @@ var deployKeys = map[string]map[string]bool{
 // removal from the stack of the one it replaces, which SkipDestroy keeps
 // registered in ECS) and an in-place update of the service's task
 // definition. A change of cpu, memory, roles, load balancers or desired
-// count is a platform change. Provider resources are left out unless
-// replaced (their settings change no cloud resource), as is the root stack.
+// count is a platform change, and so is an update or replacement whose
+// changed properties the engine does not name. Provider resources are left
+// out unless replaced (their settings change no cloud resource), as is the
+// root stack.
 func PlatformChanges(changes []Change) []Change {
 	var out []Change
 	for _, c := range changes {
@@ -144,15 +152,27 @@ func deployChange(c Change) bool {
 	if !ok {
 		return false
 	}
-	if c.Type == "aws:ecs/service:Service" && c.Op != "update" {
-		return false
-	}
-	for _, k := range c.Keys {
-		if !allowed[k] {
+	switch c.Op {
+	case "create", "delete", "delete-replaced":
+		// A task definition revision registered, or one the stack forgets
+		// (SkipDestroy keeps it in ECS): neither runs anywhere until the
+		// service's update points at it, and that update is checked.
+		return c.Type == taskDefinitionType
+	case "update", "replace", "create-replacement":
+		if c.Type == serviceType && c.Op != "update" {
 			return false
 		}
+		if len(c.Keys) == 0 {
+			return false // the engine does not say what changes: not provably a deploy
+		}
+		for _, k := range c.Keys {
+			if !allowed[k] {
+				return false
+			}
+		}
+		return true
 	}
-	return true
+	return false
 }
 
 // StatefulTypes are resources whose replacement loses data or breaks what
