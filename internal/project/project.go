@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -131,6 +132,9 @@ func (p *Project) StackConfig(stack string) (map[string]string, error) {
 		s, err := plain(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
+		}
+		if !strings.Contains(key, ":") {
+			key = p.Name + ":" + key // the engine reads a bare key as the project's
 		}
 		out[key] = s
 	}

@@ -16,7 +16,7 @@ func TestStackConfig(t *testing.T) {
 		}
 	}
 	write("Pulumi.yaml", "name: demo\nruntime: go\nconfig:\n  port:\n    type: integer\n    default: 8080\n  zones:\n    type: array\n    default: []\n  owner:\n    type: string\n")
-	write("Pulumi.dev.yaml", "config:\n  demo:port: 9090\n  demo:owner: octo\n  demo:flag: true\n  demo:subnets:\n    - subnet-1\n    - subnet-2\n  github:token:\n    secure: AAABAJ...\n")
+	write("Pulumi.dev.yaml", "config:\n  demo:port: 9090\n  demo:owner: octo\n  demo:flag: true\n  region: eu-west-1\n  demo:subnets:\n    - subnet-1\n    - subnet-2\n  github:token:\n    secure: AAABAJ...\n")
 	p, err := Find(filepath.Join(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +28,7 @@ func TestStackConfig(t *testing.T) {
 	want := map[string]string{
 		"demo:port": "9090", "demo:zones": "[]", "demo:owner": "octo", "demo:flag": "true",
 		"demo:subnets": `["subnet-1","subnet-2"]`,
+		"demo:region":  "eu-west-1", // a bare key is the project's, as the engine reads it
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -38,7 +39,7 @@ func TestStackConfig(t *testing.T) {
 		t.Error("a secure value was passed on; secrets are left out")
 	}
 	if p.Declared["owner"].HasDefault || !p.Declared["port"].HasDefault || p.Declared["port"].Default != 8080 {
-		t.Errorf("declarations %+v", p.Declared)
+		t.Errorf("declarations %+v, want owner without a default and port with default 8080", p.Declared)
 	}
 
 	for _, tt := range []struct{ stack, want string }{
