@@ -90,9 +90,15 @@ func TestPlatformChanges(t *testing.T) {
 		want   bool // true: a platform change the deploy must refuse
 	}{
 		{"new task definition", Change{Op: "create", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
-		{"task definition replaced", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
-		{"replacement created", Change{Op: "create-replacement", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"old revision dropped from the stack", Change{Op: "delete", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"task definition replaced, keys unknown", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition"}, true},
+		{"replacement created, keys unknown", Change{Op: "create-replacement", Type: "aws:ecs/taskDefinition:TaskDefinition"}, true},
+		{"replacement created for new containers", Change{Op: "create-replacement", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"containerDefinitions"}}, false},
+		{"task definition updated in place, keys unknown", Change{Op: "update", Type: "aws:ecs/taskDefinition:TaskDefinition"}, true},
 		{"replaced one removed", Change{Op: "delete-replaced", Type: "aws:ecs/taskDefinition:TaskDefinition"}, false},
+		{"service updated, keys unknown", Change{Op: "update", Type: "aws:ecs/service:Service"}, true},
+		{"service created", Change{Op: "create", Type: "aws:ecs/service:Service"}, true},
+		{"task definition read", Change{Op: "import", Type: "aws:ecs/taskDefinition:TaskDefinition"}, true},
 		{"service's task definition updated", Change{Op: "update", Type: "aws:ecs/service:Service", Keys: []string{"taskDefinition"}}, false},
 		{"new revision with new containers", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"containerDefinitions"}}, false},
 		{"task definition cpu changed", Change{Op: "replace", Type: "aws:ecs/taskDefinition:TaskDefinition", Keys: []string{"containerDefinitions", "cpu"}}, true},
