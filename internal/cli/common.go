@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/infra"
@@ -22,6 +23,11 @@ type CommonOptions struct {
 	Backend string
 	Output  string
 	Dir     string
+
+	// runsProgram is set by the verbs that run the program (preview, up,
+	// rollback, drift): their stack config is checked before the stack
+	// is opened. history and status only read the stack.
+	runsProgram bool
 }
 
 func (c *Command) commonFlags(fs *flag.FlagSet, o *CommonOptions) {
@@ -68,11 +74,8 @@ func checkVerifyTimeout(d time.Duration) error {
 	return nil
 }
 
-// stackEnv is what a stack verb works with: the project, its stack config,
-// and an open session.
+// stackEnv is what a stack verb works with: an open session.
 type stackEnv struct {
-	proj    *project.Project
-	config  map[string]string // the stack's config, as the engine passes it
 	session *deploy.Session
 }
 
@@ -85,19 +88,20 @@ func (e *stackEnv) close() {
 // imageTagKey is the config key of the image SHA.
 func imageTagKey() string { return infra.Project + ":" + infra.KeyImageTag }
 
-// validateConfig checks the stack's config with sha as the image tag
-// before anything runs: bad config is bad input, and nothing is touched.
-func (e *stackEnv) validateConfig(stack, sha string) (infra.Config, error) {
-	cfg := map[string]string{}
-	for k, v := range e.config {
-		cfg[k] = v
+// validateConfig checks the stack's config, all but the image tag, which
+// each verb checks where it gets it (--sha, --to, or the stack's history):
+// bad config is bad input.
+func validateConfig(stack string, config map[string]string) error {
+	cfg := map[string]string{imageTagKey(): strings.Repeat("0", 40)}
+	for k, v := range config {
+		if k != imageTagKey() {
+			cfg[k] = v
+		}
 	}
-	cfg[imageTagKey()] = sha
-	parsed, err := infra.ParseMap(cfg)
-	if err != nil {
-		return infra.Config{}, badInput("stack %s: %v", stack, err)
+	if _, err := infra.ParseMap(cfg); err != nil {
+		return badInput("stack %s: %v", stack, err)
 	}
-	return parsed, nil
+	return nil
 }
 
 // openStack finds the project, reads the stack's config and opens the
@@ -111,6 +115,11 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*stackEnv, er
 	config, err := proj.StackConfig(o.Stack)
 	if err != nil {
 		return nil, badInput("%v", err)
+	}
+	if o.runsProgram {
+		if err := validateConfig(o.Stack, config); err != nil {
+			return nil, err
+		}
 	}
 	program := c.Program
 	if program == nil {
@@ -135,7 +144,7 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*stackEnv, er
 		}
 		return nil, err
 	}
-	return &stackEnv{proj: proj, config: config, session: s}, nil
+	return &stackEnv{session: s}, nil
 }
 
 // stackError maps the engine's lock conflict to its exit code and runbook.

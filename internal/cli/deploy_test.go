@@ -378,6 +378,7 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"rollback", "--to", "abc"}, `--to: got "abc"`},
 		{[]string{"preview", "--comment"}, "--comment needs --pr"},
 		{[]string{"preview", "--pr", "3"}, "without --comment"},
+		{[]string{"preview", "--comment", "--pr", "3"}, "--comment needs GITHUB_TOKEN"},
 		{[]string{"history", "--limit", "-1"}, "--limit -1"},
 		{[]string{"status", "--dir", "/nonexistent-slipway"}, "no Pulumi.yaml"},
 	}
@@ -388,6 +389,56 @@ func TestDeployVerbsBadInput(t *testing.T) {
 				t.Errorf("exit %d stderr %q, want %d and %q", code, errs, ExitBadInput, tt.want)
 			}
 		})
+	}
+}
+
+// A stack file with a bad value stops every verb that runs the program
+// before the engine starts: exit 2 naming the key, and no history entry,
+// job summary, lock or stack file change.
+func TestBadStackConfigChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.ecsDeploys(shaB)
+	w.mustRun(t, ExitOK, "up", "--sha", shaB)
+	cfg := deploytest.BaseConfig()
+	cfg["slipway:cpu"] = "300"
+	w.p.WriteConfig(t, cfg)
+	before := w.history(t)
+	stackFile, err := os.ReadFile(w.p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary, err := os.ReadFile(w.summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"up", "--sha", shaA},
+		{"up", "--all", "--sha", shaA},
+		{"rollback"},
+		{"rollback", "--dry-run"},
+		{"preview"},
+		{"drift"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, _, errs := w.run(args...)
+			if code != ExitBadInput || !strings.Contains(errs, "slipway:cpu") || !strings.Contains(errs, `got "300`) {
+				t.Errorf("exit %d, want %d with a message naming slipway:cpu and its value; stderr:\n%s", code, ExitBadInput, tail(errs))
+			}
+		})
+	}
+	if after := w.history(t); len(after) != len(before) {
+		t.Errorf("history has %d entries after the refused runs, want %d", len(after), len(before))
+	}
+	if got, err := os.ReadFile(w.summary); err != nil || !bytes.Equal(got, summary) {
+		t.Errorf("job summary changed (err %v):\n%s\nwant:\n%s", err, got, summary)
+	}
+	if locks := w.p.LockFiles(t); len(locks) != 0 {
+		t.Errorf("locks left: %v", locks)
+	}
+	if got, err := os.ReadFile(w.p.StackFile()); err != nil || !bytes.Equal(got, stackFile) {
+		t.Errorf("stack file changed (err %v):\n%s\nwant:\n%s", err, got, stackFile)
 	}
 }
 

@@ -15,6 +15,7 @@ type DriftOptions struct {
 
 func (c *Command) drift(ctx context.Context, args []string) error {
 	var o DriftOptions
+	o.runsProgram = true
 	fs := c.flags("drift")
 	c.commonFlags(fs, &o.CommonOptions)
 	env, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
@@ -22,7 +23,7 @@ func (c *Command) drift(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.close()
-	sha, err := c.deployedSHA(ctx, env, o.Stack, "")
+	sha, err := c.deployedSHA(ctx, env, "")
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ type RollbackOptions struct {
 
 func (c *Command) rollback(ctx context.Context, args []string) error {
 	var o RollbackOptions
+	o.runsProgram = true
 	fs := c.flags("rollback")
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
@@ -52,9 +53,6 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target\n", o.Stack, current, target)
 		return nil
-	}
-	if _, err := env.validateConfig(o.Stack, target); err != nil {
-		return err
 	}
 	o.SHA = target
 	return c.deploySHA(ctx, env, deployRequest{

@@ -23,6 +23,7 @@ type UpOptions struct {
 
 func (c *Command) up(ctx context.Context, args []string) error {
 	var o UpOptions
+	o.runsProgram = true
 	fs := c.flags("up")
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
@@ -41,9 +42,6 @@ func (c *Command) up(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.close()
-	if _, err := env.validateConfig(o.Stack, o.SHA); err != nil {
-		return err
-	}
 	hist, err := env.session.History(ctx)
 	if err != nil {
 		return err
