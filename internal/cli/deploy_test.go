@@ -344,7 +344,7 @@ func TestLockedStack(t *testing.T) {
 	w := newWorld(t)
 	w.ecsDeploys(shaA)
 	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
-	cfg, sleeping := deploytest.SlowConfig(t, "6s")
+	cfg, hold := deploytest.HoldConfig(t)
 	w.p.WriteConfig(t, cfg)
 	w.ecsDeploys(shaB)
 
@@ -353,7 +353,7 @@ func TestLockedStack(t *testing.T) {
 		code, _, _ := w.run("up", "--sha", shaB)
 		done <- code
 	}()
-	deploytest.WaitUntilSleeping(t, sleeping, done)
+	deploytest.WaitHolding(t, hold, done)
 	if len(w.p.LockFiles(t)) == 0 {
 		t.Fatal("the first deploy is running but the stack has no lock file")
 	}
@@ -361,6 +361,7 @@ func TestLockedStack(t *testing.T) {
 	if code != ExitLocked || !strings.Contains(errs, "pulumi cancel") || !strings.Contains(errs, "never does this on its own") {
 		t.Errorf("second deploy: exit %d, want %d with the runbook; stderr:\n%s", code, ExitLocked, tail(errs))
 	}
+	hold.Release(t)
 	if code := <-done; code != ExitOK {
 		t.Errorf("first deploy: exit %d", code)
 	}

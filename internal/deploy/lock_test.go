@@ -9,38 +9,38 @@ import (
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 )
 
-// slowProject is a project whose updates sleep for d, and the file an
-// update creates as it starts to sleep while holding the lock.
-func slowProject(t *testing.T, d string) (deploytest.Project, string) {
+// heldProject is a project whose updates are held until released.
+func heldProject(t *testing.T) (deploytest.Project, deploytest.Hold) {
 	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
-	cfg, sleeping := deploytest.SlowConfig(t, d)
+	cfg, hold := deploytest.HoldConfig(t)
 	p.WriteConfig(t, cfg)
-	return p, sleeping
+	return p, hold
 }
 
-// waitForLock waits until the running update sleeps, holding the lock.
-func waitForLock(t *testing.T, p deploytest.Project, sleeping string, done <-chan error) {
+// waitForLock waits until the running update is held, holding the lock.
+func waitForLock(t *testing.T, p deploytest.Project, hold deploytest.Hold, done <-chan error) {
 	t.Helper()
-	deploytest.WaitUntilSleeping(t, sleeping, done)
+	deploytest.WaitHolding(t, hold, done)
 	if len(p.LockFiles(t)) == 0 {
 		t.Fatal("the update is running but the stack has no lock file")
 	}
 }
 
 func TestConcurrentUpGetsLocked(t *testing.T) {
-	p, sleeping := slowProject(t, "8s")
+	p, hold := heldProject(t)
 	first := open(t, p)
-	second := open(t, p) // opened while the stack file still has the sleep
+	second := open(t, p) // opened while the stack file still has the hold
 	done := make(chan error, 1)
 	go func() {
 		_, err := first.Up(context.Background(), shaA, deploy.DeployMessage(shaA))
 		done <- err
 	}()
-	waitForLock(t, p, sleeping, done)
+	waitForLock(t, p, hold, done)
 	_, err := second.Up(context.Background(), shaB, deploy.DeployMessage(shaB))
 	if !errors.Is(err, deploy.ErrLocked) {
 		t.Errorf("second up while the first runs: %v, want ErrLocked", err)
 	}
+	hold.Release(t)
 	if err := <-done; err != nil {
 		t.Errorf("first up: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestConcurrentUpGetsLocked(t *testing.T) {
 }
 
 func TestInterruptedUpLeavesNoLock(t *testing.T) {
-	p, sleeping := slowProject(t, "60s")
+	p, hold := heldProject(t)
 	s := open(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -59,7 +59,7 @@ func TestInterruptedUpLeavesNoLock(t *testing.T) {
 		_, err := s.Up(ctx, shaA, deploy.DeployMessage(shaA))
 		done <- err
 	}()
-	waitForLock(t, p, sleeping, done)
+	waitForLock(t, p, hold, done)
 	cancel() // what SIGINT/SIGTERM does through signal.NotifyContext
 	err := <-done
 	if !errors.Is(err, context.Canceled) {

@@ -5,6 +5,7 @@ package deploytest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,30 +43,17 @@ const RepositoryURL = Account + ".dkr.ecr." + Region + ".amazonaws.com/api-servi
 // the real ones (a task definition per SHA under a service, platform
 // resources) as components, and exports the same outputs. Test-only keys in
 // the "test" namespace make it change platform resources (test:platform),
-// fail (test:fail) or update slowly (test:sleep, a duration; previews do
-// not sleep, so that a second deploy reaches the lock while the first holds
-// it). When test:sleeping names a file, an update creates it as it starts
-// to sleep: from then on the update, not its preview, holds the lock.
+// fail (test:fail) or hold an update (test:hold, see Hold; previews do not
+// hold, so that a second deploy reaches the lock while the first holds it).
 func Program(ctx *pulumi.Context) error {
 	cfg, err := infra.Load(ctx)
 	if err != nil {
 		return err
 	}
 	test := config.New(ctx, "test")
-	if d := test.Get("sleep"); d != "" && !ctx.DryRun() {
-		wait, err := time.ParseDuration(d)
-		if err != nil {
+	if dir := test.Get("hold"); dir != "" && !ctx.DryRun() {
+		if err := Hold(dir).wait(ctx.Context()); err != nil {
 			return err
-		}
-		if marker := test.Get("sleeping"); marker != "" {
-			if err := os.WriteFile(marker, nil, 0o644); err != nil {
-				return err
-			}
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Context().Done():
-			return ctx.Context().Err()
 		}
 	}
 	if msg := test.Get("fail"); msg != "" {
@@ -95,31 +83,60 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// SlowConfig is BaseConfig with updates that sleep for d, and the file an
-// update creates as it starts to sleep (see Program).
-func SlowConfig(t testing.TB, d string) (cfg map[string]string, sleeping string) {
+// Hold is a folder through which a test holds an update of the stand-in
+// in the middle of its run (and so holding the stack's lock) for as long
+// as it needs, with no timing: the update creates "holding" in it, then
+// waits until the test creates "release", or until it is cancelled.
+type Hold string
+
+// HoldConfig is BaseConfig with updates held by a new Hold, which the end
+// of the test releases.
+func HoldConfig(t testing.TB) (map[string]string, Hold) {
 	t.Helper()
-	sleeping = filepath.Join(t.TempDir(), "sleeping")
-	cfg = BaseConfig()
-	cfg["test:sleep"] = d
-	cfg["test:sleeping"] = sleeping
-	return cfg, sleeping
+	h := Hold(t.TempDir())
+	t.Cleanup(func() { h.Release(t) })
+	cfg := BaseConfig()
+	cfg["test:hold"] = string(h)
+	return cfg, h
 }
 
-// WaitUntilSleeping waits until an update of the stand-in is sleeping, so
-// that it holds the stack's lock, or fails the test when done reports that
-// the update ended first.
-func WaitUntilSleeping[T any](t testing.TB, sleeping string, done <-chan T) {
+func (h Hold) wait(ctx context.Context) error {
+	if err := os.WriteFile(filepath.Join(string(h), "holding"), nil, 0o644); err != nil {
+		return err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(string(h), "release")); err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitHolding waits until an update is held, or fails the test when done
+// reports that the update ended first.
+func WaitHolding[T any](t testing.TB, h Hold, done <-chan T) {
 	t.Helper()
 	for {
-		if _, err := os.Stat(sleeping); err == nil {
+		if _, err := os.Stat(filepath.Join(string(h), "holding")); err == nil {
 			return
 		}
 		select {
 		case v := <-done:
-			t.Fatalf("the slow update ended (%v) before it started to sleep", v)
+			t.Fatalf("the update ended (%v) before it was held", v)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// Release lets a held update finish.
+func (h Hold) Release(t testing.TB) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(string(h), "release"), nil, 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Error(err)
 	}
 }
 
