@@ -170,7 +170,9 @@ func TestWaitVerifiedTimesOut(t *testing.T) {
 	fake.Deploy("prod", "api-service", tdOld)
 	fake.DeployAfter("prod", "api-service", tdNew, 1<<30)
 
-	v, st, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, 50*time.Millisecond, time.Millisecond)
+	// The timeout leaves room for many polls: the first one must have
+	// answered, however slow the machine, for the verdict to be checked.
+	v, st, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, 2*time.Second, 50*time.Millisecond)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want it to wrap ErrTimeout", err)
 	}
@@ -181,6 +183,9 @@ func TestWaitVerifiedTimesOut(t *testing.T) {
 	}
 	if !v.InProgress || v.Primary.TaskDefinition != tdNew || len(st.Deployments) != 2 {
 		t.Errorf("last verification = %+v with %d deployments; want the IN_PROGRESS rollout of %s beside the old one", v, len(st.Deployments), tdNew)
+	}
+	if got := countCalls(fake.Calls(), "DescribeServices"); got < 2 {
+		t.Errorf("DescribeServices called %d times before the timeout, want it polled repeatedly", got)
 	}
 }
 
@@ -193,7 +198,7 @@ func TestWaitVerifiedStopsOnCancel(t *testing.T) {
 	go func() {
 		// A second poll means the first one's verdict is in; cancelling during or after the second
 		// request leaves an IN_PROGRESS verdict either way.
-		for countCalls(fake.Calls(), "DescribeServices") < 2 {
+		for ctx.Err() == nil && countCalls(fake.Calls(), "DescribeServices") < 2 {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
