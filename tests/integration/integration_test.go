@@ -41,10 +41,28 @@ func root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-func deploy(t *testing.T, args ...string) int {
+// copyProject copies Pulumi.yaml and the stack's file into a folder of
+// the test, so that the bootstrap's config changes never touch the work
+// tree, even when the run is killed.
+func copyProject(t *testing.T, stack string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+		b, err := os.ReadFile(filepath.Join(root(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func deploy(t *testing.T, dir string, args ...string) int {
 	t.Helper()
 	c := &cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
-	return c.Main(context.Background(), append(args, "--dir", root(), "--stack", os.Getenv("SLIPWAY_IT_STACK")))
+	return c.Main(context.Background(), append(args, "--dir", dir, "--stack", os.Getenv("SLIPWAY_IT_STACK")))
 }
 
 func TestRealCloud(t *testing.T) {
@@ -61,12 +79,13 @@ func TestRealCloud(t *testing.T) {
 	stackName := os.Getenv("SLIPWAY_IT_STACK")
 	sha1, sha2 := os.Getenv("SLIPWAY_IT_SHA1"), os.Getenv("SLIPWAY_IT_SHA2")
 
-	if code := deploy(t, "synth", "--sha", sha1, "--out", t.TempDir()); code != cli.ExitOK {
+	dir := copyProject(t, stackName)
+	if code := deploy(t, dir, "synth", "--sha", sha1, "--out", t.TempDir()); code != cli.ExitOK {
 		t.Fatalf("synth: exit %d", code)
 	}
 
 	// Bootstrap as an administrator would: the repository first, then the images.
-	stack, err := auto.UpsertStackLocalSource(ctx, stackName, root(), auto.Program(infra.Program))
+	stack, err := auto.UpsertStackLocalSource(ctx, stackName, dir, auto.Program(infra.Program))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,21 +93,22 @@ func TestRealCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		// Leave the work tree as it was and the account as empty as the
-		// program allows: the repository and the OIDC provider are retained
-		// on delete, and the table has deletion protection on (turn it off
-		// with aws dynamodb update-table --no-deletion-protection-enabled
-		// before the destroy can remove it). Remove what stays by hand.
-		_ = stack.RemoveConfig(ctx, "slipway:imageTag")
-		if out, err := exec.Command("pulumi", "state", "unprotect", "--all", "--yes", "--stack", stackName, "--cwd", root()).CombinedOutput(); err != nil {
+		// Leave the account as empty as the program allows: the repository
+		// and the OIDC provider are retained on delete, and the table has
+		// deletion protection on (turn it off with aws dynamodb
+		// update-table --no-deletion-protection-enabled before the destroy
+		// can remove it). Remove what stays by hand.
+		if out, err := exec.Command("pulumi", "state", "unprotect", "--all", "--yes", "--stack", stackName, "--cwd", dir).CombinedOutput(); err != nil {
 			t.Errorf("unprotect: %v\n%s", err, out)
 		}
 		if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr)); err != nil {
 			t.Errorf("destroy: %v", err)
 		}
 	}()
+	// A target's parent component must be a target too.
+	registryURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry::registry", stackName, infra.Project)
 	repoURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry$aws:ecr/repository:Repository::repo", stackName, infra.Project)
-	if _, err := stack.Up(ctx, optup.Target([]string{repoURN}), optup.ProgressStreams(os.Stderr)); err != nil {
+	if _, err := stack.Up(ctx, optup.Target([]string{registryURN, repoURN}), optup.ProgressStreams(os.Stderr)); err != nil {
 		t.Fatal(err)
 	}
 	outputs, err := stack.Outputs(ctx)
@@ -116,7 +136,7 @@ func TestRealCloud(t *testing.T) {
 		{[]string{"drift"}, cli.ExitOK},
 	}
 	for _, s := range steps {
-		if got := deploy(t, s.args...); got != s.want {
+		if got := deploy(t, dir, s.args...); got != s.want {
 			t.Fatalf("deploy %s: exit %d, want %d", strings.Join(s.args, " "), got, s.want)
 		}
 	}
