@@ -64,8 +64,8 @@ func TestWorkflowFilesAreTheRender(t *testing.T) {
 		if problems := workflows.Check(f.Path, f.Content, params); len(problems) > 0 {
 			t.Errorf("%s breaks the hardening rules:\n%s", f.Path, strings.Join(problems, "\n"))
 		}
-		if !bytes.Contains(f.Content[:200], []byte("Managed by slipway")) {
-			t.Errorf("%s has no managed-by header", f.Path)
+		if head := f.Content[:min(len(f.Content), 200)]; !bytes.Contains(head, []byte("Managed by slipway")) {
+			t.Errorf("%s: first lines %q, want a \"Managed by slipway\" header", f.Path, head)
 		}
 	}
 }

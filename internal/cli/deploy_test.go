@@ -92,6 +92,16 @@ func (w *world) history(t *testing.T) []historyRow {
 	return rows
 }
 
+// readSummary is the job summary the runs wrote ($GITHUB_STEP_SUMMARY).
+func (w *world) readSummary(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(w.summary)
+	if err != nil {
+		t.Fatalf("job summary: %v", err)
+	}
+	return string(b)
+}
+
 // ecsDeploys models ECS completing the rollout of sha's task definition.
 func (w *world) ecsDeploys(sha string) {
 	w.aws.PutImage("api-service", sha)
@@ -127,8 +137,7 @@ func TestDeployLifecycle(t *testing.T) {
 		if !r.Verified || r.ImageTag != shaB || r.Previous != shaA || r.TaskDefinitionArn != deploytest.TaskDefinitionArn(shaB) {
 			t.Errorf("up result %+v, want verified %s after %s", r, shaB, shaA)
 		}
-		summary, _ := os.ReadFile(w.summary)
-		if !strings.Contains(string(summary), "verified: ECS runs it") {
+		if summary := w.readSummary(t); !strings.Contains(summary, "verified: ECS runs it") {
 			t.Errorf("job summary does not report the verified deploy:\n%s", summary)
 		}
 	})
@@ -334,9 +343,8 @@ func TestPreviewCommentsOnlyOnChanges(t *testing.T) {
 	if !strings.Contains(out, "PR comment: created") {
 		t.Errorf("stdout does not report the comment:\n%s", out)
 	}
-	summary, _ := os.ReadFile(w.summary)
-	if !strings.Contains(string(summary), "task-sg-v2") {
-		t.Errorf("job summary:\n%s", summary)
+	if summary := w.readSummary(t); !strings.Contains(summary, "task-sg-v2") {
+		t.Errorf("job summary does not name the platform change task-sg-v2:\n%s", summary)
 	}
 }
 
@@ -410,10 +418,7 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	summary, err := os.ReadFile(w.summary)
-	if err != nil {
-		t.Fatal(err)
-	}
+	summary := w.readSummary(t)
 	for _, args := range [][]string{
 		{"up", "--sha", shaA},
 		{"up", "--all", "--sha", shaA},
@@ -432,8 +437,8 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 	if after := w.history(t); len(after) != len(before) {
 		t.Errorf("history has %d entries after the refused runs, want %d", len(after), len(before))
 	}
-	if got, err := os.ReadFile(w.summary); err != nil || !bytes.Equal(got, summary) {
-		t.Errorf("job summary changed (err %v):\n%s\nwant:\n%s", err, got, summary)
+	if got := w.readSummary(t); got != summary {
+		t.Errorf("job summary changed:\n%s\nwant:\n%s", got, summary)
 	}
 	if locks := w.p.LockFiles(t); len(locks) != 0 {
 		t.Errorf("locks left: %v", locks)

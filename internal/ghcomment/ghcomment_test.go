@@ -127,7 +127,7 @@ func TestTruncate(t *testing.T) {
 	if !strings.HasSuffix(got, "the job log has the full preview.") {
 		t.Errorf("truncated body does not say so: ...%s", got[len(got)-80:])
 	}
-	if short := "a\nb"; Truncate(short, MaxBody) != short {
-		t.Error("a short body was changed")
+	if short, got := "a\nb", Truncate("a\nb", MaxBody); got != short {
+		t.Errorf("Truncate(%q) = %q, want it unchanged", short, got)
 	}
 }
