@@ -18,11 +18,6 @@ const (
 	SubjectKey     = GitHubOIDCHost + ":sub"
 	DeployEnv      = "production" // the GitHub environment of the deploy jobs
 	DefaultBranch  = "main"
-
-	// DeploySessionSeconds is the deploy role's longest session: a deploy
-	// (30-minute steady-state wait, verification, possibly a reconcile
-	// deploy) must not outlive its credentials mid-update.
-	DeploySessionSeconds = 7200
 )
 
 // SubjectPrefix is the start of every OIDC subject the application

@@ -28,7 +28,6 @@ type Resource struct {
 	Inputs         map[string]interface{} `json:"inputs"`
 
 	// Options the tests check; not part of resources.json.
-	URN           string   `json:"-"`
 	UpdateTimeout string   `json:"-"`
 	Dependencies  []string `json:"-"`
 	ParentType    string   `json:"-"`
