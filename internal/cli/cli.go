@@ -85,11 +85,13 @@ func (e exitError) Unwrap() error { return e.err }
 
 // Main runs the tool and returns its exit code.
 func (c *Command) Main(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprintln(c.Stderr, "slipway: a command is required")
+		c.usage(c.Stderr)
+		return ExitBadInput
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		c.usage(c.Stdout)
-		if len(args) == 0 {
-			return ExitBadInput
-		}
 		return ExitOK
 	}
 	v, ok := verbs[args[0]]

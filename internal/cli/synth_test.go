@@ -121,9 +121,27 @@ func TestSynthBadInputWritesNothing(t *testing.T) {
 	}
 }
 
-func TestUnknownCommand(t *testing.T) {
-	code, _, stderr := run(t, "deploy-everything")
-	if code != ExitBadInput || !strings.Contains(stderr, `unknown command "deploy-everything"`) {
-		t.Errorf("exit %d stderr %q, want %d and the unknown command named", code, stderr, ExitBadInput)
+func TestNoOrUnknownCommand(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"unknown", []string{"deploy-everything"}, ExitBadInput, "", `unknown command "deploy-everything"`},
+		{"none", nil, ExitBadInput, "", "a command is required"},
+		{"help", []string{"help"}, ExitOK, "rollback", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("exit %d stdout %q stderr %q; want %d, stdout with %q, stderr with %q", code, stdout, stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+			if tt.wantCode != ExitOK && stdout != "" {
+				t.Errorf("stdout %q, want usage on stderr only", stdout)
+			}
+		})
 	}
 }
