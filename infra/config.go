@@ -129,8 +129,11 @@ func Load(ctx *pulumi.Context) (Config, error) {
 		if !ok {
 			return "", false
 		}
-		v := config.New(ctx, namespace).Get(name)
-		return v, v != ""
+		// Try, not Get: a key set to "" (slipwayRepository in the in-repo
+		// layout) is set, as ParseMap reads it; only a missing key takes
+		// the default.
+		v, err := config.New(ctx, namespace).Try(name)
+		return v, err == nil
 	})
 }
 

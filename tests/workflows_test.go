@@ -35,6 +35,29 @@ func workflowFiles(t *testing.T, res synth.Result) map[string]synth.Resource {
 	return out
 }
 
+// slipwayRepository set to "" (not missing: that is the default) keeps
+// slipway in a folder of the application repository: the workflows run
+// the tool from there and check out no other repository.
+func TestInRepoLayout(t *testing.T) {
+	cfg := prodConfig(t, sha1, map[string]string{"slipwayPath": "deploy"})
+	cfg["slipway:"+infra.KeyToolRepository] = ""
+	res, err := synth.Run(infra.Program, "slipway", "prod", cfg)
+	if err != nil {
+		t.Fatalf("synth of the in-repo layout: %v", err)
+	}
+	cd, ok := workflowFiles(t, res)[".github/workflows/cd.yml"]
+	if !ok {
+		t.Fatal("no cd.yml RepositoryFile")
+	}
+	content := cd.Inputs["content"].(string)
+	if strings.Contains(content, "repository:") {
+		t.Errorf("cd.yml checks out another repository, want none in the in-repo layout:\n%s", content)
+	}
+	if !strings.Contains(content, "working-directory: deploy\n") || strings.Contains(content, ".slipway") {
+		t.Errorf("cd.yml does not run the tool from the deploy folder only:\n%s", content)
+	}
+}
+
 func TestWorkflowFilesAreTheRender(t *testing.T) {
 	_, params := prodParams(t)
 	files, err := workflows.Render(params)
