@@ -156,7 +156,7 @@ func stackError(err error) error {
 }
 
 const lockedRunbook = `Another update of this stack is running (or one was killed and left its lock).
-  1. Wait for it: CD deploys are serialized and never cancelled; check the running workflow.
+  1. Wait for it: CD deploys are serialized and a running one is never cancelled; check the running workflow.
   2. Only when you are sure nothing runs: pulumi cancel --stack <stack> (it removes every lock of
      the stack, a live run's too), then pulumi refresh --clear-pending-creates if the killed run
      left pending operations. slipway never does this on its own.`
