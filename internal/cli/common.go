@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -88,9 +89,32 @@ func (e *stackEnv) close() {
 // imageTagKey is the config key of the image SHA.
 func imageTagKey() string { return infra.Project + ":" + infra.KeyImageTag }
 
+// placeholders are the example values Pulumi.prod.yaml ships with (a test
+// keeps them equal). A stack deployed with one would let someone else's
+// repository assume the CI roles, or run a slipway commit that does not exist.
+var placeholders = map[string]string{
+	"slipway:githubOwner": "example-org",
+	"slipway:githubRepo":  "example-api",
+	"github:owner":        "example-org",
+	"slipway:stateBucket": "example-org-slipway-state",
+	"slipway:slipwayRef":  strings.Repeat("0", 40),
+}
+
+// placeholderKeys are the keys of config still holding their example value.
+func placeholderKeys(config map[string]string) []string {
+	var keys []string
+	for k, v := range placeholders {
+		if config[k] == v {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // validateConfig checks the stack's config, all but the image tag, which
 // each verb checks where it gets it (--sha, --to, or the stack's history):
-// bad config is bad input.
+// bad config, or config still holding an example value, is bad input.
 func validateConfig(stack string, config map[string]string) error {
 	cfg := map[string]string{imageTagKey(): strings.Repeat("0", 40)}
 	for k, v := range config {
@@ -100,6 +124,9 @@ func validateConfig(stack string, config map[string]string) error {
 	}
 	if _, err := infra.ParseMap(cfg); err != nil {
 		return badInput("stack %s: %v", stack, err)
+	}
+	if keys := placeholderKeys(config); len(keys) > 0 {
+		return badInput("stack %s: %s still hold the example values of Pulumi.prod.yaml: set your application repository, state bucket and slipway commit (README, bootstrap step 2)", stack, strings.Join(keys, ", "))
 	}
 	return nil
 }

@@ -321,7 +321,7 @@ func TestPreviewCommentsOnlyOnChanges(t *testing.T) {
 		}
 	}))
 	defer gh.Close()
-	w.env["GITHUB_API_URL"], w.env["GITHUB_TOKEN"], w.env["GITHUB_REPOSITORY"] = gh.URL, "tok", "example-org/example-api"
+	w.env["GITHUB_API_URL"], w.env["GITHUB_TOKEN"], w.env["GITHUB_REPOSITORY"] = gh.URL, "tok", "acme/api"
 
 	out, _ := w.mustRun(t, ExitOK, "preview", "--comment", "--pr", "7")
 	if !strings.Contains(out, "no changes") || len(posted) != 0 {
@@ -401,38 +401,61 @@ func TestDeployVerbsBadInput(t *testing.T) {
 	}
 }
 
-// A stack file with a bad value stops every verb that runs the program
-// before the engine starts: exit 2 naming the key, and no history entry,
-// job summary, lock or stack file change.
+// A stack file with a bad value, or still holding an example value of
+// Pulumi.prod.yaml, stops every verb that runs the program before the
+// engine starts: exit 2 naming the key, and no history entry, job summary,
+// lock or stack file change.
 func TestBadStackConfigChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	w.ecsDeploys(shaA)
 	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
 	w.ecsDeploys(shaB)
 	w.mustRun(t, ExitOK, "up", "--sha", shaB)
-	cfg := deploytest.BaseConfig()
-	cfg["slipway:cpu"] = "300"
-	w.p.WriteConfig(t, cfg)
 	before := w.history(t)
-	stackFile, err := os.ReadFile(w.p.StackFile())
-	if err != nil {
-		t.Fatal(err)
-	}
 	summary := w.readSummary(t)
-	for _, args := range [][]string{
-		{"up", "--sha", shaA},
-		{"up", "--all", "--sha", shaA},
-		{"rollback"},
-		{"rollback", "--dry-run"},
-		{"preview"},
-		{"drift"},
-	} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, _, errs := w.run(args...)
-			if code != ExitBadInput || !strings.Contains(errs, "slipway:cpu") || !strings.Contains(errs, `got "300`) {
-				t.Errorf("exit %d, want %d with a message naming slipway:cpu and its value; stderr:\n%s", code, ExitBadInput, tail(errs))
-			}
-		})
+
+	configs := []struct {
+		name string
+		set  map[string]string
+		want []string
+	}{
+		{"invalid cpu", map[string]string{"slipway:cpu": "300"}, []string{"slipway:cpu", `got "300`}},
+		{"example owner", map[string]string{"slipway:githubOwner": "example-org", "github:owner": "example-org"},
+			[]string{"github:owner, slipway:githubOwner still hold the example values", "bootstrap step 2"}},
+	}
+	for _, c := range configs {
+		cfg := deploytest.BaseConfig()
+		for k, v := range c.set {
+			cfg[k] = v
+		}
+		w.p.WriteConfig(t, cfg)
+		stackFile, err := os.ReadFile(w.p.StackFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"up", "--sha", shaA},
+			{"up", "--all", "--sha", shaA},
+			{"rollback"},
+			{"rollback", "--dry-run"},
+			{"preview"},
+			{"drift"},
+		} {
+			t.Run(c.name+"/"+strings.Join(args, " "), func(t *testing.T) {
+				code, _, errs := w.run(args...)
+				if code != ExitBadInput {
+					t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitBadInput, tail(errs))
+				}
+				for _, want := range c.want {
+					if !strings.Contains(errs, want) {
+						t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+					}
+				}
+			})
+		}
+		if got, err := os.ReadFile(w.p.StackFile()); err != nil || !bytes.Equal(got, stackFile) {
+			t.Errorf("%s: stack file changed (err %v):\n%s\nwant:\n%s", c.name, err, got, stackFile)
+		}
 	}
 	if after := w.history(t); len(after) != len(before) {
 		t.Errorf("history has %d entries after the refused runs, want %d", len(after), len(before))
@@ -442,9 +465,6 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 	}
 	if locks := w.p.LockFiles(t); len(locks) != 0 {
 		t.Errorf("locks left: %v", locks)
-	}
-	if got, err := os.ReadFile(w.p.StackFile()); err != nil || !bytes.Equal(got, stackFile) {
-		t.Errorf("stack file changed (err %v):\n%s\nwant:\n%s", err, got, stackFile)
 	}
 }
 

@@ -74,6 +74,9 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 	}
 	printSummary(stdout, res, cfg)
 	fmt.Fprintf(stdout, "\nwrote %s (%d resources)\n", filepath.Join(o.Out, "resources.json"), len(res.Resources))
+	if keys := placeholderKeys(config); len(keys) > 0 {
+		fmt.Fprintf(stdout, "note: %s still hold example values; replace them before the bootstrap (README, step 2): the deploy verbs refuse them\n", strings.Join(keys, ", "))
+	}
 	return nil
 }
 

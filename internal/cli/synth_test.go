@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/project"
 )
 
 const testSHA = "0123456789abcdef0123456789abcdef01234567"
@@ -76,6 +79,7 @@ func TestSynthWritesResources(t *testing.T) {
 	for _, w := range []string{
 		"aws:ecs/service:Service", "api-service:" + testSHA,
 		"modeled rollout time per task batch: 40 s", "AWS defaults: 450 s",
+		"note: github:owner, slipway:githubOwner, slipway:githubRepo, slipway:slipwayRef, slipway:stateBucket still hold example values",
 	} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("stdout does not contain %q:\n%s", w, stdout)
@@ -118,6 +122,31 @@ func TestSynthBadInputWritesNothing(t *testing.T) {
 				t.Errorf("bad input created %s (err %v), want nothing written", out, err)
 			}
 		})
+	}
+}
+
+// The placeholders the deploy verbs refuse are exactly the example values
+// Pulumi.prod.yaml ships with.
+func TestPlaceholdersAreProdExamples(t *testing.T) {
+	proj, err := project.Find(projectRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := proj.StackConfig("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range placeholders {
+		if prod[k] != v {
+			t.Errorf("placeholder %s = %q, want Pulumi.prod.yaml's %q", k, v, prod[k])
+		}
+	}
+	if got := placeholderKeys(prod); len(got) != len(placeholders) {
+		t.Errorf("placeholderKeys(Pulumi.prod.yaml) = %v, want all %d", got, len(placeholders))
+	}
+	var in inputError
+	if err := validateConfig("prod", prod); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") {
+		t.Errorf("validateConfig(Pulumi.prod.yaml) = %v, want bad input naming slipway:githubOwner", err)
 	}
 }
 

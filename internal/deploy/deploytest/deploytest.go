@@ -211,11 +211,11 @@ func NewProject(t testing.TB, stack string, config map[string]string) Project {
 func BaseConfig() map[string]string {
 	return map[string]string{
 		"aws:region":          Region,
-		"slipway:githubOwner": "example-org",
-		"slipway:githubRepo":  "example-api",
-		"github:owner":        "example-org",
-		"slipway:stateBucket": "example-org-slipway-state",
-		"slipway:slipwayRef":  "0000000000000000000000000000000000000000",
+		"slipway:githubOwner": "acme",
+		"slipway:githubRepo":  "api",
+		"github:owner":        "acme",
+		"slipway:stateBucket": "acme-slipway-state",
+		"slipway:slipwayRef":  "1111111111111111111111111111111111111111",
 	}
 }
 
