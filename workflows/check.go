@@ -175,6 +175,27 @@ func (c *checker) job(w *workflow, id string, j *job) {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
 		c.step(stepWhere, s)
 		c.toolStep(w, j, stepWhere, s)
+		c.toolBuild(w, j, stepWhere, s)
+	}
+}
+
+// toolBuildRE finds a go build of the deploy tool in a script.
+var toolBuildRE = regexp.MustCompile(`\bgo[ \t]+build\b[^\n]*cmd/deploy`)
+
+// toolBuild checks a step that builds the deploy tool: with GOWORK=off and
+// -mod=readonly, so that only the tool's go.mod and go.sum decide what is
+// built. The tool is checked out inside the application's workspace, and
+// a go.work there (above the checkout) would otherwise apply and could
+// replace any dependency with code of the application repository's.
+func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
+	if !toolBuildRE.MatchString(s.Run) {
+		return
+	}
+	if v, _ := w.env(j, s, "GOWORK"); v != "off" {
+		c.add("%s: builds the deploy tool, so it needs env GOWORK: \"off\" (a go.work in the application repository, above the tool's checkout, would decide its dependencies), got %q", where, v)
+	}
+	if v, _ := w.env(j, s, "GOFLAGS"); v != "-mod=readonly" {
+		c.add("%s: builds the deploy tool, so it needs env GOFLAGS: -mod=readonly (go.sum must already hold every module), got %q", where, v)
 	}
 }
 

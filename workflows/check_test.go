@@ -85,10 +85,18 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"job deploy, step 7 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
 		{"drift with go run", "drift.yml", runTool + " drift", "go run ./cmd/deploy drift",
 			"job drift, step 7 (Check for drift): runs the deploy tool with go run"},
-		{"tool outside ToolPath", "drift.yml", "        working-directory: .slipway\n        env:\n", "        env:\n",
+		{"tool outside ToolPath", "drift.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        env:\n          PULUMI_BACKEND_URL",
 			`job drift, step 7 (Check for drift): runs the deploy tool in ".": want working-directory: .slipway (the tool finds Pulumi.yaml in its working directory)`},
-		{"tool in a ToolPath subfolder", "rollback.yml", "        working-directory: .slipway\n        env:\n", "        working-directory: .slipway/cmd\n        env:\n",
+		{"tool in a ToolPath subfolder", "rollback.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        working-directory: .slipway/cmd\n        env:\n          PULUMI_BACKEND_URL",
 			`job rollback, step 8 (Roll back): runs the deploy tool in ".slipway/cmd": want working-directory: .slipway`},
+
+		// The tool is built from its own go.mod only.
+		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
+			`job deploy, step 4 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
+		{"build with GOWORK=on", "drift.yml", "GOWORK: \"off\"", "GOWORK: ../go.work",
+			`builds the deploy tool, so it needs env GOWORK: "off" (a go.work in the application repository, above the tool's checkout, would decide its dependencies), got "../go.work"`},
+		{"build without -mod=readonly", "rollback.yml", "          GOFLAGS: -mod=readonly\n", "",
+			`builds the deploy tool, so it needs env GOFLAGS: -mod=readonly`},
 
 		// Drift refreshes the stack's GitHub resources with the read token.
 		{"drift with github.token", "drift.yml", readToken, "GITHUB_TOKEN: ${{ github.token }}",
@@ -168,7 +176,7 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 	const (
 		driftJob   = "  drift:\n    runs-on: ubuntu-latest\n"
 		stepToken  = "          " + readToken + "\n"
-		toolDir    = "        working-directory: .slipway\n        env:\n"
+		toolDir    = "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL"
 		deployWait = "timeout-minutes: 90\n"
 	)
 	cases := []struct {
@@ -196,15 +204,15 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 			{"        env:\n          PULUMI_BACKEND_URL", "        env: ${{ fromJSON(vars.SLIPWAY_STACK) }}\n        x-env:\n          PULUMI_BACKEND_URL"},
 		}, `runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}`},
 		{"working directory from the job's defaults", "drift.yml", [][2]string{
-			{toolDir, "        env:\n"},
+			{toolDir, "        env:\n          PULUMI_BACKEND_URL"},
 			{driftJob, driftJob + "    defaults:\n      run:\n        working-directory: .slipway\n"},
 		}, ""},
 		{"working directory from the workflow's defaults", "drift.yml", [][2]string{
-			{toolDir, "        env:\n"},
+			{toolDir, "        env:\n          PULUMI_BACKEND_URL"},
 			{"    shell: bash\n", "    shell: bash\n    working-directory: ./.slipway/\n"},
 		}, ""},
 		{"step's directory overrides the defaults", "drift.yml", [][2]string{
-			{toolDir, "        working-directory: .\n        env:\n"},
+			{toolDir, "        working-directory: .\n        env:\n          PULUMI_BACKEND_URL"},
 			{"    shell: bash\n", "    shell: bash\n    working-directory: .slipway\n"},
 		}, `runs the deploy tool in ".": want working-directory: .slipway`},
 		{"deploy at the least timeout", "cd.yml", [][2]string{{deployWait, "timeout-minutes: 80\n"}}, ""},
