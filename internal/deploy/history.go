@@ -134,12 +134,37 @@ func original(u Update) bool {
 	return !rollbackPattern.MatchString(u.Message) && !reconcilePattern.MatchString(u.Message)
 }
 
+// eraStart is the index in good (newest first, good[0] running current)
+// of the first entry older than current's era: the stretch of history
+// since current's first-hand deploy that the running version goes back
+// to. Entries of current on top (re-deploys, rollbacks and reconciles to
+// it) are part of it; when the oldest of them went back to current (a
+// rollback or reconcile), the era goes on down to current's next
+// first-hand deploy, so that a re-deploy after a rollback does not make
+// the next rollback go forward to what the rollback left.
+func eraStart(good []Update, current string) int {
+	i := 0
+	for {
+		wentBack := false
+		for i < len(good) && good[i].ImageTag == current {
+			wentBack = !original(good[i])
+			i++
+		}
+		if !wentBack {
+			return i
+		}
+		for i < len(good) && (good[i].ImageTag != current || !original(good[i])) {
+			i++
+		}
+	}
+}
+
 // RollbackTarget picks what a rollback deploys, from history (newest
 // first). Without to: the newest deploy that really ran, older than the
-// current SHA's own first-hand deploy, whose SHA is not the current one and
+// current SHA's era (see eraStart), whose SHA is not the current one and
 // was never rolled back by ECS. So failed updates, re-deploys of the same
-// SHA and rejected SHAs are skipped, and rolling back twice goes further
-// back in time, never forward. With to: a SHA that really ran before and
+// SHA and rejected SHAs are skipped, and rolling back twice, even with a
+// re-deploy in between, goes further back in time, never forward. With to: a SHA that really ran before and
 // is not the current one.
 func RollbackTarget(history []Update, to string) (current, target string, err error) {
 	l := read(history)
@@ -158,14 +183,7 @@ func RollbackTarget(history []Update, to string) (current, target string, err er
 		}
 		return current, "", fmt.Errorf("%s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
 	}
-	older := l.good[1:]
-	for i, u := range l.good {
-		if u.ImageTag == current && original(u) {
-			older = l.good[i+1:]
-			break
-		}
-	}
-	for _, u := range older {
+	for _, u := range l.good[eraStart(l.good, current):] {
 		if u.ImageTag != current && !l.rejected[u.ImageTag] {
 			return current, u.ImageTag, nil
 		}
