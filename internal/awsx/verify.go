@@ -60,16 +60,21 @@ func Verify(s ServiceState, want string) Verification {
 		return v
 	}
 
-	switch primary.RolloutState {
-	case RolloutCompleted:
+	switch {
+	case primary.RolloutState == RolloutCompleted && primary.Desired == 0:
+		// Completed with nothing to run (scaled to zero by hand): no task
+		// ever ran the image, so the deploy proves nothing about it.
+		v.Reason = fmt.Sprintf("PRIMARY deployment %s runs %s and its rollout COMPLETED, but with 0 desired tasks: no task ran it (scale the service up, then check with deploy status)",
+			primary.ID, want)
+	case primary.RolloutState == RolloutCompleted:
 		v.OK = true
 		v.Reason = fmt.Sprintf("PRIMARY deployment %s runs %s and its rollout COMPLETED (%d/%d tasks running)",
 			primary.ID, want, primary.Running, primary.Desired)
-	case RolloutInProgress:
+	case primary.RolloutState == RolloutInProgress:
 		v.InProgress = true
 		v.Reason = fmt.Sprintf("PRIMARY deployment %s runs %s and is still IN_PROGRESS (%d/%d tasks running, %d failed)",
 			primary.ID, want, primary.Running, primary.Desired, primary.Failed)
-	case RolloutFailed:
+	case primary.RolloutState == RolloutFailed:
 		v.RolledBack = true
 		v.Reason = fmt.Sprintf("PRIMARY deployment %s runs %s but its rollout FAILED", primary.ID, want)
 		if primary.RolloutStateReason != "" {

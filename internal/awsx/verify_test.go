@@ -30,6 +30,12 @@ func TestVerify(t *testing.T) {
 			reason: []string{tdNew, "COMPLETED"},
 		},
 		{
+			name:        "completed with no task desired",
+			deployments: []Deployment{{ID: "ecs-svc/2", Status: "PRIMARY", TaskDefinition: tdNew, RolloutState: "COMPLETED"}},
+			want:        tdNew,
+			reason:      []string{tdNew, "0 desired tasks"},
+		},
+		{
 			name:        "circuit breaker rolled back",
 			deployments: []Deployment{{ID: "ecs-svc/1", Status: "PRIMARY", TaskDefinition: tdOld, RolloutState: "COMPLETED"}, failedNew},
 			want:        tdNew, rolledBack: true,
