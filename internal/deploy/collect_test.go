@@ -54,6 +54,11 @@ func TestCollectRealDeployShapes(t *testing.T) {
 		t.Errorf("a SHA deploy's steps are refused as platform changes: %+v", pc)
 	}
 
+	tagged := append(deployEvents[:2:2], step("replace", taskURN, "aws:ecs/taskDefinition:TaskDefinition", []string{"containerDefinitions"}, []string{"containerDefinitions", "skipDestroy"}))
+	if pc := PlatformChanges(plan(tagged...).Changes); len(pc) != 1 || pc[0].Name != "task" {
+		t.Errorf("a replacement that also changes skipDestroy (in Diffs only): platform changes %+v, want the task definition", pc)
+	}
+
 	scaled := append(deployEvents[:4:4], step("update", serviceURN, "aws:ecs/service:Service", nil, []string{"desiredCount", "taskDefinition"}))
 	if pc := PlatformChanges(plan(scaled...).Changes); len(pc) != 1 || pc[0].Name != "service" {
 		t.Errorf("a service update that also scales: platform changes %+v, want the service", pc)

@@ -50,11 +50,7 @@ func collect(ch <-chan events.EngineEvent, done chan<- Plan) {
 			if op := string(m.Op); op == "same" || op == "refresh" || op == "read" || m.Type == "pulumi:pulumi:Stack" {
 				continue
 			}
-			keys := m.Diffs
-			if len(m.Keys) > 0 {
-				keys = m.Keys
-			}
-			plan.Changes = append(plan.Changes, Change{Op: string(m.Op), Type: m.Type, Name: urnName(m.URN), URN: m.URN, Keys: keys})
+			plan.Changes = append(plan.Changes, Change{Op: string(m.Op), Type: m.Type, Name: urnName(m.URN), URN: m.URN, Keys: union(m.Keys, m.Diffs)})
 		case e.SummaryEvent != nil:
 			for op, n := range e.SummaryEvent.ResourceChanges {
 				if op := string(op); op != "same" && op != "refresh" && op != "read" {
@@ -65,6 +61,22 @@ func collect(ch <-chan events.EngineEvent, done chan<- Plan) {
 	}
 	sort.SliceStable(plan.Changes, func(i, j int) bool { return plan.Changes[i].URN < plan.Changes[j].URN })
 	done <- plan
+}
+
+// union is the keys of both lists, sorted, each once. A step's Keys are
+// what forces a replacement and its Diffs every changed property: a
+// change riding along with a replacement shows in Diffs only.
+func union(keys, diffs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range append(append([]string(nil), keys...), diffs...) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // PreviewOptions are the options of a preview.
