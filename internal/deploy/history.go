@@ -83,9 +83,15 @@ func ReconcileMessage(good, bad string) string {
 	return "reconcile to " + good + " after ECS rolled back " + bad
 }
 
+// RejectedMessage marks that ECS rolled back the deploy of sha. The tool
+// records it, as an update that changes nothing, before it reconciles, so
+// that history knows even when the reconcile cannot run.
+func RejectedMessage(sha string) string { return "ECS rolled back " + sha }
+
 var (
 	rollbackPattern  = regexp.MustCompile(`^rollback to [0-9a-f]{40} from [0-9a-f]{40}$`)
 	reconcilePattern = regexp.MustCompile(`^reconcile to [0-9a-f]{40} after ECS rolled back ([0-9a-f]{40})$`)
+	rejectedPattern  = regexp.MustCompile(`^ECS rolled back ([0-9a-f]{40})$`)
 )
 
 // ledger is the history read for deploys that really ran.
@@ -94,14 +100,19 @@ type ledger struct {
 	rejected map[string]bool // SHAs ECS rolled back at least once
 }
 
-// read classifies history (newest first). A reconcile, whether it
-// succeeded or not, says that ECS rolled back the deploy just before it:
-// the engine recorded that deploy as succeeded, but it never ran.
+// read classifies history (newest first). A rejection marker or a
+// reconcile, whether it succeeded or not, says that ECS rolled back the
+// deploy before it: the engine recorded that deploy as succeeded, but it
+// never ran. A marker is no deploy itself.
 func read(history []Update) ledger {
 	l := ledger{rejected: map[string]bool{}}
 	pending := map[string]bool{} // rolled back; its deploy is older
 	for _, u := range history {
 		if u.Kind != "update" {
+			continue
+		}
+		if m := rejectedPattern.FindStringSubmatch(u.Message); m != nil {
+			pending[m[1]], l.rejected[m[1]] = true, true
 			continue
 		}
 		if m := reconcilePattern.FindStringSubmatch(u.Message); m != nil {

@@ -35,6 +35,8 @@ func TestRollbackTarget(t *testing.T) {
 	refresh := Update{Kind: "refresh", Result: "succeeded", ImageTag: c}
 	failedReconcile := failed(a)
 	failedReconcile.Message = ReconcileMessage(a, b)
+	rejected := deployed(b) // the no-change update marking the rejection
+	rejected.Message = RejectedMessage(b)
 	tests := []struct {
 		name        string
 		history     []Update // newest first
@@ -61,6 +63,10 @@ func TestRollbackTarget(t *testing.T) {
 		{"--to a SHA that ran before ECS later rejected it", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, b, a, b, ""},
 		{"default never picks a SHA ECS rejected, even one that ran before", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, "", a, "", "no deploy older"},
 		{"a failed reconcile still marks the deploy as rejected", []Update{failedReconcile, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
+		{"a rejection marker without a reconcile", []Update{rejected, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
+		{"a rejection marker and its reconcile", []Update{reconciled, rejected, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
+		{"a later fix after an unreconciled rejection never goes back to it", []Update{deployed(d), rejected, deployed(b), deployed(a)}, "", d, a, ""},
+		{"--to a SHA only marked rejected", []Update{deployed(d), rejected, deployed(b), deployed(a)}, b, d, "", "ECS rolled it back"},
 		{"--to what a rollback left (going forward again)", []Update{rolledBack, deployed(c), deployed(a)}, c, a, c, ""},
 		{"--to an earlier deploy", []Update{deployed(c), deployed(b), deployed(a)}, a, c, a, ""},
 		{"--to a SHA only seen failing", []Update{deployed(c), failed(b), deployed(a)}, b, c, "", "never ran successfully"},
