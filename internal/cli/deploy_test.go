@@ -166,6 +166,9 @@ func TestDeployLifecycle(t *testing.T) {
 		if h[0].ImageTag != shaB || h[0].Message != deploy.ReconcileMessage(shaB, shaC) || h[0].Result != "succeeded" {
 			t.Errorf("newest update %+v, want the reconciliation to %s", h[0], shaB)
 		}
+		if h[1].ImageTag != shaC || h[1].Message != deploy.RejectedMessage(shaC) || h[1].Result != "succeeded" {
+			t.Errorf("update before it %+v, want the rejection marker of %s", h[1], shaC)
+		}
 		out, _ := w.mustRun(t, ExitOK, "status")
 		if !strings.Contains(out, "OK: ECS runs the stack's task definition") || !strings.Contains(out, "running image "+deploytest.RepositoryURL+":"+shaB) {
 			t.Errorf("after reconciling, status does not agree with ECS:\n%s", out)
@@ -468,6 +471,18 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 	}
 }
 
+// A verified deploy exits 0 even when the job summary cannot be written:
+// the summary is a report, and exit 1 would read as an unverified deploy.
+func TestVerifiedDeployWithUnwritableSummary(t *testing.T) {
+	w := newWorld(t)
+	w.env["GITHUB_STEP_SUMMARY"] = t.TempDir() // a folder: opening it for writing fails
+	w.ecsDeploys(shaA)
+	_, errs := w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	if !strings.Contains(errs, "warning: writing the job summary") {
+		t.Errorf("stderr does not warn about the job summary:\n%s", tail(errs))
+	}
+}
+
 // A verification that is neither OK nor a rollback (no PRIMARY deployment)
 // fails the deploy without reconciling: only a real ECS rollback may
 // redeploy the previous SHA over the new one.
@@ -500,19 +515,23 @@ func TestFailedReconcile(t *testing.T) {
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 	w.aws.ArchiveImage("api-service", shaA)
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaB)
-	for _, want := range []string{"reconciling the stack to " + shaA + " failed", "rollback --to " + shaA} {
+	for _, want := range []string{"reconciling the stack to " + shaA + " failed", "deploy up --sha " + shaA} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
 		}
 	}
-	// The reconcile never ran, so history cannot know ECS rejected the new
-	// SHA; the way back the message names is what a rollback picks.
-	out, _ := w.mustRun(t, ExitOK, "rollback", "--dry-run", "--output", "json")
-	var r map[string]string
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
+	// The reconcile never ran, but history knows ECS rejected the new SHA
+	// from the marker recorded before it: the ledger names what ECS runs.
+	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaB) || h[0].ImageTag != shaB || h[0].Result != "succeeded" {
+		t.Errorf("newest update %+v, want the rejection marker of %s", h[0], shaB)
 	}
-	if r["target"] != shaA {
-		t.Errorf("after a failed reconcile the rollback target is %q, want %s", r["target"], shaA)
+	if code, _, errs := w.run("rollback", "--to", shaB, "--dry-run"); code != ExitBadInput || !strings.Contains(errs, "ECS rolled it back") {
+		t.Errorf("rollback --to the rejected SHA: exit %d, want %d; stderr:\n%s", code, ExitBadInput, tail(errs))
+	}
+	// The way back the message names works once the image is back.
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--sha", shaA)
+	if out, _ := w.mustRun(t, ExitOK, "status"); !strings.Contains(out, "running image "+deploytest.RepositoryURL+":"+shaA) {
+		t.Errorf("after the recovery, status:\n%s", out)
 	}
 }

@@ -133,7 +133,12 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 		if err := c.report(r.opts.Output, out); err != nil {
 			return err
 		}
-		return c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
+		// The deploy is done and verified: a job summary that cannot be
+		// written is worth a warning, not the exit code of a failed deploy.
+		if err := c.appendStepSummary(deploySummaryMarkdown(out, r.verb)); err != nil {
+			fmt.Fprintf(c.Stderr, "slipway: warning: %v\n", err)
+		}
+		return nil
 	case !v.RolledBack:
 		c.explain(ctx, aws, res.Outputs, "ECS does not show the deploy as done", "")
 		return fmt.Errorf("the stack records %s as deployed, but ECS does not confirm it: %s; check with deploy status (nothing was rolled back or reconciled)", r.sha, v.Reason)
@@ -143,6 +148,12 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	// definition. Tell why, then put state, config and ECS back in step.
 	out.RolledBack = true
 	c.explain(ctx, aws, res.Outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, out.TaskDefinitionArn)
+	// History learns of the rejection first, with an update that changes
+	// nothing (the stack already holds this SHA): whatever happens next,
+	// no rollback picks this SHA and the ledger names what ECS runs.
+	if _, err := s.Up(ctx, r.sha, deploy.RejectedMessage(r.sha)); err != nil {
+		fmt.Fprintf(c.Stderr, "slipway: could not record in history that ECS rolled back %s (the reconcile records it too): %v\n", r.sha, err)
+	}
 	if r.previous == "" || r.previous == r.sha {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
@@ -150,7 +161,7 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	if err := c.reconcile(ctx, s, aws, res.Outputs, r); err != nil {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
-			"ECS still runs the old task definition; run deploy status, then deploy rollback --to %s", r.sha, v.Reason, r.previous, err, r.previous)}
+			"ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", r.sha, v.Reason, r.previous, err, r.previous)}
 	}
 	out.Reconciled = r.previous
 	_ = c.report(r.opts.Output, out)
