@@ -471,6 +471,29 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 	}
 }
 
+// When ECS rolls back an up --all that also changed the platform, the
+// image is not blamed: nothing is reconciled (that would redeploy the
+// previous SHA with the same platform change) or marked rejected.
+func TestRolledBackPlatformChangeIsNotBlamedOnTheImage(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	cfg := deploytest.BaseConfig()
+	cfg["test:platform"] = "v2"
+	w.p.WriteConfig(t, cfg)
+	w.aws.PutImage("api-service", shaB)
+	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
+	_, errs := w.mustRun(t, ExitRolledBack, "up", "--all", "--sha", shaB)
+	for _, want := range []string{"ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+		}
+	}
+	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
+		t.Errorf("newest update %q, want the deploy of %s and no marker or reconcile", h[0].Message, shaB)
+	}
+}
+
 // A verified deploy exits 0 even when the job summary cannot be written:
 // the summary is a report, and exit 1 would read as an unverified deploy.
 func TestVerifiedDeployWithUnwritableSummary(t *testing.T) {

@@ -97,10 +97,11 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	if err != nil {
 		return stackError(err)
 	}
-	if pc := deploy.PlatformChanges(plan.Changes); len(pc) > 0 && !r.opts.All {
+	platform := deploy.PlatformChanges(plan.Changes)
+	if len(platform) > 0 && !r.opts.All {
 		var b strings.Builder
-		fmt.Fprintf(&b, "refused before touching anything: the stack has %d platform change(s) pending, which CD must not apply:\n", len(pc))
-		for _, ch := range pc {
+		fmt.Fprintf(&b, "refused before touching anything: the stack has %d platform change(s) pending, which CD must not apply:\n", len(platform))
+		for _, ch := range platform {
 			fmt.Fprintf(&b, "  %-18s %s %s\n", ch.Op, ch.Type, ch.Name)
 		}
 		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", r.opts.Stack, firstNonEmpty(r.previous, r.sha))
@@ -148,6 +149,14 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	// definition. Tell why, then put state, config and ECS back in step.
 	out.RolledBack = true
 	c.explain(ctx, aws, res.Outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, out.TaskDefinitionArn)
+	if len(platform) > 0 {
+		// The image is not the only suspect: reconciling would redeploy
+		// the previous SHA with the same platform change, and marking the
+		// SHA rejected could blame a good image.
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
+			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", r.sha, v.Reason, len(platform), r.sha)}
+	}
 	// History learns of the rejection first, with an update that changes
 	// nothing (the stack already holds this SHA): whatever happens next,
 	// no rollback picks this SHA and the ledger names what ECS runs.
