@@ -35,6 +35,14 @@ func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool,
 	var noRepo *ecrtypes.RepositoryNotFoundException
 	switch {
 	case errors.As(err, &noImage):
+		// ECR describes only ACTIVE images unless asked for others: ask
+		// again for any status, to tell an archived image (which can be
+		// restored) from one that is gone. Only a better message rides on
+		// this; any error of it means "not found".
+		in.Filter = &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterAny}
+		if out, err := c.ecr.DescribeImages(ctx, in); err == nil && len(out.ImageDetails) > 0 {
+			return false, unavailable(name, tag, out.ImageDetails[0].ImageStatus)
+		}
 		return false, nil
 	case errors.As(err, &noRepo):
 		where := "region " + c.region
@@ -51,9 +59,14 @@ func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool,
 		}
 	}
 	if len(out.ImageDetails) > 0 {
-		return false, fmt.Errorf("image %s:%s is %s in ECR; ECS cannot pull it until it is restored: %w", name, tag, out.ImageDetails[0].ImageStatus, ErrImageUnavailable)
+		return false, unavailable(name, tag, out.ImageDetails[0].ImageStatus)
 	}
 	return false, nil
+}
+
+// unavailable is the error of an image ECR has but ECS cannot pull.
+func unavailable(name, tag string, status ecrtypes.ImageStatus) error {
+	return fmt.Errorf("image %s:%s is %s in ECR; ECS cannot pull it until it is restored: %w", name, tag, status, ErrImageUnavailable)
 }
 
 // splitRepository splits an image reference into registry host and repository name, dropping any

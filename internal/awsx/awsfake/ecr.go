@@ -14,6 +14,21 @@ type describeImagesInput struct {
 		ImageTag    string `json:"imageTag"`
 		ImageDigest string `json:"imageDigest"`
 	} `json:"imageIds"`
+	Filter struct {
+		ImageStatus string `json:"imageStatus"`
+	} `json:"filter"`
+}
+
+// statusMatches applies ECR's image status filter: without one, only
+// ACTIVE images are described.
+func statusMatches(filter, status string) bool {
+	switch filter {
+	case "ANY":
+		return true
+	case "":
+		return status == "ACTIVE"
+	}
+	return filter == status
 }
 
 type wireImageDetail struct {
@@ -46,13 +61,15 @@ func (s *Server) describeImages(in describeImagesInput) (any, *apiError) {
 	var details []wireImageDetail
 	if len(in.ImageIDs) == 0 {
 		for _, tag := range slices.Sorted(maps.Keys(tags)) {
-			details = append(details, detail(tag, tags[tag]))
+			if statusMatches(in.Filter.ImageStatus, tags[tag].status) {
+				details = append(details, detail(tag, tags[tag]))
+			}
 		}
 	}
 	for _, id := range in.ImageIDs {
 		found := false
 		for tag, img := range tags {
-			if (id.ImageTag == "" || id.ImageTag == tag) && (id.ImageDigest == "" || id.ImageDigest == img.digest) {
+			if (id.ImageTag == "" || id.ImageTag == tag) && (id.ImageDigest == "" || id.ImageDigest == img.digest) && statusMatches(in.Filter.ImageStatus, img.status) {
 				details, found = append(details, detail(tag, img)), true
 				break
 			}

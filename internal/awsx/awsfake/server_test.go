@@ -53,6 +53,8 @@ func TestErrorShapes(t *testing.T) {
 	s := New()
 	defer s.Close()
 	s.PutImage("api-service", "abc123")
+	s.PutImage("api-service", "old")
+	s.ArchiveImage("api-service", "old")
 	s.Deploy("prod", "api-service", TaskDefinitionARN("api-service", 1))
 
 	for _, tc := range []struct {
@@ -61,6 +63,7 @@ func TestErrorShapes(t *testing.T) {
 		typ                      string
 	}{
 		{"image not found", ecrTargetPrefix + ".DescribeImages", `{"repositoryName":"api-service","imageIds":[{"imageTag":"nope"}]}`, fakeAuth, 400, "ImageNotFoundException"},
+		{"archived image, no status filter (ACTIVE only)", ecrTargetPrefix + ".DescribeImages", `{"repositoryName":"api-service","imageIds":[{"imageTag":"old"}]}`, fakeAuth, 400, "ImageNotFoundException"},
 		{"repository not found", ecrTargetPrefix + ".DescribeImages", `{"repositoryName":"nope","imageIds":[{"imageTag":"abc123"}]}`, fakeAuth, 400, "RepositoryNotFoundException"},
 		{"cluster not found", ecsTargetPrefix + ".DescribeServices", `{"cluster":"staging","services":["api-service"]}`, fakeAuth, 400, "ClusterNotFoundException"},
 		{"service not found in ListTasks", ecsTargetPrefix + ".ListTasks", `{"cluster":"prod","serviceName":"nope"}`, fakeAuth, 400, "ServiceNotFoundException"},
