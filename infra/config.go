@@ -74,7 +74,7 @@ var Keys = []Key{
 	{KeyDesiredCount, "integer", false, "2", "Number of tasks to run (1 to 100)."},
 	{KeyCPU, "integer", false, "256", "Fargate task CPU units; must form a valid Fargate pair with memory."},
 	{KeyMemory, "integer", false, "512", "Fargate task memory in MiB; must form a valid Fargate pair with cpu."},
-	{KeyRollbackWindow, "integer", false, "50", "Number of tagged images ECR keeps (at least 20): the versions you can roll back to."},
+	{KeyRollbackWindow, "integer", false, "50", "Number of deployed images ECR keeps (at least 20; the tool tags each image ECS verifiably ran deployed-<sha>): the versions you can roll back to. ECR also keeps this many of the newest pushed images."},
 	{KeyDeregistrationDelay, "integer", false, "30", "Seconds the load balancer drains a stopping task (0 to 3600; AWS default 300)."},
 	{KeyLogRetentionDays, "integer", false, "30", "CloudWatch Logs retention in days."},
 	{KeyVpcID, "string", false, "", "Existing VPC to use (with subnetIds); empty creates a new VPC with two public subnets."},

@@ -11,6 +11,13 @@ import (
 // superseded pushes) before the lifecycle policy expires them.
 const UntaggedExpiryDays = 7
 
+// DeployedTagPrefix starts the second tag the deploy tool gives an image
+// once ECS verifiably runs it (deployed-<sha>). The lifecycle policy keeps
+// the newest rollback window of such images however many images were
+// pushed since: pushes whose deploys were refused or rolled back cannot
+// push out the image production runs, nor the versions to roll back to.
+const DeployedTagPrefix = "deployed-"
+
 // Registry is the ECR repository that holds the service's images, tagged
 // with the git SHA they were built from.
 type Registry struct {
@@ -27,6 +34,7 @@ type lifecycleRule struct {
 	Description  string `json:"description"`
 	Selection    struct {
 		TagStatus      string   `json:"tagStatus"`
+		TagPrefixList  []string `json:"tagPrefixList,omitempty"`
 		TagPatternList []string `json:"tagPatternList,omitempty"`
 		CountType      string   `json:"countType"`
 		CountUnit      string   `json:"countUnit,omitempty"`
@@ -37,8 +45,11 @@ type lifecycleRule struct {
 	} `json:"action"`
 }
 
-// LifecyclePolicy expires untagged images after UntaggedExpiryDays and keeps
-// the newest window tagged images: the rollback window.
+// LifecyclePolicy expires untagged images after UntaggedExpiryDays, keeps
+// the newest window deployed images (DeployedTagPrefix: the rollback
+// window), and of the other tagged images the newest window pushed. ECR
+// never lets a rule expire an image a higher-priority rule's tags select,
+// so the last rule cannot expire a deployed image.
 func LifecyclePolicy(window int) string {
 	untagged := lifecycleRule{RulePriority: 1, Description: "expire untagged images"}
 	untagged.Selection.TagStatus = "untagged"
@@ -47,14 +58,21 @@ func LifecyclePolicy(window int) string {
 	untagged.Selection.CountNumber = UntaggedExpiryDays
 	untagged.Action.Type = "expire"
 
-	tagged := lifecycleRule{RulePriority: 2, Description: "keep the rollback window of tagged images"}
-	tagged.Selection.TagStatus = "tagged"
-	tagged.Selection.TagPatternList = []string{"*"}
-	tagged.Selection.CountType = "imageCountMoreThan"
-	tagged.Selection.CountNumber = window
-	tagged.Action.Type = "expire"
+	deployed := lifecycleRule{RulePriority: 2, Description: "keep the rollback window of deployed images"}
+	deployed.Selection.TagStatus = "tagged"
+	deployed.Selection.TagPrefixList = []string{DeployedTagPrefix}
+	deployed.Selection.CountType = "imageCountMoreThan"
+	deployed.Selection.CountNumber = window
+	deployed.Action.Type = "expire"
 
-	b, err := json.Marshal(map[string][]lifecycleRule{"rules": {untagged, tagged}})
+	pushed := lifecycleRule{RulePriority: 3, Description: "keep the newest pushed images"}
+	pushed.Selection.TagStatus = "tagged"
+	pushed.Selection.TagPatternList = []string{"*"}
+	pushed.Selection.CountType = "imageCountMoreThan"
+	pushed.Selection.CountNumber = window
+	pushed.Action.Type = "expire"
+
+	b, err := json.Marshal(map[string][]lifecycleRule{"rules": {untagged, deployed, pushed}})
 	if err != nil {
 		panic(err) // static types: cannot fail
 	}

@@ -246,6 +246,7 @@ func TestDeployRolePermissions(t *testing.T) {
 		{"ecr:InitiateLayerUpload", repoArn},
 		{"ecr:CompleteLayerUpload", repoArn},
 		{"ecr:DescribeImages", repoArn},
+		{"ecr:BatchGetImage", repoArn}, // the tool tags verified images deployed-<sha>
 		{"ecr:GetAuthorizationToken", "*"},
 		{"ecs:RegisterTaskDefinition", "*"},
 		{"ecs:UpdateService", serviceArn},
@@ -333,43 +334,46 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 
+	type selection struct {
+		TagStatus      string   `json:"tagStatus"`
+		TagPrefixList  []string `json:"tagPrefixList,omitempty"`
+		TagPatternList []string `json:"tagPatternList,omitempty"`
+		CountType      string   `json:"countType"`
+		CountUnit      string   `json:"countUnit,omitempty"`
+		CountNumber    int      `json:"countNumber"`
+	}
 	var policy struct {
 		Rules []struct {
-			RulePriority int `json:"rulePriority"`
-			Selection    struct {
-				TagStatus      string   `json:"tagStatus"`
-				TagPatternList []string `json:"tagPatternList"`
-				CountType      string   `json:"countType"`
-				CountNumber    int      `json:"countNumber"`
-				CountUnit      string   `json:"countUnit"`
-			} `json:"selection"`
-			Action struct{ Type string } `json:"action"`
+			RulePriority int       `json:"rulePriority"`
+			Selection    selection `json:"selection"`
+			Action       struct {
+				Type string `json:"type"`
+			} `json:"action"`
 		} `json:"rules"`
 	}
 	lc := mustGet(t, res, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "repo-lifecycle")
 	if err := json.Unmarshal([]byte(lc.Inputs["policy"].(string)), &policy); err != nil {
 		t.Fatal(err)
 	}
-	var keepsWindow, expiresUntagged bool
-	for _, r := range policy.Rules {
-		sel := r.Selection
-		switch sel.TagStatus {
-		case "tagged", "any":
-			// A count rule over tagged images must keep the whole window.
-			if sel.CountType == "imageCountMoreThan" {
-				keepsWindow = sel.CountNumber == 37 && (sel.TagStatus == "any" || cmp.Equal(sel.TagPatternList, []string{"*"}))
-			} else {
-				t.Errorf("rule %d expires tagged images by %s: it could evict an image inside the rollback window", r.RulePriority, sel.CountType)
-			}
-		case "untagged":
-			expiresUntagged = sel.CountType == "sinceImagePushed" && sel.CountUnit == "days" && sel.CountNumber <= 14
+	// In priority order: untagged images go after a week; the newest 37
+	// deployed images (tagged deployed-<sha> by the tool) stay, however
+	// many were pushed since; of the others the newest 37 stay. ECR never
+	// lets a rule expire what a higher-priority rule's tags select, so the
+	// last rule cannot evict a deployed image.
+	want := []selection{
+		{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: infra.UntaggedExpiryDays},
+		{TagStatus: "tagged", TagPrefixList: []string{infra.DeployedTagPrefix}, CountType: "imageCountMoreThan", CountNumber: 37},
+		{TagStatus: "tagged", TagPatternList: []string{"*"}, CountType: "imageCountMoreThan", CountNumber: 37},
+	}
+	var got []selection
+	for i, r := range policy.Rules {
+		if r.RulePriority != i+1 || r.Action.Type != "expire" {
+			t.Errorf("rule %d: priority %d action %q, want priority %d and expire", i, r.RulePriority, r.Action.Type, i+1)
 		}
+		got = append(got, r.Selection)
 	}
-	if !keepsWindow {
-		t.Errorf("lifecycle policy does not keep exactly the last 37 tagged images: %s", lc.Inputs["policy"])
-	}
-	if !expiresUntagged {
-		t.Errorf("lifecycle policy does not expire untagged images within days: %s", lc.Inputs["policy"])
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lifecycle rules (-want +got):\n%s\npolicy: %s", diff, lc.Inputs["policy"])
 	}
 }
 
