@@ -156,6 +156,44 @@ func TestImageExists(t *testing.T) {
 	}
 }
 
+func TestAddTag(t *testing.T) {
+	c, fake := newFakeClient(t)
+	fake.PutImage("api-service", "abc123")
+	fake.PutImage("api-service", "other")
+	fake.PutImage("old", "v1")
+	fake.ArchiveImage("old", "v1")
+	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
+
+	if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
+		t.Fatalf("AddTag: %v", err)
+	}
+	if ok, err := c.ImageExists(t.Context(), host+"api-service", "deployed-abc123"); !ok || err != nil {
+		t.Errorf("ImageExists(deployed-abc123) = %v, %v after AddTag; want true, nil", ok, err)
+	}
+	if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
+		t.Errorf("AddTag again: %v, want nil (the tag is already on the image)", err)
+	}
+	if got := fake.TagsPut("api-service"); len(got) != 1 || got[0] != "deployed-abc123" {
+		t.Errorf("tags put %v, want exactly [deployed-abc123]", got)
+	}
+
+	for _, tc := range []struct {
+		name, repository, tag, newTag, wantErr string
+	}{
+		{"tag already on another image", "api-service", "other", "deployed-abc123", "ImageTagAlreadyExistsException"},
+		{"missing image", "api-service", "nope", "deployed-nope", "ImageNotFound"},
+		{"archived image", "old", "v1", "deployed-v1", "ImageNotFound"},
+		{"missing repository", "nope-service", "abc123", "deployed-abc123", "RepositoryNotFoundException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.AddTag(t.Context(), host+tc.repository, tc.tag, tc.newTag)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), tc.tag) {
+				t.Errorf("AddTag(%s:%s, %s) = %v, want an error naming %s and containing %q", tc.repository, tc.tag, tc.newTag, err, tc.tag, tc.wantErr)
+			}
+		})
+	}
+}
+
 func TestImageExistsKeepsSDKError(t *testing.T) {
 	c, _ := newFakeClient(t)
 	_, err := c.ImageExists(t.Context(), "nope-service", "abc123")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 )
@@ -62,6 +63,57 @@ func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool,
 		return false, unavailable(name, tag, out.ImageDetails[0].ImageStatus)
 	}
 	return false, nil
+}
+
+// manifestMediaTypes are the manifest types AddTag accepts from ECR, so
+// that it gets the stored manifest back unconverted, an image index
+// (multi-platform, or with attestations) included.
+var manifestMediaTypes = []string{
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+}
+
+// AddTag gives the image repository:tag a second tag, newTag, the way ECR
+// retags: PutImage of the same manifest under newTag. newTag already on
+// that image is success, so AddTag can be repeated.
+func (c *Client) AddTag(ctx context.Context, repository, tag, newTag string) error {
+	host, name := splitRepository(repository)
+	if name == "" {
+		return fmt.Errorf("no ECR repository name in %q", repository)
+	}
+	registry := optional(registryID(host))
+	got, err := c.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{
+		RepositoryName:     &name,
+		RegistryId:         registry,
+		ImageIds:           []ecrtypes.ImageIdentifier{{ImageTag: &tag}},
+		AcceptedMediaTypes: manifestMediaTypes,
+	})
+	if err != nil {
+		return fmt.Errorf("read the manifest of %s:%s: %w", name, tag, err)
+	}
+	if len(got.Images) == 0 {
+		reason := "not returned"
+		if len(got.Failures) > 0 {
+			reason = string(got.Failures[0].FailureCode) + ": " + aws.ToString(got.Failures[0].FailureReason)
+		}
+		return fmt.Errorf("read the manifest of %s:%s: %s", name, tag, reason)
+	}
+	img := got.Images[0]
+	_, err = c.ecr.PutImage(ctx, &ecr.PutImageInput{
+		RepositoryName:         &name,
+		RegistryId:             registry,
+		ImageManifest:          img.ImageManifest,
+		ImageManifestMediaType: img.ImageManifestMediaType,
+		ImageDigest:            img.ImageId.ImageDigest,
+		ImageTag:               &newTag,
+	})
+	var exists *ecrtypes.ImageAlreadyExistsException
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("tag %s:%s as %s: %w", name, tag, newTag, err)
+	}
+	return nil
 }
 
 // unavailable is the error of an image ECR has but ECS cannot pull.

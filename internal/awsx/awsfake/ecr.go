@@ -8,13 +8,10 @@ import (
 )
 
 type describeImagesInput struct {
-	RegistryID     string `json:"registryId"`
-	RepositoryName string `json:"repositoryName"`
-	ImageIDs       []struct {
-		ImageTag    string `json:"imageTag"`
-		ImageDigest string `json:"imageDigest"`
-	} `json:"imageIds"`
-	Filter struct {
+	RegistryID     string   `json:"registryId"`
+	RepositoryName string   `json:"repositoryName"`
+	ImageIDs       imageIDs `json:"imageIds"`
+	Filter         struct {
 		ImageStatus string `json:"imageStatus"`
 	} `json:"filter"`
 }
@@ -45,17 +42,15 @@ type wireImageDetail struct {
 func (s *Server) describeImages(in describeImagesInput) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	registry := cmp.Or(in.RegistryID, Account)
-	tags, ok := s.repos[in.RepositoryName]
-	if !ok || registry != Account {
-		return nil, clientError("RepositoryNotFoundException",
-			"The repository with name '%s' does not exist in the registry with id '%s'", in.RepositoryName, registry)
+	tags, apiErr := s.repository(in.RegistryID, in.RepositoryName)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	detail := func(tag string, img *image) wireImageDetail {
 		return wireImageDetail{
 			RegistryID: Account, RepositoryName: in.RepositoryName, ImageDigest: img.digest, ImageTags: []string{tag},
 			ImageSizeInBytes: 52428800, ImagePushedAt: epoch(img.pushedAt),
-			ImageManifestMediaType: "application/vnd.oci.image.manifest.v1+json", ImageStatus: img.status,
+			ImageManifestMediaType: manifestMediaType, ImageStatus: img.status,
 		}
 	}
 	var details []wireImageDetail
@@ -81,6 +76,131 @@ func (s *Server) describeImages(in describeImagesInput) (any, *apiError) {
 		}
 	}
 	return map[string]any{"imageDetails": details}, nil
+}
+
+// manifestMediaType is the media type of every image the fake holds.
+const manifestMediaType = "application/vnd.oci.image.manifest.v1+json"
+
+// manifest is the stand-in manifest of an image: unique per digest, so
+// that PutImage of it finds the image again.
+func manifest(img *image) string {
+	return `{"schemaVersion":2,"mediaType":"` + manifestMediaType + `","config":{"digest":"` + img.digest + `"}}`
+}
+
+type imageIDs []struct {
+	ImageTag    string `json:"imageTag"`
+	ImageDigest string `json:"imageDigest"`
+}
+
+type batchGetImageInput struct {
+	RegistryID     string   `json:"registryId"`
+	RepositoryName string   `json:"repositoryName"`
+	ImageIDs       imageIDs `json:"imageIds"`
+}
+
+type wireImageID struct {
+	ImageDigest string `json:"imageDigest"`
+	ImageTag    string `json:"imageTag"`
+}
+
+type wireImage struct {
+	RegistryID             string      `json:"registryId"`
+	RepositoryName         string      `json:"repositoryName"`
+	ImageID                wireImageID `json:"imageId"`
+	ImageManifest          string      `json:"imageManifest"`
+	ImageManifestMediaType string      `json:"imageManifestMediaType"`
+}
+
+// repository returns repository's tags, or ECR's error; the caller holds s.mu.
+func (s *Server) repository(registryID, name string) (map[string]*image, *apiError) {
+	registry := cmp.Or(registryID, Account)
+	tags, ok := s.repos[name]
+	if !ok || registry != Account {
+		return nil, clientError("RepositoryNotFoundException",
+			"The repository with name '%s' does not exist in the registry with id '%s'", name, registry)
+	}
+	return tags, nil
+}
+
+// batchGetImage returns the manifests of ACTIVE images, and a failure for
+// each image ID it cannot find, as ECR does.
+func (s *Server) batchGetImage(in batchGetImageInput) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tags, err := s.repository(in.RegistryID, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	images, failures := []wireImage{}, []map[string]any{}
+	for _, id := range in.ImageIDs {
+		img := tags[id.ImageTag]
+		if img == nil || img.status != "ACTIVE" || (id.ImageDigest != "" && id.ImageDigest != img.digest) {
+			failures = append(failures, map[string]any{
+				"imageId": wireImageID{ImageDigest: id.ImageDigest, ImageTag: id.ImageTag}, "failureCode": "ImageNotFound", "failureReason": "Requested image not found",
+			})
+			continue
+		}
+		images = append(images, wireImage{
+			RegistryID: Account, RepositoryName: in.RepositoryName, ImageID: wireImageID{ImageDigest: img.digest, ImageTag: id.ImageTag},
+			ImageManifest: manifest(img), ImageManifestMediaType: manifestMediaType,
+		})
+	}
+	return map[string]any{"images": images, "failures": failures}, nil
+}
+
+type putImageInput struct {
+	RegistryID             string `json:"registryId"`
+	RepositoryName         string `json:"repositoryName"`
+	ImageManifest          string `json:"imageManifest"`
+	ImageManifestMediaType string `json:"imageManifestMediaType"`
+	ImageTag               string `json:"imageTag"`
+	ImageDigest            string `json:"imageDigest"`
+}
+
+// putImage tags the image whose manifest it is given, as ECR does with
+// IMMUTABLE tags: a tag already on that image is ImageAlreadyExists, a
+// tag on another image ImageTagAlreadyExists. Manifests of images the fake
+// does not hold are refused (it stores no layers).
+func (s *Server) putImage(in putImageInput) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tags, err := s.repository(in.RegistryID, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	var target *image
+	for _, img := range tags {
+		if manifest(img) == in.ImageManifest {
+			target = img
+		}
+	}
+	if target == nil || (in.ImageDigest != "" && in.ImageDigest != target.digest) {
+		return nil, clientError("ReferencedImagesNotFoundException", "the manifest references images this fake repository does not hold")
+	}
+	if s.tagsPut == nil {
+		s.tagsPut = map[string][]string{}
+	}
+	switch existing := tags[in.ImageTag]; {
+	case existing == target:
+		return nil, clientError("ImageAlreadyExistsException",
+			"Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", target.digest, in.ImageTag, in.RepositoryName, Account)
+	case existing != nil:
+		return nil, clientError("ImageTagAlreadyExistsException",
+			"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", in.ImageTag, in.RepositoryName)
+	}
+	tags[in.ImageTag] = target
+	s.tagsPut[in.RepositoryName] = append(s.tagsPut[in.RepositoryName], in.ImageTag)
+	return map[string]any{"image": wireImage{
+		RegistryID: Account, RepositoryName: in.RepositoryName, ImageID: wireImageID{ImageDigest: target.digest, ImageTag: in.ImageTag},
+		ImageManifest: in.ImageManifest, ImageManifestMediaType: cmp.Or(in.ImageManifestMediaType, manifestMediaType),
+	}}, nil
+}
+
+// TagsPut returns the tags PutImage added to repository, in order.
+func (s *Server) TagsPut(repository string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.tagsPut[repository])
 }
 
 // nullIfEmpty renders absent fields the way ECR's messages do.

@@ -2,8 +2,9 @@
 // It speaks the AWS JSON 1.1 wire protocol on an httptest server, so the real SDK clients (in this
 // process or in a child process) run against it unchanged: point them at it with Env.
 //
-// Implemented operations: ECR DescribeImages; ECS DescribeServices, ListTasks, DescribeTasks. Errors
-// have AWS's shape: HTTP 400 with {"__type": "<Exception>", "message": ...}.
+// Implemented operations: ECR DescribeImages, BatchGetImage, PutImage (a new tag for an image it
+// holds); ECS DescribeServices, ListTasks, DescribeTasks, DescribeTaskDefinition. Errors have AWS's
+// shape: HTTP 400 with {"__type": "<Exception>", "message": ...}.
 package awsfake
 
 import (
@@ -41,6 +42,7 @@ type Server struct {
 	calls    []string
 	seq      int
 	repos    map[string]map[string]*image // repository → tag → image
+	tagsPut  map[string][]string          // repository → tags PutImage added, in order
 	services map[serviceKey]*serviceState
 	clusters map[string]bool   // clusters exist once a service was set in them
 	taskDefs map[string]string // task definition ARN → its container's image
@@ -205,6 +207,10 @@ func (s *Server) dispatch(r *http.Request, prefix, op string) (any, *apiError) {
 	switch prefix + "." + op {
 	case ecrTargetPrefix + ".DescribeImages":
 		return handle(body, s.describeImages)
+	case ecrTargetPrefix + ".BatchGetImage":
+		return handle(body, s.batchGetImage)
+	case ecrTargetPrefix + ".PutImage":
+		return handle(body, s.putImage)
 	case ecsTargetPrefix + ".DescribeServices":
 		return handle(body, s.describeServices)
 	case ecsTargetPrefix + ".ListTasks":
