@@ -8,10 +8,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
@@ -140,6 +142,11 @@ func TestDeployLifecycle(t *testing.T) {
 		if summary := w.readSummary(t); !strings.Contains(summary, "verified: ECS runs it") {
 			t.Errorf("job summary does not report the verified deploy:\n%s", summary)
 		}
+		// Each verified image is tagged for the lifecycle policy to keep.
+		want := []string{infra.DeployedTagPrefix + shaA, infra.DeployedTagPrefix + shaB}
+		if got := w.aws.TagsPut("api-service"); !slices.Equal(got, want) {
+			t.Errorf("tags added in ECR %v, want %v", got, want)
+		}
 	})
 
 	t.Run("image missing: refused before anything", func(t *testing.T) {
@@ -168,6 +175,9 @@ func TestDeployLifecycle(t *testing.T) {
 		}
 		if h[1].ImageTag != shaC || h[1].Message != deploy.RejectedMessage(shaC) || h[1].Result != "succeeded" {
 			t.Errorf("update before it %+v, want the rejection marker of %s", h[1], shaC)
+		}
+		if got := w.aws.TagsPut("api-service"); slices.Contains(got, infra.DeployedTagPrefix+shaC) {
+			t.Errorf("tags added in ECR %v: the image ECS rolled back is tagged as deployed", got)
 		}
 		out, _ := w.mustRun(t, ExitOK, "status")
 		if !strings.Contains(out, "OK: ECS runs the stack's task definition") || !strings.Contains(out, "running image "+deploytest.RepositoryURL+":"+shaB) {

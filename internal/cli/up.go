@@ -131,6 +131,7 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	switch {
 	case v.OK:
 		out.Verified = true
+		c.markDeployed(ctx, aws, res.Outputs, r.sha)
 		if err := c.report(r.opts.Output, out); err != nil {
 			return err
 		}
@@ -197,7 +198,21 @@ func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Cl
 	if !v.OK {
 		return errors.New("ECS did not settle on the reconciled task definition: " + v.Reason)
 	}
+	c.markDeployed(ctx, aws, res.Outputs, r.previous)
 	return nil
+}
+
+// markDeployed tags the image ECS verifiably runs deployed-<sha>: the
+// lifecycle policy keeps the rollback window of such images however many
+// images are pushed since. A failure only warns: the deploy is done.
+func (c *Command) markDeployed(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, sha string) {
+	repo, err := outputString(outputs, infra.OutRepositoryURL)
+	if err == nil {
+		err = aws.AddTag(ctx, repo, sha, infra.DeployedTagPrefix+sha)
+	}
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "slipway: warning: could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v\n", sha, infra.DeployedTagPrefix, sha, err)
+	}
 }
 
 func firstNonEmpty(values ...string) string {
