@@ -139,3 +139,41 @@ func TestOpenMissingStack(t *testing.T) {
 		t.Errorf("Open of a stack that does not exist: %v, want ErrNoStack", err)
 	}
 }
+
+// Mark records a message with an update that must change nothing: with
+// the deployed SHA and config it succeeds and changes nothing; with
+// anything to change it fails and applies nothing.
+func TestMarkChangesNothing(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	ctx := context.Background()
+	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, p).Mark(ctx, shaA, deploy.RejectedMessage(shaA)); err != nil {
+		t.Fatalf("Mark with the deployed SHA: %v", err)
+	}
+	hist, err := open(t, p).History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist[0].Message != deploy.RejectedMessage(shaA) || hist[0].Result != "succeeded" || hist[0].ImageTag != shaA {
+		t.Errorf("newest update %+v, want the succeeded marker of %s", hist[0], shaA)
+	}
+
+	if err := open(t, p).Mark(ctx, shaB, deploy.RejectedMessage(shaB)); err == nil {
+		t.Error("Mark with another SHA succeeded, want an error: it would change the task definition")
+	}
+	cfg := deploytest.BaseConfig()
+	cfg["test:platform"] = "v2"
+	p.WriteConfig(t, cfg)
+	if err := open(t, p).Mark(ctx, shaA, deploy.RejectedMessage(shaA)); err == nil {
+		t.Error("Mark with a platform change pending succeeded, want an error")
+	}
+	plan, err := open(t, p).Preview(ctx, shaA, deploy.PreviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc := deploy.PlatformChanges(plan.Changes); len(pc) != 1 || pc[0].Op != "create" {
+		t.Errorf("after the failed marks, platform changes %+v, want the security group still to create (nothing applied)", pc)
+	}
+}
