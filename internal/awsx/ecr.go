@@ -110,8 +110,27 @@ func (c *Client) AddTag(ctx context.Context, repository, tag, newTag string) err
 		ImageTag:               &newTag,
 	})
 	var exists *ecrtypes.ImageAlreadyExistsException
-	if err != nil && !errors.As(err, &exists) {
+	var tagExists *ecrtypes.ImageTagAlreadyExistsException
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &exists) && !errors.As(err, &tagExists):
 		return fmt.Errorf("tag %s:%s as %s: %w", name, tag, newTag, err)
+	}
+	// newTag exists. ECR answers ImageTagAlreadyExists in an IMMUTABLE
+	// repository even when the tag is on this very image, so the digests
+	// decide whether the image is already tagged.
+	on, derr := c.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RepositoryName: &name,
+		RegistryId:     registry,
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: &newTag}},
+		Filter:         &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterAny},
+	})
+	if derr != nil || len(on.ImageDetails) == 0 {
+		return fmt.Errorf("tag %s:%s as %s: %w (and the image holding %s could not be described: %v)", name, tag, newTag, err, newTag, derr)
+	}
+	if d := aws.ToString(on.ImageDetails[0].ImageDigest); d != aws.ToString(img.ImageId.ImageDigest) {
+		return fmt.Errorf("tag %s:%s as %s: the tag is already on another image (%s): %w", name, tag, newTag, d, err)
 	}
 	return nil
 }

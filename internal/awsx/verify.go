@@ -16,7 +16,7 @@ const (
 
 // Verification is the verdict on whether ECS runs the task definition a deploy asked for.
 type Verification struct {
-	// OK: the PRIMARY deployment runs Want and its rollout COMPLETED.
+	// OK: the PRIMARY deployment runs Want and its rollout COMPLETED with at least one task desired.
 	OK bool
 	// RolledBack: the PRIMARY deployment runs another task definition (the circuit breaker rolled
 	// back, or someone else deployed), or the rollout of Want FAILED.

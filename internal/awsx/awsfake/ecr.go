@@ -158,9 +158,10 @@ type putImageInput struct {
 }
 
 // putImage tags the image whose manifest it is given, as ECR does with
-// IMMUTABLE tags: a tag already on that image is ImageAlreadyExists, a
-// tag on another image ImageTagAlreadyExists. Manifests of images the fake
-// does not hold are refused (it stores no layers).
+// IMMUTABLE tags: an existing tag is ImageTagAlreadyExists, even on that
+// very image (aws/containers-roadmap#2179 reports this of IMMUTABLE
+// repositories). Manifests of images the fake does not hold are refused
+// (it stores no layers).
 func (s *Server) putImage(in putImageInput) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -180,11 +181,7 @@ func (s *Server) putImage(in putImageInput) (any, *apiError) {
 	if s.tagsPut == nil {
 		s.tagsPut = map[string][]string{}
 	}
-	switch existing := tags[in.ImageTag]; {
-	case existing == target:
-		return nil, clientError("ImageAlreadyExistsException",
-			"Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", target.digest, in.ImageTag, in.RepositoryName, Account)
-	case existing != nil:
+	if tags[in.ImageTag] != nil {
 		return nil, clientError("ImageTagAlreadyExistsException",
 			"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", in.ImageTag, in.RepositoryName)
 	}
