@@ -47,9 +47,10 @@ type lifecycleRule struct {
 
 // LifecyclePolicy expires untagged images after UntaggedExpiryDays, keeps
 // the newest window deployed images (DeployedTagPrefix: the rollback
-// window), and of the other tagged images the newest window pushed. ECR
-// never lets a rule expire an image a higher-priority rule's tags select,
-// so the last rule cannot expire a deployed image.
+// window), and besides them the newest window pushed images, deployed or
+// not: the last rule counts deployed images too, but ECR never lets a rule
+// expire an image a higher-priority rule's tags select, so it cannot
+// expire a deployed one.
 func LifecyclePolicy(window int) string {
 	untagged := lifecycleRule{RulePriority: 1, Description: "expire untagged images"}
 	untagged.Selection.TagStatus = "untagged"

@@ -357,7 +357,8 @@ func TestRegistry(t *testing.T) {
 	}
 	// In priority order: untagged images go after a week; the newest 37
 	// deployed images (tagged deployed-<sha> by the tool) stay, however
-	// many were pushed since; of the others the newest 37 stay. ECR never
+	// many were pushed since; besides them the newest 37 pushes stay,
+	// deployed or not (the last rule counts deployed images too). ECR never
 	// lets a rule expire what a higher-priority rule's tags select, so the
 	// last rule cannot evict a deployed image.
 	want := []selection{

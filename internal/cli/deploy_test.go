@@ -504,6 +504,27 @@ func TestRolledBackPlatformChangeIsNotBlamedOnTheImage(t *testing.T) {
 	}
 }
 
+// When ECS rolls back a re-deploy of the SHA it runs, the image is not to
+// blame: no rejection marker, no reconcile.
+func TestRolledBackRedeployIsNotBlamedOnTheImage(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.aws.SetService("prod-cluster", "api-service", awsfake.ServiceSpec{
+		Primary: awsfake.Deployment{TaskDefinition: awsfake.TaskDefinitionARN("api-service", 99), Desired: 2, Running: 2},
+		Others:  []awsfake.Deployment{{Status: "ACTIVE", TaskDefinition: deploytest.TaskDefinitionArn(shaA), RolloutState: "FAILED", RolloutStateReason: awsfake.CircuitBreakerReason}},
+	})
+	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaA)
+	if !strings.Contains(errs, "re-deploy of the running SHA "+shaA) || !strings.Contains(errs, "not marked rejected") {
+		t.Errorf("stderr does not explain the re-deploy's rollback:\n%s", tail(errs))
+	}
+	for i, h := range w.history(t) {
+		if h.Message != deploy.DeployMessage(shaA) {
+			t.Errorf("history[%d] = %q, want only deploys of %s (no marker, no reconcile)", i, h.Message, shaA)
+		}
+	}
+}
+
 // A verified deploy exits 0 even when the job summary cannot be written:
 // the summary is a report, and exit 1 would read as an unverified deploy.
 func TestVerifiedDeployWithUnwritableSummary(t *testing.T) {

@@ -144,6 +144,11 @@ func TestPlaceholdersAreProdExamples(t *testing.T) {
 	if got := placeholderKeys(prod); len(got) != len(placeholders) {
 		t.Errorf("placeholderKeys(Pulumi.prod.yaml) = %v, want all %d", got, len(placeholders))
 	}
+	for k, v := range prod {
+		if _, ok := placeholders[k]; !ok && (strings.Contains(v, "example") || v == strings.Repeat("0", 40)) {
+			t.Errorf("Pulumi.prod.yaml %s = %q looks like an example value but is not in placeholders", k, v)
+		}
+	}
 	var in inputError
 	if err := validateConfig("prod", prod); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") {
 		t.Errorf("validateConfig(Pulumi.prod.yaml) = %v, want bad input naming slipway:githubOwner", err)

@@ -158,13 +158,20 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
 			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", r.sha, v.Reason, len(platform), r.sha)}
 	}
-	// History learns of the rejection first, with an update that changes
-	// nothing (the stack already holds this SHA): whatever happens next,
-	// no rollback picks this SHA and the ledger names what ECS runs.
-	if _, err := s.Up(ctx, r.sha, deploy.RejectedMessage(r.sha)); err != nil {
+	if r.previous == r.sha {
+		// A re-deploy of the running SHA: its image runs fine, so ECS's
+		// rollback does not blame it, and there is nothing to reconcile to.
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back a re-deploy of the running SHA %s (%s): the image is not marked rejected, and ECS runs its previous task definition; see deploy status", r.sha, v.Reason)}
+	}
+	// History learns of the rejection first, with an update that must
+	// change nothing (the stack already holds this SHA): whatever happens
+	// next, no default rollback picks this SHA and the ledger names what
+	// ECS runs.
+	if err := s.Mark(ctx, r.sha, deploy.RejectedMessage(r.sha)); err != nil {
 		fmt.Fprintf(c.Stderr, "slipway: could not record in history that ECS rolled back %s (the reconcile records it too): %v\n", r.sha, err)
 	}
-	if r.previous == "" || r.previous == r.sha {
+	if r.previous == "" {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
 	}
