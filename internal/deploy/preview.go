@@ -114,7 +114,7 @@ func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Pl
 // SIGINT and cancelled the update, releasing its lock), locked, or failed.
 func engineError(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s interrupted; the engine cancelled the update and released the stack's lock: %w", op, ctx.Err())
+		return fmt.Errorf("%s interrupted: the engine was asked to cancel, which releases the stack's lock when it stops within 10 seconds; if a provider operation was in flight it was killed, and the lock and pending operations may remain (README: interrupted update): %w", op, ctx.Err())
 	}
 	err = lockedOr(err)
 	if errors.Is(err, ErrLocked) {
