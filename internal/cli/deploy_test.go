@@ -525,6 +525,28 @@ func TestRolledBackRedeployIsNotBlamedOnTheImage(t *testing.T) {
 	}
 }
 
+// The reconcile deploys what ECS went back to; when that is not the last
+// good SHA in history, the tool does not guess: no reconcile, the
+// rejection is still recorded.
+func TestReconcileFollowsWhatECSRuns(t *testing.T) {
+	w := newWorld(t)
+	w.ecsDeploys(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.ecsDeploys(shaB)
+	w.mustRun(t, ExitOK, "up", "--sha", shaB)
+	w.aws.PutImage("api-service", shaC)
+	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaC), deploytest.TaskDefinitionArn(shaA))
+	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
+	for _, want := range []string{`running image tag "` + shaA + `"`, "the last good SHA in history is " + shaB, "nothing was reconciled"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+		}
+	}
+	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaC) {
+		t.Errorf("newest update %q, want the rejection marker of %s and no reconcile", h[0].Message, shaC)
+	}
+}
+
 // A verified deploy exits 0 even when the job summary cannot be written:
 // the summary is a report, and exit 1 would read as an unverified deploy.
 func TestVerifiedDeployWithUnwritableSummary(t *testing.T) {

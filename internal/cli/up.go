@@ -175,6 +175,15 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
 	}
+	// The reconcile must deploy what ECS went back to. History and ECS
+	// can disagree (an update that failed after it was applied): then the
+	// tool does not guess.
+	if running, err := runningTag(ctx, aws, v.Primary.TaskDefinition); err != nil {
+		fmt.Fprintf(c.Stderr, "slipway: warning: could not read the image ECS went back to (%v); reconciling to the last good SHA in history, %s\n", err, r.previous)
+	} else if running != r.previous {
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled; check deploy status, then deploy up --sha with the SHA ECS runs", r.sha, v.Reason, running, r.previous)}
+	}
 	if err := c.reconcile(ctx, s, aws, res.Outputs, r); err != nil {
 		_ = c.report(r.opts.Output, out)
 		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
@@ -207,6 +216,20 @@ func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Cl
 	}
 	c.markDeployed(ctx, aws, res.Outputs, r.previous)
 	return nil
+}
+
+// runningTag is the image tag of the service container in taskDefinition.
+func runningTag(ctx context.Context, aws *awsx.Client, taskDefinition string) (string, error) {
+	images, err := aws.Images(ctx, taskDefinition)
+	if err != nil {
+		return "", err
+	}
+	image := images[infra.ContainerName]
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return "", fmt.Errorf("task definition %s has no tagged %s image (got %q)", taskDefinition, infra.ContainerName, image)
+	}
+	return image[i+1:], nil
 }
 
 // markDeployed tags the image ECS verifiably runs deployed-<sha>: the
