@@ -77,6 +77,16 @@ func (w *world) mustRun(t *testing.T, want int, args ...string) (string, string)
 	return out, errs
 }
 
+// wantStderr fails t for each of wants that the stderr errs lacks.
+func wantStderr(t *testing.T, errs string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
+		}
+	}
+}
+
 func tail(s string) string {
 	if len(s) > 4000 {
 		return "…" + s[len(s)-4000:]
@@ -164,11 +174,7 @@ func TestDeployLifecycle(t *testing.T) {
 		w.aws.PutImage("api-service", shaC)
 		w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaC), deploytest.TaskDefinitionArn(shaB))
 		_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
-		for _, want := range []string{"ECS ROLLED BACK", "CannotPullContainerError", "rolling back to deployment", "reconciled to " + shaB} {
-			if !strings.Contains(errs, want) {
-				t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-			}
-		}
+		wantStderr(t, errs, "ECS ROLLED BACK", "CannotPullContainerError", "rolling back to deployment", "reconciled to "+shaB)
 		h := w.history(t)
 		if h[0].ImageTag != shaB || h[0].Message != deploy.ReconcileMessage(shaB, shaC) || h[0].Result != "succeeded" {
 			t.Errorf("newest update %+v, want the reconciliation to %s", h[0], shaB)
@@ -263,11 +269,7 @@ func TestDeployLifecycle(t *testing.T) {
 	t.Run("status disagrees when ECS runs something else", func(t *testing.T) {
 		w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 		_, errs := w.mustRun(t, ExitMismatch, "status")
-		for _, want := range []string{"differs from the stack", "ECS runs image " + deploytest.RepositoryURL + ":" + shaA + ", the stack deployed " + shaB} {
-			if !strings.Contains(errs, want) {
-				t.Errorf("stderr does not contain %q:\n%s", want, errs)
-			}
-		}
+		wantStderr(t, errs, "differs from the stack", "ECS runs image "+deploytest.RepositoryURL+":"+shaA+", the stack deployed "+shaB)
 		w.ecsDeploys(shaB)
 	})
 
@@ -289,11 +291,7 @@ func TestDeployLifecycle(t *testing.T) {
 		before := len(w.history(t))
 		w.ecsDeploys(shaD)
 		_, errs := w.mustRun(t, ExitRefused, "up", "--sha", shaD)
-		for _, want := range []string{"refused before touching anything", "aws:ec2/securityGroup:SecurityGroup", "task-sg-v2", "--all"} {
-			if !strings.Contains(errs, want) {
-				t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-			}
-		}
+		wantStderr(t, errs, "refused before touching anything", "aws:ec2/securityGroup:SecurityGroup", "task-sg-v2", "--all")
 		if after := len(w.history(t)); after != before {
 			t.Errorf("the guard let an update run (history %d → %d)", before, after)
 		}
@@ -459,11 +457,7 @@ func TestBadStackConfigChangesNothing(t *testing.T) {
 				if code != ExitBadInput {
 					t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitBadInput, tail(errs))
 				}
-				for _, want := range c.want {
-					if !strings.Contains(errs, want) {
-						t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-					}
-				}
+				wantStderr(t, errs, c.want...)
 			})
 		}
 		if got, err := os.ReadFile(w.p.StackFile()); err != nil || !bytes.Equal(got, stackFile) {
@@ -494,11 +488,7 @@ func TestRolledBackPlatformChangeIsNotBlamedOnTheImage(t *testing.T) {
 	w.aws.PutImage("api-service", shaB)
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--all", "--sha", shaB)
-	for _, want := range []string{"ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-		}
-	}
+	wantStderr(t, errs, "ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected")
 	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
 		t.Errorf("newest update %q, want the deploy of %s and no marker or reconcile", h[0].Message, shaB)
 	}
@@ -537,11 +527,7 @@ func TestReconcileFollowsWhatECSRuns(t *testing.T) {
 	w.aws.PutImage("api-service", shaC)
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaC), deploytest.TaskDefinitionArn(shaA))
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
-	for _, want := range []string{`running image tag "` + shaA + `"`, "the last good SHA in history is " + shaB, "nothing was reconciled"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-		}
-	}
+	wantStderr(t, errs, `running image tag "`+shaA+`"`, "the last good SHA in history is "+shaB, "nothing was reconciled")
 	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaC) {
 		t.Errorf("newest update %q, want the rejection marker of %s and no reconcile", h[0].Message, shaC)
 	}
@@ -571,11 +557,7 @@ func TestUnconfirmedDeployIsNotReconciled(t *testing.T) {
 		Others: []awsfake.Deployment{{Status: "ACTIVE", TaskDefinition: deploytest.TaskDefinitionArn(shaB), Desired: 2}},
 	})
 	_, errs := w.mustRun(t, ExitFailure, "up", "--sha", shaB)
-	for _, want := range []string{"ECS does not confirm it", "no PRIMARY deployment", "nothing was rolled back or reconciled"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-		}
-	}
+	wantStderr(t, errs, "ECS does not confirm it", "no PRIMARY deployment", "nothing was rolled back or reconciled")
 	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
 		t.Errorf("newest update %q, want the deploy of %s and no reconcile", h[0].Message, shaB)
 	}
@@ -591,11 +573,7 @@ func TestFailedReconcile(t *testing.T) {
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 	w.aws.ArchiveImage("api-service", shaA)
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaB)
-	for _, want := range []string{"reconciling the stack to " + shaA + " failed", "deploy up --sha " + shaA} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr does not contain %q:\n%s", want, tail(errs))
-		}
-	}
+	wantStderr(t, errs, "reconciling the stack to "+shaA+" failed", "deploy up --sha "+shaA)
 	// The reconcile never ran, but history knows ECS rejected the new SHA
 	// from the marker recorded before it: the ledger names what ECS runs.
 	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaB) || h[0].ImageTag != shaB || h[0].Result != "succeeded" {
