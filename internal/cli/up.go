@@ -150,19 +150,22 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	// definition. Tell why, then put state, config and ECS back in step.
 	out.RolledBack = true
 	c.explain(ctx, aws, res.Outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, out.TaskDefinitionArn)
+	// Every outcome from here reports the result and exits 4.
+	rolledBack := func(err error) error {
+		_ = c.report(r.opts.Output, out)
+		return exitError{ExitRolledBack, err}
+	}
 	if len(platform) > 0 {
 		// The image is not the only suspect: reconciling would redeploy
 		// the previous SHA with the same platform change, and marking the
 		// SHA rejected could blame a good image.
-		_ = c.report(r.opts.Output, out)
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
-			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", r.sha, v.Reason, len(platform), r.sha)}
+		return rolledBack(fmt.Errorf("ECS rolled back the deploy of %s (%s), which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
+			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", r.sha, v.Reason, len(platform), r.sha))
 	}
 	if r.previous == r.sha {
 		// A re-deploy of the running SHA: its image runs fine, so ECS's
 		// rollback does not blame it, and there is nothing to reconcile to.
-		_ = c.report(r.opts.Output, out)
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back a re-deploy of the running SHA %s (%s): the image is not marked rejected, and ECS runs its previous task definition; see deploy status", r.sha, v.Reason)}
+		return rolledBack(fmt.Errorf("ECS rolled back a re-deploy of the running SHA %s (%s): the image is not marked rejected, and ECS runs its previous task definition; see deploy status", r.sha, v.Reason))
 	}
 	// History learns of the rejection first, with an update that must
 	// change nothing (the stack already holds this SHA): whatever happens
@@ -172,8 +175,7 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 		fmt.Fprintf(c.Stderr, "slipway: could not record in history that ECS rolled back %s (the reconcile records it too): %v\n", r.sha, err)
 	}
 	if r.previous == "" {
-		_ = c.report(r.opts.Output, out)
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason)}
+		return rolledBack(fmt.Errorf("ECS rolled back the deploy of %s (%s) and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", r.sha, v.Reason))
 	}
 	// The reconcile must deploy what ECS went back to. History and ECS
 	// can disagree (an update that failed after it was applied): then the
@@ -181,18 +183,15 @@ func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest)
 	if running, err := runningTag(ctx, aws, v.Primary.TaskDefinition); err != nil {
 		fmt.Fprintf(c.Stderr, "slipway: warning: could not read the image ECS went back to (%v); reconciling to the last good SHA in history, %s\n", err, r.previous)
 	} else if running != r.previous {
-		_ = c.report(r.opts.Output, out)
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s) to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled; check deploy status, then deploy up --sha with the SHA ECS runs", r.sha, v.Reason, running, r.previous)}
+		return rolledBack(fmt.Errorf("ECS rolled back the deploy of %s (%s) to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled; check deploy status, then deploy up --sha with the SHA ECS runs", r.sha, v.Reason, running, r.previous))
 	}
 	if err := c.reconcile(ctx, s, aws, res.Outputs, r); err != nil {
-		_ = c.report(r.opts.Output, out)
-		return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
-			"ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", r.sha, v.Reason, r.previous, err, r.previous)}
+		return rolledBack(fmt.Errorf("ECS rolled back the deploy of %s (%s), and reconciling the stack to %s failed: %w; "+
+			"ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", r.sha, v.Reason, r.previous, err, r.previous))
 	}
 	out.Reconciled = r.previous
-	_ = c.report(r.opts.Output, out)
 	_ = c.appendStepSummary(deploySummaryMarkdown(out, r.verb))
-	return exitError{ExitRolledBack, fmt.Errorf("ECS rolled back the deploy of %s: %s; the stack is reconciled to %s", r.sha, v.Reason, r.previous)}
+	return rolledBack(fmt.Errorf("ECS rolled back the deploy of %s: %s; the stack is reconciled to %s", r.sha, v.Reason, r.previous))
 }
 
 // reconcile redeploys the last good SHA after ECS rolled a deploy back, so
