@@ -48,7 +48,7 @@ func (o CommonOptions) validate() error {
 // begin parses a stack verb's flags and checks them (the common ones, then
 // the verb's own with check) before it opens the stack: bad input never
 // reaches the engine.
-func (c *Command) begin(ctx context.Context, fs *flag.FlagSet, args []string, o *CommonOptions, check func() error) (*stackEnv, error) {
+func (c *Command) begin(ctx context.Context, fs *flag.FlagSet, args []string, o *CommonOptions, check func() error) (*deploy.Session, error) {
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -73,17 +73,6 @@ func checkVerifyTimeout(d time.Duration) error {
 		return badInput("--verify-timeout %s: want a positive duration such as 10m", d)
 	}
 	return nil
-}
-
-// stackEnv is what a stack verb works with: an open session.
-type stackEnv struct {
-	session *deploy.Session
-}
-
-func (e *stackEnv) close() {
-	if e.session != nil {
-		e.session.Close()
-	}
 }
 
 // imageTagKey is the config key of the image SHA.
@@ -134,7 +123,7 @@ func validateConfig(stack string, config map[string]string) error {
 // openStack finds the project, reads the stack's config and opens the
 // stack. Progress of the engine goes to stderr, so that stdout stays
 // parseable with --output json.
-func (c *Command) openStack(ctx context.Context, o CommonOptions) (*stackEnv, error) {
+func (c *Command) openStack(ctx context.Context, o CommonOptions) (*deploy.Session, error) {
 	proj, err := project.Find(o.Dir)
 	if err != nil {
 		return nil, badInput("%v", err)
@@ -171,7 +160,7 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*stackEnv, er
 		}
 		return nil, err
 	}
-	return &stackEnv{session: s}, nil
+	return s, nil
 }
 
 // stackError maps the engine's lock conflict to its exit code and runbook.

@@ -18,18 +18,18 @@ func (c *Command) drift(ctx context.Context, args []string) error {
 	o.runsProgram = true
 	fs := c.flags("drift")
 	c.commonFlags(fs, &o.CommonOptions)
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	sha, err := c.deployedSHA(ctx, env, "")
+	defer session.Close()
+	sha, err := c.deployedSHA(ctx, session, "")
 	if err != nil {
 		return err
 	}
 	// A preview with refresh reads the cloud into the preview only: it takes
 	// no lock and writes no state.
-	plan, err := env.session.Preview(ctx, sha, deploy.PreviewOptions{Refresh: true})
+	plan, err := session.Preview(ctx, sha, deploy.PreviewOptions{Refresh: true})
 	if err != nil {
 		return stackError(err)
 	}

@@ -29,7 +29,7 @@ func (c *Command) history(ctx context.Context, args []string) error {
 	fs := c.flags("history")
 	c.commonFlags(fs, &o.CommonOptions)
 	fs.IntVar(&o.Limit, "limit", 0, "show at most this many updates (0: all)")
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
 		if o.Limit < 0 {
 			return badInput("--limit %d: want 0 (all) or more", o.Limit)
 		}
@@ -38,8 +38,8 @@ func (c *Command) history(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	hist, err := env.session.History(ctx)
+	defer session.Close()
+	hist, err := session.History(ctx)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (c *Command) preview(ctx context.Context, args []string) error {
 	fs.StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
 	fs.BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
 	fs.IntVar(&o.PR, "pr", 0, "pull request number for --comment")
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
 		if o.Comment && o.PR <= 0 {
 			return badInput("--comment needs --pr N, the pull request to comment on")
 		}
@@ -63,12 +63,12 @@ func (c *Command) preview(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	sha, err := c.deployedSHA(ctx, env, o.SHA)
+	defer session.Close()
+	sha, err := c.deployedSHA(ctx, session, o.SHA)
 	if err != nil {
 		return err
 	}
-	plan, err := env.session.Preview(ctx, sha, deploy.PreviewOptions{})
+	plan, err := session.Preview(ctx, sha, deploy.PreviewOptions{})
 	if err != nil {
 		return stackError(err)
 	}
@@ -103,10 +103,10 @@ func nonNil(c []deploy.Change) []deploy.Change {
 }
 
 // deployedSHA is the SHA to preview with: --sha, else what runs now.
-func (c *Command) deployedSHA(ctx context.Context, env *stackEnv, override string) (string, error) {
+func (c *Command) deployedSHA(ctx context.Context, session *deploy.Session, override string) (string, error) {
 	sha := override
 	if sha == "" {
-		hist, err := env.session.History(ctx)
+		hist, err := session.History(ctx)
 		if err != nil {
 			return "", err
 		}

@@ -24,7 +24,7 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 	fs.StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
 	verifyTimeoutFlag(fs, &o.VerifyTimeout)
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
 		if o.To != "" {
 			if err := infra.ValidateSHA(o.To); err != nil {
 				return badInput("--to: %v", err)
@@ -35,8 +35,8 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	hist, err := env.session.History(ctx)
+	defer session.Close()
+	hist, err := session.History(ctx)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 		return nil
 	}
 	o.SHA = target
-	return c.deploySHA(ctx, env, deployRequest{
+	return c.deploySHA(ctx, session, deployRequest{
 		opts: o.UpOptions, sha: target, previous: current, message: deploy.RollbackMessage(target, current), verb: "rollback",
 	})
 }

@@ -32,12 +32,12 @@ func (c *Command) status(ctx context.Context, args []string) error {
 	var o StatusOptions
 	fs := c.flags("status")
 	c.commonFlags(fs, &o.CommonOptions)
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	outputs, err := env.session.Outputs(ctx)
+	defer session.Close()
+	outputs, err := session.Outputs(ctx)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (c *Command) up(ctx context.Context, args []string) error {
 	fs.StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	fs.BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
 	verifyTimeoutFlag(fs, &o.VerifyTimeout)
-	env, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
 		if o.SHA == "" {
 			return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
 		}
@@ -41,13 +41,13 @@ func (c *Command) up(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	hist, err := env.session.History(ctx)
+	defer session.Close()
+	hist, err := session.History(ctx)
 	if err != nil {
 		return err
 	}
 	previous, _ := deploy.CurrentSHA(hist)
-	return c.deploySHA(ctx, env, deployRequest{
+	return c.deploySHA(ctx, session, deployRequest{
 		opts: o, sha: o.SHA, previous: previous, message: deploy.DeployMessage(o.SHA), verb: "deploy",
 	})
 }
@@ -76,8 +76,7 @@ type deployResult struct {
 
 // deploySHA is the deploy path: image check, guard, up, ECS verification,
 // and reconciliation when ECS rolled the deploy back.
-func (c *Command) deploySHA(ctx context.Context, env *stackEnv, r deployRequest) error {
-	s := env.session
+func (c *Command) deploySHA(ctx context.Context, s *deploy.Session, r deployRequest) error {
 	outputs, err := s.Outputs(ctx)
 	if err != nil {
 		return err
