@@ -372,10 +372,7 @@ func TestLockedStack(t *testing.T) {
 		code, _, _ := w.run("up", "--sha", shaB)
 		done <- code
 	}()
-	deploytest.WaitHolding(t, hold, done)
-	if len(w.p.LockFiles(t)) == 0 {
-		t.Fatal("the first deploy is running but the stack has no lock file")
-	}
+	deploytest.WaitLocked(t, w.p, hold, done)
 	code, _, errs := w.run("up", "--sha", shaB)
 	if code != ExitLocked || !strings.Contains(errs, "pulumi cancel") || !strings.Contains(errs, "never does this on its own") {
 		t.Errorf("second deploy: exit %d, want %d with the runbook; stderr:\n%s", code, ExitLocked, tail(errs))

@@ -17,15 +17,6 @@ func heldProject(t *testing.T) (deploytest.Project, deploytest.Hold) {
 	return p, hold
 }
 
-// waitForLock waits until the running update is held, holding the lock.
-func waitForLock(t *testing.T, p deploytest.Project, hold deploytest.Hold, done <-chan error) {
-	t.Helper()
-	deploytest.WaitHolding(t, hold, done)
-	if len(p.LockFiles(t)) == 0 {
-		t.Fatal("the update is running but the stack has no lock file")
-	}
-}
-
 func TestConcurrentUpGetsLocked(t *testing.T) {
 	p, hold := heldProject(t)
 	first := open(t, p)
@@ -35,7 +26,7 @@ func TestConcurrentUpGetsLocked(t *testing.T) {
 		_, err := first.Up(context.Background(), shaA, deploy.DeployMessage(shaA))
 		done <- err
 	}()
-	waitForLock(t, p, hold, done)
+	deploytest.WaitLocked(t, p, hold, done)
 	_, err := second.Up(context.Background(), shaB, deploy.DeployMessage(shaB))
 	if !errors.Is(err, deploy.ErrLocked) {
 		t.Errorf("second up while the first runs: %v, want ErrLocked", err)
@@ -59,7 +50,7 @@ func TestInterruptedUpLeavesNoLock(t *testing.T) {
 		_, err := s.Up(ctx, shaA, deploy.DeployMessage(shaA))
 		done <- err
 	}()
-	waitForLock(t, p, hold, done)
+	deploytest.WaitLocked(t, p, hold, done)
 	cancel() // what SIGINT/SIGTERM does through signal.NotifyContext
 	err := <-done
 	if !errors.Is(err, context.Canceled) {

@@ -116,12 +116,16 @@ func (h Hold) wait(ctx context.Context) error {
 	}
 }
 
-// WaitHolding waits until an update is held, or fails the test when done
-// reports that the update ended first.
-func WaitHolding[T any](t testing.TB, h Hold, done <-chan T) {
+// WaitLocked waits until an update of p is held, and so holds the
+// stack's lock, which it checks; it fails the test when done reports that
+// the update ended first.
+func WaitLocked[T any](t testing.TB, p Project, h Hold, done <-chan T) {
 	t.Helper()
 	for {
 		if _, err := os.Stat(filepath.Join(string(h), "holding")); err == nil {
+			if len(p.LockFiles(t)) == 0 {
+				t.Fatal("the update is held but the stack has no lock file")
+			}
 			return
 		}
 		select {
