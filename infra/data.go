@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
@@ -46,7 +47,7 @@ type Data struct {
 
 // NewData creates the table (on demand, point-in-time recovery, protected)
 // and the queues.
-func NewData(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.ResourceOption) (*Data, error) {
+func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Data, error) {
 	d := &Data{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Data", name, d, opts...); err != nil {
 		return nil, err

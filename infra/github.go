@@ -2,6 +2,7 @@ package infra
 
 import (
 	"errors"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"path"
 	"strings"
 
@@ -28,7 +29,7 @@ type GitHub struct {
 
 // WorkflowParams are the values the workflow templates render with. None
 // depends on the image SHA: a deploy never rewrites a workflow file.
-func WorkflowParams(cfg Config, stack string) workflows.Params {
+func WorkflowParams(cfg contract.Config, stack string) workflows.Params {
 	return workflows.Params{
 		Stack:             stack,
 		DeployEnvironment: DeployEnv,
@@ -47,7 +48,7 @@ func workflowResourceName(file string) string {
 }
 
 // NewGitHub manages the workflow files, the variables and the environment.
-func NewGitHub(ctx *pulumi.Context, name string, cfg Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
+func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
 	g := &GitHub{}
 	if err := ctx.RegisterComponentResource("slipway:infra:GitHub", name, g, opts...); err != nil {
 		return nil, err

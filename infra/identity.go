@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -23,7 +24,7 @@ const (
 // SubjectPrefix is the start of every OIDC subject the application
 // repository emits: repo:OWNER/REPO, or the immutable
 // repo:OWNER@OWNER_ID/REPO@REPO_ID when the IDs are configured.
-func SubjectPrefix(cfg Config) string {
+func SubjectPrefix(cfg contract.Config) string {
 	if cfg.GitHubOwnerID != "" {
 		return fmt.Sprintf("repo:%s@%s/%s@%s", cfg.GitHubOwner, cfg.GitHubOwnerID, cfg.GitHubRepo, cfg.GitHubRepoID)
 	}
@@ -33,14 +34,14 @@ func SubjectPrefix(cfg Config) string {
 // DeploySubject is the one subject the deploy role trusts: a job of the
 // application repository running in the production environment (whose
 // deployments GitHub limits to the main branch).
-func DeploySubject(cfg Config) string {
+func DeploySubject(cfg contract.Config) string {
 	return SubjectPrefix(cfg) + ":environment:" + DeployEnv
 }
 
 // PreviewSubjects are the subjects the read-only preview role trusts: pull
 // request runs (previews) and runs on main without an environment (the
 // scheduled drift check).
-func PreviewSubjects(cfg Config) []string {
+func PreviewSubjects(cfg contract.Config) []string {
 	return []string{
 		SubjectPrefix(cfg) + ":pull_request",
 		SubjectPrefix(cfg) + ":ref:refs/heads/" + DefaultBranch,
@@ -130,7 +131,7 @@ func trust(provider pulumi.StringInput, subjects ...string) pulumi.StringOutput 
 // per project and stack), read-only or read/write, and the backend's
 // meta.yaml read-only. Other stacks and projects in the bucket stay out of
 // reach.
-func stateBucketStatements(cfg Config, args IdentityArgs, write bool) []Statement {
+func stateBucketStatements(cfg contract.Config, args IdentityArgs, write bool) []Statement {
 	if cfg.StateBucket == "" {
 		return nil
 	}
@@ -141,10 +142,10 @@ func stateBucketStatements(cfg Config, args IdentityArgs, write bool) []Statemen
 	}
 	root += ".pulumi/"
 	stack := []string{
-		root + "stacks/" + Project + "/" + args.Stack + ".json*",
-		root + "history/" + Project + "/" + args.Stack + "/*",
-		root + "backups/" + Project + "/" + args.Stack + "/*",
-		root + "locks/*/" + Project + "/" + args.Stack + "/*",
+		root + "stacks/" + contract.Project + "/" + args.Stack + ".json*",
+		root + "history/" + contract.Project + "/" + args.Stack + "/*",
+		root + "backups/" + contract.Project + "/" + args.Stack + "/*",
+		root + "locks/*/" + contract.Project + "/" + args.Stack + "/*",
 	}
 	objects := []string{"s3:GetObject"}
 	if write {
@@ -160,7 +161,7 @@ func stateBucketStatements(cfg Config, args IdentityArgs, write bool) []Statemen
 // DeployStatements is the deploy role's policy: push this image repository,
 // register task definitions, update and watch this service. No IAM write:
 // CD can change the image, never its own trust.
-func DeployStatements(cfg Config, args IdentityArgs) []Statement {
+func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	a := args.Account
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
 	family := a.ARN("ecs", a.Region, fmt.Sprintf("task-definition/%s:*", args.Service.TaskFamily))
@@ -187,7 +188,7 @@ func DeployStatements(cfg Config, args IdentityArgs) []Statement {
 
 // PreviewStatements is the preview role's policy: read-only, enough for a
 // preview with refresh (the drift check) and for status.
-func PreviewStatements(cfg Config, args IdentityArgs) []Statement {
+func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	a := args.Account
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
@@ -224,7 +225,7 @@ func PreviewStatements(cfg Config, args IdentityArgs) []Statement {
 }
 
 // NewIdentity creates (or reuses) the GitHub OIDC provider and the two roles.
-func NewIdentity(ctx *pulumi.Context, name string, cfg Config, args IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
+func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
 	id := &Identity{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Identity", name, id, opts...); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -42,7 +43,7 @@ type Network struct {
 // NewNetwork creates the network: a new VPC with two public subnets in two
 // zones, unless an existing VPC and subnets are configured. Tasks accept
 // traffic only from the load balancer's security group.
-func NewNetwork(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.ResourceOption) (*Network, error) {
+func NewNetwork(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Network", name, n, opts...); err != nil {
 		return nil, err

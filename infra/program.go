@@ -7,12 +7,13 @@ package infra
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Program is the Pulumi program: main.go and the deploy tool's inline
 // program both run it.
 func Program(ctx *pulumi.Context) error {
-	cfg, err := Load(ctx)
+	cfg, err := contract.Load(ctx)
 	if err != nil {
 		return err
 	}
@@ -26,19 +27,6 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// Stack output names; the deploy tool and the workflows read these.
-const (
-	OutRepositoryURL     = "repositoryUrl"
-	OutClusterName       = "clusterName"
-	OutServiceName       = "serviceName"
-	OutServiceURL        = "serviceUrl"
-	OutTaskDefinitionArn = "taskDefinitionArn"
-	OutDeployRoleArn     = "deployRoleArn"
-	OutPreviewRoleArn    = "previewRoleArn"
-	OutRegion            = "region"
-	OutImageTag          = "imageTag"
-)
-
 // Slipway is the whole stack, with its outputs.
 type Slipway struct {
 	Registry *Registry
@@ -51,7 +39,7 @@ type Slipway struct {
 }
 
 // New builds every component from a validated config.
-func New(ctx *pulumi.Context, cfg Config) (*Slipway, error) {
+func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{})
 	if err != nil {
 		return nil, err
@@ -104,21 +92,21 @@ func New(ctx *pulumi.Context, cfg Config) (*Slipway, error) {
 	return &Slipway{
 		Registry: registry, Network: network, Data: data, Service: service, Identity: identity, GitHub: gh,
 		Outputs: pulumi.Map{
-			OutRepositoryURL:     registry.URL,
-			OutClusterName:       service.ClusterName,
-			OutServiceName:       service.ServiceName,
-			OutServiceURL:        network.ServiceURL,
-			OutTaskDefinitionArn: service.TaskDefinitionArn,
-			OutDeployRoleArn:     identity.DeployRoleArn,
-			OutPreviewRoleArn:    identity.PreviewRoleArn,
-			OutRegion:            pulumi.String(cfg.Region),
-			OutImageTag:          pulumi.String(cfg.ImageTag),
+			contract.OutRepositoryURL:     registry.URL,
+			contract.OutClusterName:       service.ClusterName,
+			contract.OutServiceName:       service.ServiceName,
+			contract.OutServiceURL:        network.ServiceURL,
+			contract.OutTaskDefinitionArn: service.TaskDefinitionArn,
+			contract.OutDeployRoleArn:     identity.DeployRoleArn,
+			contract.OutPreviewRoleArn:    identity.PreviewRoleArn,
+			contract.OutRegion:            pulumi.String(cfg.Region),
+			contract.OutImageTag:          pulumi.String(cfg.ImageTag),
 		},
 	}, nil
 }
 
 // tags are set on every taggable resource.
-func tags(cfg Config) pulumi.StringMap {
+func tags(cfg contract.Config) pulumi.StringMap {
 	return pulumi.StringMap{
 		"app":        pulumi.String(cfg.ServiceName),
 		"managed-by": pulumi.String("slipway"),

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -10,13 +11,6 @@ import (
 // UntaggedExpiryDays is how long ECR keeps untagged images (failed or
 // superseded pushes) before the lifecycle policy expires them.
 const UntaggedExpiryDays = 7
-
-// DeployedTagPrefix starts the second tag the deploy tool gives an image
-// once ECS verifiably runs it (deployed-<sha>). The lifecycle policy keeps
-// the newest rollback window of such images however many images were
-// pushed since: pushes whose deploys were refused or rolled back cannot
-// push out the image production runs, nor the versions to roll back to.
-const DeployedTagPrefix = "deployed-"
 
 // Registry is the ECR repository that holds the service's images, tagged
 // with the git SHA they were built from.
@@ -46,7 +40,7 @@ type lifecycleRule struct {
 }
 
 // LifecyclePolicy expires untagged images after UntaggedExpiryDays, keeps
-// the newest window deployed images (DeployedTagPrefix: the rollback
+// the newest window deployed images (contract.DeployedTagPrefix: the rollback
 // window), and besides them the newest window pushed images, deployed or
 // not: the last rule counts deployed images too, but ECR never lets a rule
 // expire an image a higher-priority rule's tags select, so it cannot
@@ -61,7 +55,7 @@ func LifecyclePolicy(window int) string {
 
 	deployed := lifecycleRule{RulePriority: 2, Description: "keep the rollback window of deployed images"}
 	deployed.Selection.TagStatus = "tagged"
-	deployed.Selection.TagPrefixList = []string{DeployedTagPrefix}
+	deployed.Selection.TagPrefixList = []string{contract.DeployedTagPrefix}
 	deployed.Selection.CountType = "imageCountMoreThan"
 	deployed.Selection.CountNumber = window
 	deployed.Action.Type = "expire"
@@ -83,7 +77,7 @@ func LifecyclePolicy(window int) string {
 // NewRegistry creates the repository: immutable tags (a SHA names one image
 // forever), scan on push, protected and retained so that no stack operation
 // can delete the images production runs on.
-func NewRegistry(ctx *pulumi.Context, name string, cfg Config, opts ...pulumi.ResourceOption) (*Registry, error) {
+func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Registry, error) {
 	r := &Registry{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Registry", name, r, opts...); err != nil {
 		return nil, err

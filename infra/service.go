@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -16,7 +17,6 @@ const (
 	MaxPercent                = 200
 	HealthCheckGracePeriod    = 60
 	ServiceTimeout            = "30m" // create/update: waits for a steady state
-	ContainerName             = "app"
 	ecsTasksPrincipal         = "ecs-tasks.amazonaws.com"
 	taskExecutionLogStreamArn = "%s:log-stream:*"
 )
@@ -77,7 +77,7 @@ func assumedBy(service string) pulumi.StringOutput {
 // image is exactly <repositoryUrl>:<imageTag>, so a new SHA replaces the task
 // definition (old revisions are kept for ECS's own rollback) and updates the
 // service: the rolling deploy.
-func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
+func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
 	s := &Service{TaskFamily: cfg.ServiceName}
 	if err := ctx.RegisterComponentResource("slipway:infra:Service", name, s, opts...); err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 	containers := pulumi.All(image, logs.Name, args.Data.TableName, args.Data.QueueName, args.Data.QueueURL).ApplyT(
 		func(v []interface{}) (string, error) {
 			defs := []containerDefinition{{
-				Name:         ContainerName,
+				Name:         contract.ContainerName,
 				Image:        v[0].(string),
 				Essential:    true,
 				PortMappings: []portMapping{{ContainerPort: cfg.ContainerPort, Protocol: "tcp"}},
@@ -209,7 +209,7 @@ func NewService(ctx *pulumi.Context, name string, cfg Config, args ServiceArgs, 
 		HealthCheckGracePeriodSeconds: pulumi.Int(HealthCheckGracePeriod),
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: args.Network.TargetGroupArn,
-			ContainerName:  pulumi.String(ContainerName),
+			ContainerName:  pulumi.String(contract.ContainerName),
 			ContainerPort:  pulumi.Int(cfg.ContainerPort),
 		}},
 		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,13 +9,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/project"
 )
 
 func parseWith(t *testing.T, overrides map[string]string) error {
 	t.Helper()
-	_, err := infra.ParseMap(prodConfig(t, sha1, overrides))
+	_, err := contract.ParseMap(prodConfig(t, sha1, overrides))
 	return err
 }
 
@@ -110,24 +110,24 @@ func TestValidFargate(t *testing.T) {
 		{128, 512, false},
 	}
 	for _, tt := range tests {
-		if got := infra.ValidFargate(tt.cpu, tt.memory); got != tt.want {
+		if got := contract.ValidFargate(tt.cpu, tt.memory); got != tt.want {
 			t.Errorf("ValidFargate(%d, %d) = %v, want %v", tt.cpu, tt.memory, got, tt.want)
 		}
 	}
 }
 
-// Pulumi.yaml declares every key of infra.Keys with the same type,
+// Pulumi.yaml declares every key of contract.Keys with the same type,
 // description and default, and nothing else.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	p, err := project.Load(root(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != infra.Project {
-		t.Errorf("project name %q, want %q (config keys are %s:*)", p.Name, infra.Project, infra.Project)
+	if p.Name != contract.Project {
+		t.Errorf("project name %q, want %q (config keys are %s:*)", p.Name, contract.Project, contract.Project)
 	}
 	seen := map[string]bool{}
-	for _, k := range infra.Keys {
+	for _, k := range contract.Keys {
 		seen[k.Name] = true
 		d, ok := p.Declared[k.Name]
 		if !ok {
@@ -152,7 +152,7 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	}
 	for name := range p.Declared {
 		if !seen[name] {
-			t.Errorf("Pulumi.yaml declares %s, which infra.Keys does not know", name)
+			t.Errorf("Pulumi.yaml declares %s, which contract.Keys does not know", name)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"regexp"
 	"sort"
 	"strings"
@@ -363,7 +364,7 @@ func TestRegistry(t *testing.T) {
 	// last rule cannot evict a deployed image.
 	want := []selection{
 		{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: infra.UntaggedExpiryDays},
-		{TagStatus: "tagged", TagPrefixList: []string{infra.DeployedTagPrefix}, CountType: "imageCountMoreThan", CountNumber: 37},
+		{TagStatus: "tagged", TagPrefixList: []string{contract.DeployedTagPrefix}, CountType: "imageCountMoreThan", CountNumber: 37},
 		{TagStatus: "tagged", TagPatternList: []string{"*"}, CountType: "imageCountMoreThan", CountNumber: 37},
 	}
 	var got []selection
@@ -631,7 +632,7 @@ func TestComponentsAndNames(t *testing.T) {
 
 func TestStackOutputs(t *testing.T) {
 	cfgMap := prodConfig(t, sha1, nil)
-	cfg, err := infra.ParseMap(cfgMap)
+	cfg, err := contract.ParseMap(cfgMap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,25 +659,25 @@ func TestStackOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		infra.OutRepositoryURL:     synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
-		infra.OutClusterName:       "prod-cluster",
-		infra.OutServiceName:       "api-service",
-		infra.OutRegion:            "us-east-1",
-		infra.OutImageTag:          sha1,
-		infra.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:1",
+		contract.OutRepositoryURL:     synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
+		contract.OutClusterName:       "prod-cluster",
+		contract.OutServiceName:       "api-service",
+		contract.OutRegion:            "us-east-1",
+		contract.OutImageTag:          sha1,
+		contract.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:1",
 	}
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("output %s = %q, want %q", k, got[k], w)
 		}
 	}
-	for _, k := range []string{infra.OutServiceURL, infra.OutDeployRoleArn, infra.OutPreviewRoleArn} {
+	for _, k := range []string{contract.OutServiceURL, contract.OutDeployRoleArn, contract.OutPreviewRoleArn} {
 		if got[k] == "" {
 			t.Errorf("output %s is missing", k)
 		}
 	}
-	if !strings.HasPrefix(got[infra.OutServiceURL], "http://") {
-		t.Errorf("serviceUrl = %q, want http://<load balancer DNS>", got[infra.OutServiceURL])
+	if !strings.HasPrefix(got[contract.OutServiceURL], "http://") {
+		t.Errorf("serviceUrl = %q, want http://<load balancer DNS>", got[contract.OutServiceURL])
 	}
 }
 

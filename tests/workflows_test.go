@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,9 +17,9 @@ import (
 )
 
 // prodParams are the workflow parameters the program renders for prod.
-func prodParams(t *testing.T) (infra.Config, workflows.Params) {
+func prodParams(t *testing.T) (contract.Config, workflows.Params) {
 	t.Helper()
-	cfg, err := infra.ParseMap(prodConfig(t, sha1, nil))
+	cfg, err := contract.ParseMap(prodConfig(t, sha1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func workflowFiles(t *testing.T, res synth.Result) map[string]synth.Resource {
 // the tool from there and check out no other repository.
 func TestInRepoLayout(t *testing.T) {
 	cfg := prodConfig(t, sha1, map[string]string{"slipwayPath": "deploy"})
-	cfg["slipway:"+infra.KeyToolRepository] = ""
+	cfg["slipway:"+contract.KeyToolRepository] = ""
 	res, err := synth.Run(infra.Program, "slipway", "prod", cfg)
 	if err != nil {
 		t.Fatalf("synth of the in-repo layout: %v", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Params are the stack values the templates render with. None may depend on
@@ -25,8 +27,6 @@ var (
 	envRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	branchRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 	repositoryRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
-	commitRE     = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	pathRE       = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 	semverRE     = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
@@ -53,11 +53,11 @@ func (p Params) Validate() error {
 		if !repositoryRE.MatchString(p.ToolRepository) || strings.HasSuffix(p.ToolRepository, "/.") || strings.HasSuffix(p.ToolRepository, "/..") {
 			bad("ToolRepository", p.ToolRepository, "want \"owner/name\" of a GitHub repository, or \"\" when slipway lives in the application repository")
 		}
-		if !PinnedRef(p.ToolRef) {
-			bad("ToolRef", p.ToolRef, "want "+PinnedRefWant)
+		if !contract.PinnedRef(p.ToolRef) {
+			bad("ToolRef", p.ToolRef, "want "+contract.PinnedRefWant)
 		}
 	}
-	if msg := ToolPathProblem(p.ToolPath, p.ToolRepository != ""); msg != "" {
+	if msg := contract.ToolPathProblem(p.ToolPath, p.ToolRepository != ""); msg != "" {
 		bad("ToolPath", p.ToolPath, msg)
 	}
 	if !semverRE.MatchString(p.PulumiVersion) {
@@ -80,43 +80,6 @@ func branchProblem(b string) string {
 	case strings.Contains(b, ".."), strings.Contains(b, "//"), strings.HasSuffix(b, "/"),
 		strings.HasSuffix(b, "."), strings.HasSuffix(b, ".lock"), strings.Contains(b, "/."):
 		return want + ": git forbids \"..\", \"//\", \"/.\" and a trailing \"/\", \".\" or \".lock\""
-	}
-	return ""
-}
-
-// PinnedRefWant says what PinnedRef accepts.
-const PinnedRefWant = "a full 40-hex lowercase commit SHA of the slipway repository (git rev-parse HEAD); tags and branches can move under the pin"
-
-// PinnedRef reports whether ref pins the tool repository: a full 40-hex
-// lowercase commit SHA. Tags are refused: whoever can push to the slipway
-// repository can move one, and the checked-out tool runs with the deploy
-// role.
-func PinnedRef(ref string) bool { return commitRE.MatchString(ref) }
-
-// ToolPathProblem checks ToolPath: a clean relative path inside the
-// workspace. A checked-out tool repository may not be the workspace root,
-// where it would replace the application's checkout.
-func ToolPathProblem(path string, checkedOut bool) string {
-	switch {
-	case path == "":
-		return "want the folder of slipway relative to the workspace, such as \".slipway\" or \"deploy\""
-	case strings.HasPrefix(path, "/"):
-		return "want a relative path: no leading \"/\""
-	case !pathRE.MatchString(path):
-		return "want a relative path of letters, digits, . _ - and /"
-	}
-	for _, seg := range strings.Split(path, "/") {
-		switch seg {
-		case "..":
-			return "want a path inside the workspace: no \"..\""
-		case "", ".":
-			if path != "." {
-				return "want a clean path: no empty or \".\" segments, no trailing \"/\""
-			}
-		}
-	}
-	if path == "." && checkedOut {
-		return "want a subfolder such as \".slipway\": checking ToolRepository out into the workspace root would replace the application's checkout"
 	}
 	return ""
 }

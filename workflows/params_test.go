@@ -69,35 +69,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestPinnedRef(t *testing.T) {
-	cases := []struct {
-		ref  string
-		want bool
-	}{
-		{testToolRef, true},
-		{strings.Repeat("a", 40), true},
-		{"", false},
-		{"v1.2.3", false}, // a tag can be moved to other code
-		{"1.2.3", false},
-		{"refs/tags/v1.2.3", false},
-		{"main", false},
-		{"refs/heads/main", false},
-		{testToolRef[:7], false},               // short SHA
-		{testToolRef + "0", false},             // 41 hex
-		{strings.ToUpper(testToolRef), false},  // uppercase
-		{strings.Repeat("g", 40), false},       // not hex
-		{" " + testToolRef, false},             // padded
-		{"refs/tags/" + testToolRef, false},    // a tag named like a SHA
-		{testToolRef[:39] + "\n", false},       // newline
-		{"v" + strings.Repeat("0", 39), false}, // 40 characters, not hex
-	}
-	for _, tc := range cases {
-		if got := PinnedRef(tc.ref); got != tc.want {
-			t.Errorf("PinnedRef(%q) = %v, want %v", tc.ref, got, tc.want)
-		}
-	}
-}
-
 // Every invalid field is reported at once, not only the first.
 func TestValidateReportsAll(t *testing.T) {
 	err := Params{}.Validate()

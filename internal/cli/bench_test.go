@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ func deployedProject(b *testing.B, n int) deploytest.Project {
 	}
 	defer s.Close()
 	for i := 0; i < n; i++ {
-		if _, err := s.Up(context.Background(), benchSHA(i), deploy.DeployMessage(benchSHA(i))); err != nil {
+		if _, err := s.Up(context.Background(), benchSHA(i), contract.DeployMessage(benchSHA(i)).String()); err != nil {
 			b.Fatal(err)
 		}
 	}

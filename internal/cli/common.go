@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"sort"
@@ -76,7 +77,7 @@ func checkVerifyTimeout(d time.Duration) error {
 }
 
 // imageTagKey is the config key of the image SHA.
-func imageTagKey() string { return infra.Project + ":" + infra.KeyImageTag }
+func imageTagKey() string { return contract.Project + ":" + contract.KeyImageTag }
 
 // placeholders are the example values Pulumi.prod.yaml ships with (a test
 // keeps them equal). A stack deployed with one would let someone else's
@@ -111,7 +112,7 @@ func validateConfig(stack string, config map[string]string) error {
 			cfg[k] = v
 		}
 	}
-	if _, err := infra.ParseMap(cfg); err != nil {
+	if _, err := contract.ParseMap(cfg); err != nil {
 		return badInput("stack %s: %v", stack, err)
 	}
 	if keys := placeholderKeys(config); len(keys) > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,9 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
-	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 	"github.com/slipway-dev/slipway/internal/pins"
 )
@@ -153,7 +152,7 @@ func TestDeployLifecycle(t *testing.T) {
 			t.Errorf("job summary does not report the verified deploy:\n%s", summary)
 		}
 		// Each verified image is tagged for the lifecycle policy to keep.
-		want := []string{infra.DeployedTagPrefix + shaA, infra.DeployedTagPrefix + shaB}
+		want := []string{contract.DeployedTagPrefix + shaA, contract.DeployedTagPrefix + shaB}
 		if got := w.aws.TagsPut("api-service"); !slices.Equal(got, want) {
 			t.Errorf("tags added in ECR %v, want %v", got, want)
 		}
@@ -176,13 +175,13 @@ func TestDeployLifecycle(t *testing.T) {
 		_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
 		wantStderr(t, errs, "ECS ROLLED BACK", "CannotPullContainerError", "rolling back to deployment", "reconciled to "+shaB)
 		h := w.history(t)
-		if h[0].ImageTag != shaB || h[0].Message != deploy.ReconcileMessage(shaB, shaC) || h[0].Result != "succeeded" {
+		if h[0].ImageTag != shaB || h[0].Message != contract.ReconcileMessage(shaB, shaC).String() || h[0].Result != "succeeded" {
 			t.Errorf("newest update %+v, want the reconciliation to %s", h[0], shaB)
 		}
-		if h[1].ImageTag != shaC || h[1].Message != deploy.RejectedMessage(shaC) || h[1].Result != "succeeded" {
+		if h[1].ImageTag != shaC || h[1].Message != contract.RejectedMessage(shaC).String() || h[1].Result != "succeeded" {
 			t.Errorf("update before it %+v, want the rejection marker of %s", h[1], shaC)
 		}
-		if got := w.aws.TagsPut("api-service"); slices.Contains(got, infra.DeployedTagPrefix+shaC) {
+		if got := w.aws.TagsPut("api-service"); slices.Contains(got, contract.DeployedTagPrefix+shaC) {
 			t.Errorf("tags added in ECR %v: the image ECS rolled back is tagged as deployed", got)
 		}
 		out, _ := w.mustRun(t, ExitOK, "status")
@@ -215,7 +214,7 @@ func TestDeployLifecycle(t *testing.T) {
 		w.ecsDeploys(shaA)
 		w.mustRun(t, ExitOK, "rollback")
 		h := w.history(t)
-		if h[0].ImageTag != shaA || h[0].Message != deploy.RollbackMessage(shaA, shaB) {
+		if h[0].ImageTag != shaA || h[0].Message != contract.RollbackMessage(shaA, shaB).String() {
 			t.Errorf("newest update %+v, want the rollback to %s", h[0], shaA)
 		}
 	})
@@ -486,7 +485,7 @@ func TestRolledBackPlatformChangeIsNotBlamedOnTheImage(t *testing.T) {
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaB), deploytest.TaskDefinitionArn(shaA))
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--all", "--sha", shaB)
 	wantStderr(t, errs, "ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected")
-	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
+	if h := w.history(t); h[0].Message != contract.DeployMessage(shaB).String() {
 		t.Errorf("newest update %q, want the deploy of %s and no marker or reconcile", h[0].Message, shaB)
 	}
 }
@@ -506,7 +505,7 @@ func TestRolledBackRedeployIsNotBlamedOnTheImage(t *testing.T) {
 		t.Errorf("stderr does not explain the re-deploy's rollback:\n%s", tail(errs))
 	}
 	for i, h := range w.history(t) {
-		if h.Message != deploy.DeployMessage(shaA) {
+		if h.Message != contract.DeployMessage(shaA).String() {
 			t.Errorf("history[%d] = %q, want only deploys of %s (no marker, no reconcile)", i, h.Message, shaA)
 		}
 	}
@@ -525,7 +524,7 @@ func TestReconcileFollowsWhatECSRuns(t *testing.T) {
 	w.aws.RollBack("prod-cluster", "api-service", deploytest.TaskDefinitionArn(shaC), deploytest.TaskDefinitionArn(shaA))
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--sha", shaC)
 	wantStderr(t, errs, `running image tag "`+shaA+`"`, "the last good SHA in history is "+shaB, "nothing was reconciled")
-	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaC) {
+	if h := w.history(t); h[0].Message != contract.RejectedMessage(shaC).String() {
 		t.Errorf("newest update %q, want the rejection marker of %s and no reconcile", h[0].Message, shaC)
 	}
 }
@@ -555,7 +554,7 @@ func TestUnconfirmedDeployIsNotReconciled(t *testing.T) {
 	})
 	_, errs := w.mustRun(t, ExitFailure, "up", "--sha", shaB)
 	wantStderr(t, errs, "ECS does not confirm it", "no PRIMARY deployment", "nothing was rolled back or reconciled")
-	if h := w.history(t); h[0].Message != deploy.DeployMessage(shaB) {
+	if h := w.history(t); h[0].Message != contract.DeployMessage(shaB).String() {
 		t.Errorf("newest update %q, want the deploy of %s and no reconcile", h[0].Message, shaB)
 	}
 }
@@ -573,7 +572,7 @@ func TestFailedReconcile(t *testing.T) {
 	wantStderr(t, errs, "reconciling the stack to "+shaA+" failed", "deploy up --sha "+shaA)
 	// The reconcile never ran, but history knows ECS rejected the new SHA
 	// from the marker recorded before it: the ledger names what ECS runs.
-	if h := w.history(t); h[0].Message != deploy.RejectedMessage(shaB) || h[0].ImageTag != shaB || h[0].Result != "succeeded" {
+	if h := w.history(t); h[0].Message != contract.RejectedMessage(shaB).String() || h[0].ImageTag != shaB || h[0].Result != "succeeded" {
 		t.Errorf("newest update %+v, want the rejection marker of %s", h[0], shaB)
 	}
 	if code, _, errs := w.run("rollback", "--to", shaB, "--dry-run"); code != ExitBadInput || !strings.Contains(errs, "ECS rolled it back") {

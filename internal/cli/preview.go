@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/ghcomment"
 )
@@ -54,7 +54,7 @@ func (c *Command) preview(ctx context.Context, args []string) error {
 			return badInput("--pr %d without --comment does nothing: add --comment, or drop --pr", o.PR)
 		}
 		if o.SHA != "" {
-			if err := infra.ValidateSHA(o.SHA); err != nil {
+			if err := contract.ValidateSHA(o.SHA); err != nil {
 				return badInput("--sha: %v", err)
 			}
 		}

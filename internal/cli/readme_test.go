@@ -2,12 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/slipway-dev/slipway/infra"
 )
 
 // The README documents every exit code and every config key.
@@ -30,7 +29,7 @@ func TestReadmeIsTrue(t *testing.T) {
 			t.Errorf("README has no exit code row %q", row)
 		}
 	}
-	for _, k := range infra.Keys {
+	for _, k := range contract.Keys {
 		if row := fmt.Sprintf("| `slipway:%s` | %s |", k.Name, k.Type); !strings.Contains(readme, row) {
 			t.Errorf("README config reference has no row starting %q", row)
 		}

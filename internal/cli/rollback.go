@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -26,7 +26,7 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 	verifyTimeoutFlag(fs, &o.VerifyTimeout)
 	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
 		if o.To != "" {
-			if err := infra.ValidateSHA(o.To); err != nil {
+			if err := contract.ValidateSHA(o.To); err != nil {
 				return badInput("--to: %v", err)
 			}
 		}
@@ -56,6 +56,6 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 	}
 	o.SHA = target
 	return c.deploySHA(ctx, session, deployRequest{
-		opts: o.UpOptions, sha: target, previous: current, message: deploy.RollbackMessage(target, current), verb: "rollback",
+		opts: o.UpOptions, sha: target, previous: current, message: contract.RollbackMessage(target, current).String(), verb: "rollback",
 	})
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"strings"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/awsx"
 )
 
@@ -41,15 +41,15 @@ func (c *Command) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	want, err := outputString(outputs, infra.OutTaskDefinitionArn)
+	want, err := outputString(outputs, contract.OutTaskDefinitionArn)
 	if err != nil {
 		return err
 	}
-	cluster, err := outputString(outputs, infra.OutClusterName)
+	cluster, err := outputString(outputs, contract.OutClusterName)
 	if err != nil {
 		return err
 	}
-	service, err := outputString(outputs, infra.OutServiceName)
+	service, err := outputString(outputs, contract.OutServiceName)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (c *Command) status(ctx context.Context, args []string) error {
 	}
 	r := statusReport{Stack: o.Stack, TaskDefinitionArn: want, Running: st.Running, Desired: st.Desired,
 		Deployments: st.Deployments, Events: st.Events, Problems: []string{}}
-	r.ImageTag, _ = outputs[infra.OutImageTag].(string)
+	r.ImageTag, _ = outputs[contract.OutImageTag].(string)
 	if v := awsx.Verify(st, want); !v.OK {
 		r.Problems = append(r.Problems, v.Reason)
 	}
@@ -72,10 +72,10 @@ func (c *Command) status(ctx context.Context, args []string) error {
 		switch {
 		case err != nil:
 			r.Problems = append(r.Problems, "running image unknown: "+err.Error())
-		case images[infra.ContainerName] == "":
-			r.Problems = append(r.Problems, "the PRIMARY task definition has no "+infra.ContainerName+" container")
+		case images[contract.ContainerName] == "":
+			r.Problems = append(r.Problems, "the PRIMARY task definition has no "+contract.ContainerName+" container")
 		default:
-			r.RunningImage = images[infra.ContainerName]
+			r.RunningImage = images[contract.ContainerName]
 			if !strings.HasSuffix(r.RunningImage, ":"+r.ImageTag) {
 				r.Problems = append(r.Problems, fmt.Sprintf("ECS runs image %s, the stack deployed %s", r.RunningImage, r.ImageTag))
 			}

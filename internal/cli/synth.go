@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 	if o.SHA == "" {
 		return badInput("--sha is required: the image's full git commit SHA (git rev-parse HEAD)")
 	}
-	if err := infra.ValidateSHA(o.SHA); err != nil {
+	if err := contract.ValidateSHA(o.SHA); err != nil {
 		return badInput("--sha: %v", err)
 	}
 	if o.Out == "" {
@@ -56,8 +57,8 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	config[infra.Project+":"+infra.KeyImageTag] = o.SHA
-	cfg, err := infra.ParseMap(config)
+	config[contract.Project+":"+contract.KeyImageTag] = o.SHA
+	cfg, err := contract.ParseMap(config)
 	if err != nil {
 		return badInput("stack %s: %v", o.Stack, err)
 	}
@@ -137,7 +138,7 @@ func display(v interface{}) string {
 	return fmt.Sprint(v)
 }
 
-func printSummary(w io.Writer, res synth.Result, cfg infra.Config) {
+func printSummary(w io.Writer, res synth.Result, cfg contract.Config) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tNAME\tPARENT\tKEY SETTINGS")
 	for _, r := range res.Resources {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
@@ -33,7 +33,7 @@ func (c *Command) up(ctx context.Context, args []string) error {
 		if o.SHA == "" {
 			return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
 		}
-		if err := infra.ValidateSHA(o.SHA); err != nil {
+		if err := contract.ValidateSHA(o.SHA); err != nil {
 			return badInput("--sha: %v", err)
 		}
 		return checkVerifyTimeout(o.VerifyTimeout)
@@ -48,7 +48,7 @@ func (c *Command) up(ctx context.Context, args []string) error {
 	}
 	previous, _ := deploy.CurrentSHA(hist)
 	return c.deploySHA(ctx, session, deployRequest{
-		opts: o, sha: o.SHA, previous: previous, message: deploy.DeployMessage(o.SHA), verb: "deploy",
+		opts: o, sha: o.SHA, previous: previous, message: contract.DeployMessage(o.SHA).String(), verb: "deploy",
 	})
 }
 
@@ -116,7 +116,7 @@ func (c *Command) deploySHA(ctx context.Context, s *deploy.Session, r deployRequ
 		return stackError(err)
 	}
 	out := deployResult{Stack: r.opts.Stack, ImageTag: r.sha, Previous: r.previous, Changes: res.Counts, DurationSeconds: res.Duration.Seconds()}
-	out.TaskDefinitionArn, _ = res.Outputs[infra.OutTaskDefinitionArn].(string)
+	out.TaskDefinitionArn, _ = res.Outputs[contract.OutTaskDefinitionArn].(string)
 
 	if aws == nil {
 		if aws, err = c.awsFor(ctx, res.Outputs); err != nil {
@@ -170,7 +170,7 @@ func (c *Command) deploySHA(ctx context.Context, s *deploy.Session, r deployRequ
 	// change nothing (the stack already holds this SHA): whatever happens
 	// next, no default rollback picks this SHA and the ledger names what
 	// ECS runs.
-	if err := s.Mark(ctx, r.sha, deploy.RejectedMessage(r.sha)); err != nil {
+	if err := s.Mark(ctx, r.sha, contract.RejectedMessage(r.sha).String()); err != nil {
 		fmt.Fprintf(c.Stderr, "slipway: could not record in history that ECS rolled back %s (the reconcile records it too): %v\n", r.sha, err)
 	}
 	if r.previous == "" {
@@ -201,7 +201,7 @@ func (c *Command) reconcile(ctx context.Context, s *deploy.Session, aws *awsx.Cl
 	if _, err := c.checkImage(ctx, outputs, r.previous); err != nil {
 		return err
 	}
-	res, err := s.Up(ctx, r.previous, deploy.ReconcileMessage(r.previous, r.sha))
+	res, err := s.Up(ctx, r.previous, contract.ReconcileMessage(r.previous, r.sha).String())
 	if err != nil {
 		return stackError(err)
 	}
@@ -222,10 +222,10 @@ func runningTag(ctx context.Context, aws *awsx.Client, taskDefinition string) (s
 	if err != nil {
 		return "", err
 	}
-	image := images[infra.ContainerName]
+	image := images[contract.ContainerName]
 	i := strings.LastIndex(image, ":")
 	if i < 0 || strings.Contains(image[i:], "/") {
-		return "", fmt.Errorf("task definition %s has no tagged %s image (got %q)", taskDefinition, infra.ContainerName, image)
+		return "", fmt.Errorf("task definition %s has no tagged %s image (got %q)", taskDefinition, contract.ContainerName, image)
 	}
 	return image[i+1:], nil
 }
@@ -234,12 +234,12 @@ func runningTag(ctx context.Context, aws *awsx.Client, taskDefinition string) (s
 // lifecycle policy keeps the rollback window of such images however many
 // images are pushed since. A failure only warns: the deploy is done.
 func (c *Command) markDeployed(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, sha string) {
-	repo, err := outputString(outputs, infra.OutRepositoryURL)
+	repo, err := outputString(outputs, contract.OutRepositoryURL)
 	if err == nil {
-		err = aws.AddTag(ctx, repo, sha, infra.DeployedTagPrefix+sha)
+		err = aws.AddTag(ctx, repo, sha, contract.DeployedTagPrefix+sha)
 	}
 	if err != nil {
-		fmt.Fprintf(c.Stderr, "slipway: warning: could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v\n", sha, infra.DeployedTagPrefix, sha, err)
+		fmt.Fprintf(c.Stderr, "slipway: warning: could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v\n", sha, contract.DeployedTagPrefix, sha, err)
 	}
 }
 
@@ -254,7 +254,7 @@ func firstNonEmpty(values ...string) string {
 
 // awsFor opens AWS clients in the stack's region.
 func (c *Command) awsFor(ctx context.Context, outputs map[string]interface{}) (*awsx.Client, error) {
-	region, err := outputString(outputs, infra.OutRegion)
+	region, err := outputString(outputs, contract.OutRegion)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (c *Command) awsFor(ctx context.Context, outputs map[string]interface{}) (*
 
 // checkImage refuses a SHA whose image is not in the stack's repository.
 func (c *Command) checkImage(ctx context.Context, outputs map[string]interface{}, sha string) (*awsx.Client, error) {
-	repo, err := outputString(outputs, infra.OutRepositoryURL)
+	repo, err := outputString(outputs, contract.OutRepositoryURL)
 	if err != nil {
 		return nil, err
 	}
@@ -286,15 +286,15 @@ func (c *Command) checkImage(ctx context.Context, outputs map[string]interface{}
 
 // verify waits until ECS settles on the stack's task definition or not.
 func (c *Command) verify(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, timeout time.Duration) (awsx.Verification, error) {
-	want, err := outputString(outputs, infra.OutTaskDefinitionArn)
+	want, err := outputString(outputs, contract.OutTaskDefinitionArn)
 	if err != nil {
 		return awsx.Verification{}, err
 	}
-	cluster, err := outputString(outputs, infra.OutClusterName)
+	cluster, err := outputString(outputs, contract.OutClusterName)
 	if err != nil {
 		return awsx.Verification{}, err
 	}
-	service, err := outputString(outputs, infra.OutServiceName)
+	service, err := outputString(outputs, contract.OutServiceName)
 	if err != nil {
 		return awsx.Verification{}, err
 	}
@@ -318,8 +318,8 @@ func (c *Command) verify(ctx context.Context, aws *awsx.Client, outputs map[stri
 func (c *Command) explain(ctx context.Context, aws *awsx.Client, outputs map[string]interface{}, headline, taskDef string) {
 	w := c.Stderr
 	fmt.Fprintf(w, "\nslipway: %s\n", headline)
-	cluster, _ := outputs[infra.OutClusterName].(string)
-	service, _ := outputs[infra.OutServiceName].(string)
+	cluster, _ := outputs[contract.OutClusterName].(string)
+	service, _ := outputs[contract.OutServiceName].(string)
 	if tasks, err := aws.StoppedTasks(ctx, cluster, service, 50); err != nil {
 		fmt.Fprintf(w, "  (stopped tasks unavailable: %v)\n", err)
 	} else {

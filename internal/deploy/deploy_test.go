@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, sha := range []string{shaA, shaB} {
-		res, err := open(t, p).Up(ctx, sha, deploy.DeployMessage(sha))
+		res, err := open(t, p).Up(ctx, sha, contract.DeployMessage(sha).String())
 		if err != nil {
 			t.Fatalf("up %s: %v", sha, err)
 		}
@@ -54,7 +55,7 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 		t.Fatalf("%d history entries, want 2", len(hist))
 	}
 	for i, want := range []string{shaB, shaA} {
-		if hist[i].ImageTag != want || !hist[i].Deployed() || hist[i].Message != deploy.DeployMessage(want) {
+		if hist[i].ImageTag != want || !hist[i].Deployed() || hist[i].Message != contract.DeployMessage(want).String() {
 			t.Errorf("history[%d] = %+v, want a succeeded deploy of %s", i, hist[i], want)
 		}
 		if hist[i].Start.IsZero() || hist[i].End.Before(hist[i].Start) {
@@ -69,7 +70,7 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 func TestPreviewGuard(t *testing.T) {
 	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
 	ctx := context.Background()
-	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+	if _, err := open(t, p).Up(ctx, shaA, contract.DeployMessage(shaA).String()); err != nil {
 		t.Fatal(err)
 	}
 	plan, err := open(t, p).Preview(ctx, shaB, deploy.PreviewOptions{})
@@ -106,13 +107,13 @@ func TestPreviewGuard(t *testing.T) {
 func TestFailedUpdateIsInHistory(t *testing.T) {
 	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
 	ctx := context.Background()
-	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+	if _, err := open(t, p).Up(ctx, shaA, contract.DeployMessage(shaA).String()); err != nil {
 		t.Fatal(err)
 	}
 	cfg := deploytest.BaseConfig()
 	cfg["test:fail"] = "boom"
 	p.WriteConfig(t, cfg)
-	_, err := open(t, p).Up(ctx, shaB, deploy.DeployMessage(shaB))
+	_, err := open(t, p).Up(ctx, shaB, contract.DeployMessage(shaB).String())
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("up with a failing program: err %v, want the program's error", err)
 	}
@@ -146,27 +147,27 @@ func TestOpenMissingStack(t *testing.T) {
 func TestMarkChangesNothing(t *testing.T) {
 	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
 	ctx := context.Background()
-	if _, err := open(t, p).Up(ctx, shaA, deploy.DeployMessage(shaA)); err != nil {
+	if _, err := open(t, p).Up(ctx, shaA, contract.DeployMessage(shaA).String()); err != nil {
 		t.Fatal(err)
 	}
-	if err := open(t, p).Mark(ctx, shaA, deploy.RejectedMessage(shaA)); err != nil {
+	if err := open(t, p).Mark(ctx, shaA, contract.RejectedMessage(shaA).String()); err != nil {
 		t.Fatalf("Mark with the deployed SHA: %v", err)
 	}
 	hist, err := open(t, p).History(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hist[0].Message != deploy.RejectedMessage(shaA) || hist[0].Result != "succeeded" || hist[0].ImageTag != shaA {
+	if hist[0].Message != contract.RejectedMessage(shaA).String() || hist[0].Result != "succeeded" || hist[0].ImageTag != shaA {
 		t.Errorf("newest update %+v, want the succeeded marker of %s", hist[0], shaA)
 	}
 
-	if err := open(t, p).Mark(ctx, shaB, deploy.RejectedMessage(shaB)); err == nil {
+	if err := open(t, p).Mark(ctx, shaB, contract.RejectedMessage(shaB).String()); err == nil {
 		t.Error("Mark with another SHA succeeded, want an error: it would change the task definition")
 	}
 	cfg := deploytest.BaseConfig()
 	cfg["test:platform"] = "v2"
 	p.WriteConfig(t, cfg)
-	if err := open(t, p).Mark(ctx, shaA, deploy.RejectedMessage(shaA)); err == nil {
+	if err := open(t, p).Mark(ctx, shaA, contract.RejectedMessage(shaA).String()); err == nil {
 		t.Error("Mark with a platform change pending succeeded, want an error")
 	}
 	plan, err := open(t, p).Preview(ctx, shaA, deploy.PreviewOptions{})

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Update is one entry of the stack's history.
@@ -75,25 +76,6 @@ func unquote(s string) string {
 // ErrNeverDeployed is returned when the history holds no successful deploy.
 var ErrNeverDeployed = errors.New("the stack has no successful deploy yet")
 
-// Update messages. A rollback names the SHA it left, a reconcile the SHA
-// ECS rolled back, so that history alone tells which deploys really ran.
-func DeployMessage(sha string) string            { return "deploy " + sha }
-func RollbackMessage(target, from string) string { return "rollback to " + target + " from " + from }
-func ReconcileMessage(good, bad string) string {
-	return "reconcile to " + good + " after ECS rolled back " + bad
-}
-
-// RejectedMessage marks that ECS rolled back the deploy of sha. The tool
-// records it, as an update that changes nothing, before it reconciles, so
-// that history knows even when the reconcile cannot run.
-func RejectedMessage(sha string) string { return "ECS rolled back " + sha }
-
-var (
-	rollbackPattern  = regexp.MustCompile(`^rollback to [0-9a-f]{40} from [0-9a-f]{40}$`)
-	reconcilePattern = regexp.MustCompile(`^reconcile to [0-9a-f]{40} after ECS rolled back ([0-9a-f]{40})$`)
-	rejectedPattern  = regexp.MustCompile(`^ECS rolled back ([0-9a-f]{40})$`)
-)
-
 // ledger is the history read for deploys that really ran.
 type ledger struct {
 	good     []Update        // successful deploys ECS did not roll back, newest first
@@ -111,12 +93,13 @@ func read(history []Update) ledger {
 		if u.Kind != "update" {
 			continue
 		}
-		if m := rejectedPattern.FindStringSubmatch(u.Message); m != nil {
-			pending[m[1]], l.rejected[m[1]] = true, true
+		m, _ := contract.ParseMessage(u.Message)
+		switch m.Kind {
+		case contract.Rejected:
+			pending[m.SHA], l.rejected[m.SHA] = true, true
 			continue
-		}
-		if m := reconcilePattern.FindStringSubmatch(u.Message); m != nil {
-			pending[m[1]], l.rejected[m[1]] = true, true
+		case contract.Reconcile:
+			pending[m.From], l.rejected[m.From] = true, true
 		}
 		if !u.Deployed() {
 			continue
@@ -142,7 +125,8 @@ func CurrentSHA(history []Update) (string, error) {
 // original reports whether u is a first-hand deploy of its SHA (by up or
 // pulumi up), not a rollback or reconcile going back to it.
 func original(u Update) bool {
-	return !rollbackPattern.MatchString(u.Message) && !reconcilePattern.MatchString(u.Message)
+	m, _ := contract.ParseMessage(u.Message)
+	return m.Kind != contract.Rollback && m.Kind != contract.Reconcile
 }
 
 // eraStart is the index in good (newest first, good[0] running current)

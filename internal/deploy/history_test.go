@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"strings"
 	"testing"
 )
@@ -14,29 +15,29 @@ const (
 )
 
 func deployed(sha string) Update {
-	return Update{Kind: "update", Result: "succeeded", ImageTag: sha, Message: DeployMessage(sha)}
+	return Update{Kind: "update", Result: "succeeded", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
 
 func rollbackTo(target, from string) Update {
 	u := deployed(target)
-	u.Message = RollbackMessage(target, from)
+	u.Message = contract.RollbackMessage(target, from).String()
 	return u
 }
 
 func failed(sha string) Update {
-	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: DeployMessage(sha)}
+	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
 
 func TestRollbackTarget(t *testing.T) {
 	rolledBack := deployed(a)
-	rolledBack.Message = RollbackMessage(a, c)
+	rolledBack.Message = contract.RollbackMessage(a, c).String()
 	reconciled := deployed(a)
-	reconciled.Message = ReconcileMessage(a, b)
+	reconciled.Message = contract.ReconcileMessage(a, b).String()
 	refresh := Update{Kind: "refresh", Result: "succeeded", ImageTag: c}
 	failedReconcile := failed(a)
-	failedReconcile.Message = ReconcileMessage(a, b)
+	failedReconcile.Message = contract.ReconcileMessage(a, b).String()
 	rejected := deployed(b) // the no-change update marking the rejection
-	rejected.Message = RejectedMessage(b)
+	rejected.Message = contract.RejectedMessage(b).String()
 	tests := []struct {
 		name        string
 		history     []Update // newest first

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"errors"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"testing"
 
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -23,11 +24,11 @@ func TestConcurrentUpGetsLocked(t *testing.T) {
 	second := open(t, p) // opened while the stack file still has the hold
 	done := make(chan error, 1)
 	go func() {
-		_, err := first.Up(context.Background(), shaA, deploy.DeployMessage(shaA))
+		_, err := first.Up(context.Background(), shaA, contract.DeployMessage(shaA).String())
 		done <- err
 	}()
 	deploytest.WaitLocked(t, p, hold, done)
-	_, err := second.Up(context.Background(), shaB, deploy.DeployMessage(shaB))
+	_, err := second.Up(context.Background(), shaB, contract.DeployMessage(shaB).String())
 	if !errors.Is(err, deploy.ErrLocked) {
 		t.Errorf("second up while the first runs: %v, want ErrLocked", err)
 	}
@@ -47,7 +48,7 @@ func TestInterruptedUpLeavesNoLock(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.Up(ctx, shaA, deploy.DeployMessage(shaA))
+		_, err := s.Up(ctx, shaA, contract.DeployMessage(shaA).String())
 		done <- err
 	}()
 	deploytest.WaitLocked(t, p, hold, done)
@@ -60,7 +61,7 @@ func TestInterruptedUpLeavesNoLock(t *testing.T) {
 		t.Fatalf("interrupted up left locks behind: %v", locks)
 	}
 	p.WriteConfig(t, deploytest.BaseConfig())
-	if _, err := open(t, p).Up(context.Background(), shaB, deploy.DeployMessage(shaB)); err != nil {
+	if _, err := open(t, p).Up(context.Background(), shaB, contract.DeployMessage(shaB).String()); err != nil {
 		t.Errorf("up after the interrupted one: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,8 +107,8 @@ func TestRealCloud(t *testing.T) {
 		}
 	}()
 	// A target's parent component must be a target too.
-	registryURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry::registry", stackName, infra.Project)
-	repoURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry$aws:ecr/repository:Repository::repo", stackName, infra.Project)
+	registryURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry::registry", stackName, contract.Project)
+	repoURN := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Registry$aws:ecr/repository:Repository::repo", stackName, contract.Project)
 	if _, err := stack.Up(ctx, optup.Target([]string{registryURN, repoURN}), optup.ProgressStreams(os.Stderr)); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestRealCloud(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repoURL, _ := outputs[infra.OutRepositoryURL].Value.(string)
+	repoURL, _ := outputs[contract.OutRepositoryURL].Value.(string)
 	for _, sha := range []string{sha1, sha2} {
 		push := exec.Command("bash", "-c", os.Getenv("SLIPWAY_IT_PUSH"))
 		push.Env = append(os.Environ(), "SHA="+sha, "REPOSITORY_URL="+repoURL)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,8 +18,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
-
-	"github.com/slipway-dev/slipway/infra"
 )
 
 // Passphrase encrypts the test stacks' secrets.
@@ -39,14 +38,14 @@ func TaskDefinitionArn(sha string) string {
 const RepositoryURL = Account + ".dkr.ecr." + Region + ".amazonaws.com/api-service"
 
 // Program stands in for infra.Program without cloud providers. It loads and
-// validates the same config (infra.Load), registers resources shaped like
+// validates the same config (contract.Load), registers resources shaped like
 // the real ones (a task definition per SHA under a service, platform
 // resources) as components, and exports the same outputs. Test-only keys in
 // the "test" namespace make it change platform resources (test:platform),
 // fail (test:fail) or hold an update (test:hold, see Hold; previews do not
 // hold, so that a second deploy reaches the lock while the first holds it).
 func Program(ctx *pulumi.Context) error {
-	cfg, err := infra.Load(ctx)
+	cfg, err := contract.Load(ctx)
 	if err != nil {
 		return err
 	}
@@ -73,13 +72,13 @@ func Program(ctx *pulumi.Context) error {
 			return err
 		}
 	}
-	ctx.Export(infra.OutRepositoryURL, pulumi.String(RepositoryURL))
-	ctx.Export(infra.OutClusterName, pulumi.String(cfg.ClusterName))
-	ctx.Export(infra.OutServiceName, pulumi.String(cfg.ServiceName))
-	ctx.Export(infra.OutServiceURL, pulumi.String("http://alb.example.com"))
-	ctx.Export(infra.OutTaskDefinitionArn, pulumi.String(TaskDefinitionArn(cfg.ImageTag)))
-	ctx.Export(infra.OutRegion, pulumi.String(cfg.Region))
-	ctx.Export(infra.OutImageTag, pulumi.String(cfg.ImageTag))
+	ctx.Export(contract.OutRepositoryURL, pulumi.String(RepositoryURL))
+	ctx.Export(contract.OutClusterName, pulumi.String(cfg.ClusterName))
+	ctx.Export(contract.OutServiceName, pulumi.String(cfg.ServiceName))
+	ctx.Export(contract.OutServiceURL, pulumi.String("http://alb.example.com"))
+	ctx.Export(contract.OutTaskDefinitionArn, pulumi.String(TaskDefinitionArn(cfg.ImageTag)))
+	ctx.Export(contract.OutRegion, pulumi.String(cfg.Region))
+	ctx.Export(contract.OutImageTag, pulumi.String(cfg.ImageTag))
 	return nil
 }
 

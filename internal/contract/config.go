@@ -1,4 +1,4 @@
-package infra
+package contract
 
 import (
 	"encoding/json"
@@ -11,8 +11,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
-
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 // Project is the Pulumi project name; every key below lives in its namespace.
@@ -336,10 +334,10 @@ func Parse(get Lookup) (Config, error) {
 		ToolRef:             p.raw(KeyToolRef),
 		ToolPath:            p.str(KeyToolPath, nil, false, ""),
 	}
-	if c.ToolRepository != "" && !workflows.PinnedRef(c.ToolRef) {
-		p.fail(KeyToolRef, c.ToolRef, workflows.PinnedRefWant)
+	if c.ToolRepository != "" && !PinnedRef(c.ToolRef) {
+		p.fail(KeyToolRef, c.ToolRef, PinnedRefWant)
 	}
-	if msg := workflows.ToolPathProblem(c.ToolPath, c.ToolRepository != ""); msg != "" {
+	if msg := ToolPathProblem(c.ToolPath, c.ToolRepository != ""); msg != "" {
 		p.fail(KeyToolPath, c.ToolPath, strings.TrimPrefix(msg, "want "))
 	}
 	if m := backendPattern.FindStringSubmatch(c.BackendURL); m != nil {
