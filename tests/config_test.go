@@ -72,6 +72,8 @@ func TestConfigValidation(t *testing.T) {
 		{"tool ref is a tag", map[string]string{"slipwayRef": "v1.2.3"}, []string{"slipway:slipwayRef", `"v1.2.3"`, "40-hex"}},
 		{"missing region", map[string]string{"aws:region": ""}, []string{"config aws:region", "required", "pulumi config set aws:region"}},
 		{"bad region", map[string]string{"aws:region": "mars"}, []string{"aws:region", `"mars"`}},
+		{"misspelt key", map[string]string{"desiredcount": "5"}, []string{"config slipway:desiredcount", "unknown key", "did you mean slipway:desiredCount?"}},
+		{"key this version does not have", map[string]string{"replicas": "5"}, []string{"config slipway:replicas", "unknown key", "README's config reference", "Pulumi.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

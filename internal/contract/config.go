@@ -136,12 +136,19 @@ func Load(ctx *pulumi.Context) (Config, error) {
 }
 
 // ParseMap validates config given as the engine passes it to the program
-// ("namespace:key" → value), e.g. read from the stack's files.
+// ("namespace:key" → value), e.g. read from the stack's files. Unlike Load
+// it sees every key, so it also reports the unknown ones (UnknownKeys),
+// first: a misspelt key explains the default or "required" problem that
+// follows it.
 func ParseMap(config map[string]string) (Config, error) {
-	return Parse(func(key string) (string, bool) {
+	c, err := Parse(func(key string) (string, bool) {
 		v, ok := config[fullKey(key)]
 		return v, ok
 	})
+	if unknown := UnknownKeys(config); unknown != nil {
+		return Config{}, errors.Join(unknown, err)
+	}
+	return c, err
 }
 
 // Lookup returns a config value: keys of the slipway namespace are given
