@@ -84,37 +84,6 @@ type Identity struct {
 	PreviewRoleArn pulumi.StringOutput
 }
 
-// Actions that IAM cannot scope to a resource; only these may have "*".
-var resourceWildcardActions = map[string]bool{
-	"ecr:GetAuthorizationToken":                           true,
-	"ecs:DescribeTaskDefinition":                          true,
-	"ecs:RegisterTaskDefinition":                          true,
-	"ecs:ListTasks":                                       true, // scoped by the ecs:cluster condition
-	"ec2:DescribeInternetGateways":                        true,
-	"ec2:DescribeNetworkAcls":                             true,
-	"elasticloadbalancing:DescribeCapacityReservation":    true,
-	"ec2:DescribeNetworkInterfaces":                       true,
-	"ec2:DescribeRouteTables":                             true,
-	"ec2:DescribeSecurityGroupRules":                      true,
-	"ec2:DescribeSecurityGroups":                          true,
-	"ec2:DescribeSubnets":                                 true,
-	"ec2:DescribeVpcAttribute":                            true,
-	"ec2:DescribeVpcs":                                    true,
-	"elasticloadbalancing:DescribeListenerAttributes":     true,
-	"elasticloadbalancing:DescribeListeners":              true,
-	"elasticloadbalancing:DescribeLoadBalancerAttributes": true,
-	"elasticloadbalancing:DescribeLoadBalancers":          true,
-	"elasticloadbalancing:DescribeTags":                   true,
-	"elasticloadbalancing:DescribeTargetGroupAttributes":  true,
-	"elasticloadbalancing:DescribeTargetGroups":           true,
-	"elasticloadbalancing:DescribeTargetHealth":           true,
-	"logs:DescribeLogGroups":                              true,
-}
-
-// ResourceWildcardAllowed reports whether action may be granted on "*"
-// (IAM offers no resource-level permission for it).
-func ResourceWildcardAllowed(action string) bool { return resourceWildcardActions[action] }
-
 func trust(provider pulumi.StringInput, subjects ...string) pulumi.StringOutput {
 	return Document(Statement{
 		Actions:   []string{"sts:AssumeRoleWithWebIdentity"},
