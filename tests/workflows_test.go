@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/synth"
 	"github.com/slipway-dev/slipway/workflows"
+	"github.com/slipway-dev/slipway/workflows/workflowcheck"
 )
 
 // prodParams are the workflow parameters the program renders for prod.
@@ -85,7 +86,7 @@ func TestWorkflowFilesAreTheRender(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", f.Path, k, r.Inputs[k], want)
 			}
 		}
-		if problems := workflows.Check(f.Path, f.Content, params); len(problems) > 0 {
+		if problems := workflowcheck.Check(f.Path, f.Content, params); len(problems) > 0 {
 			t.Errorf("%s breaks the hardening rules:\n%s", f.Path, strings.Join(problems, "\n"))
 		}
 		if head := f.Content[:min(len(f.Content), 200)]; !bytes.Contains(head, []byte("Managed by slipway")) {
@@ -176,11 +177,11 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 		}
 		jobs := 0
 		for _, f := range files {
-			assuming, err := workflows.JobsAssumingRole(f.Content)
+			assuming, err := workflowcheck.JobsAssumingRole(f.Content)
 			if err != nil {
 				t.Fatal(err)
 			}
-			triggers, err := workflows.Events(f.Content)
+			triggers, err := workflowcheck.Events(f.Content)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +192,7 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 					continue
 				}
 				for _, event := range triggers {
-					sub, err := workflows.JobSubject(f.Content, job, infra.SubjectPrefix(cfg), event, params.DefaultBranch)
+					sub, err := workflowcheck.JobSubject(f.Content, job, infra.SubjectPrefix(cfg), event, params.DefaultBranch)
 					if err != nil {
 						t.Fatalf("%s job %s on %s: %v", f.Path, job, event, err)
 					}

@@ -1,6 +1,10 @@
 package workflows
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // Pin is an action pinned to a full commit SHA. A tag can be moved (the
 // tj-actions/changed-files compromise, CVE-2025-30066); a commit cannot.
@@ -22,12 +26,19 @@ var pins = map[string]Pin{
 	"Swatinem/rust-cache":                   {SHA: "6323deb102c322ba6fcbdcafc7e3dddab59af2b6", Version: "v2.9.2"},
 }
 
+// LookupPin is the pin of action (owner/repo), ok false when the pin table
+// has none.
+func LookupPin(action string) (pin Pin, ok bool) {
+	pin, ok = pins[action]
+	return pin, ok
+}
+
 // pinnedUses is the template function behind [[ pin "owner/repo" ]]: the
 // value of a step's uses: with the version as a line comment.
 func pinnedUses(action string) (string, error) {
 	p, ok := pins[action]
 	if !ok {
-		return "", fmt.Errorf("action %q is not in the pin table (pins.go); known: %v", action, sortedKeys(pins))
+		return "", fmt.Errorf("action %q is not in the pin table (pins.go); known: %v", action, slices.Sorted(maps.Keys(pins)))
 	}
 	return fmt.Sprintf("%s@%s # %s", action, p.SHA, p.Version), nil
 }

@@ -5,9 +5,9 @@
 // manages them as repository files, so they change with the infrastructure
 // whose roles, variables and environments they use.
 //
-// Check and the OIDC helpers (JobSubject, JobsAssumingRole, Events) let the
-// program's tests prove that what the files do matches what the IAM trust
-// policies admit.
+// The tests hold the rendered files to the hardening rules and prove that
+// what they do matches what the IAM trust policies admit with the
+// workflowcheck subpackage, which production code does not import.
 package workflows
 
 import (
@@ -27,7 +27,7 @@ var templates = template.Must(template.New("workflows").
 	Funcs(template.FuncMap{
 		"pin":         pinnedUses,
 		"credentials": func(roleVar string, seconds int) credentials { return credentials{roleVar, seconds} },
-		// Constants Check holds the files to.
+		// Constants workflowcheck.Check holds the files to.
 		"deploySessionSeconds":     func() int { return DeploySessionSeconds },
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 	}).
@@ -52,11 +52,11 @@ type File struct {
 	Content []byte
 }
 
-// headerPrefix starts every rendered file; Check requires it.
-const headerPrefix = "# Managed by slipway"
+// HeaderPrefix starts every rendered file.
+const HeaderPrefix = "# Managed by slipway"
 
 func header(name string) string {
-	return headerPrefix + " (infra, Pulumi) from workflows/templates/" + name + ".tmpl.\n" +
+	return HeaderPrefix + " (infra, Pulumi) from workflows/templates/" + name + ".tmpl.\n" +
 		"# Do not edit it in place: change the template in slipway and deploy the\n" +
 		"# stack; the next deploy overwrites edits made here.\n\n"
 }
@@ -77,6 +77,27 @@ func Render(p Params) ([]File, error) {
 	}
 	return files, nil
 }
+
+// The role variables, as role-to-assume reads them (${{ vars.NAME }}). The
+// deploy role trusts only the DeployEnvironment subject; the read-only
+// preview role trusts pull_request runs and runs on the default branch
+// without environment.
+const (
+	DeployRoleVar  = "SLIPWAY_DEPLOY_ROLE_ARN"
+	PreviewRoleVar = "SLIPWAY_PREVIEW_ROLE_ARN"
+)
+
+// DeploySessionSeconds is the role-duration-seconds of the jobs that run
+// the deploy tool with the deploy role: a deploy can outlast the action's
+// default one-hour session. The deploy role's MaxSessionDuration must allow
+// it.
+const DeploySessionSeconds = 7200
+
+// deployToolTimeoutMinutes is the timeout of the jobs that run the deploy
+// tool with the deploy role: the service's steady-state wait (30 minutes),
+// the ECS verification (up to 10) and a possible reconcile deploy (another
+// 30), plus setup.
+const deployToolTimeoutMinutes = 90
 
 // Variables are the names of the repository Actions variables the
 // workflows read as ${{ vars.NAME }}, sorted. The program creates them.

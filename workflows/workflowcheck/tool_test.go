@@ -1,4 +1,4 @@
-package workflows
+package workflowcheck
 
 import (
 	"testing"
@@ -31,10 +31,12 @@ func TestToolCalls(t *testing.T) {
 		{"empty", ``, nil},
 	}
 	for _, tc := range cases {
-		got := toolCalls(tc.script)
-		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(toolCall{})); diff != "" {
-			t.Errorf("%s: toolCalls(%q) (-want +got):\n%s", tc.name, tc.script, diff)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got := toolCalls(tc.script)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(toolCall{})); diff != "" {
+				t.Errorf("toolCalls(%q) (-want +got):\n%s", tc.script, diff)
+			}
+		})
 	}
 }
 

@@ -1,4 +1,9 @@
-package workflows
+// Package workflowcheck reads rendered workflow files for the tests: Check
+// holds them to the hardening rules, and the OIDC helpers (Events,
+// JobsAssumingRole, JobSubject) let the program's tests prove that what the
+// files do matches what the IAM trust policies admit. Production code does
+// not import it: the program and the deploy tool only render the files.
+package workflowcheck
 
 import (
 	"bytes"
@@ -10,14 +15,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-)
 
-// The role variables, as role-to-assume expressions. The deploy role trusts
-// only the DeployEnvironment subject; the read-only preview role trusts
-// pull_request runs and runs on the default branch without environment.
-const (
-	DeployRoleVar  = "SLIPWAY_DEPLOY_ROLE_ARN"
-	PreviewRoleVar = "SLIPWAY_PREVIEW_ROLE_ARN"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 func roleExpr(variable string) string { return "${{ vars." + variable + " }}" }
@@ -25,35 +24,26 @@ func roleExpr(variable string) string { return "${{ vars." + variable + " }}" }
 // roleJobs are, per file, the jobs that assume a role and which one: the
 // program's trust policies are written for exactly these.
 var roleJobs = map[string]map[string]string{
-	"cd.yml":       {"image": DeployRoleVar, "deploy": DeployRoleVar},
-	"ci.yml":       {"preview": PreviewRoleVar},
-	"drift.yml":    {"drift": PreviewRoleVar},
-	"rollback.yml": {"rollback": DeployRoleVar},
+	"cd.yml":       {"image": workflows.DeployRoleVar, "deploy": workflows.DeployRoleVar},
+	"ci.yml":       {"preview": workflows.PreviewRoleVar},
+	"drift.yml":    {"drift": workflows.PreviewRoleVar},
+	"rollback.yml": {"rollback": workflows.DeployRoleVar},
 }
 
 // deployGroupFiles share the deploy concurrency group.
 var deployGroupFiles = []string{"cd.yml", "rollback.yml"}
 
-// DeployGroup is the concurrency group of everything that changes the stack.
-func DeployGroup(p Params) string { return "deploy-" + p.Stack }
+// deployGroup is the concurrency group of everything that changes the stack.
+func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
 
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
 var readOnlyVerbs = []string{"drift", "preview"}
 
-// DeploySessionSeconds is the role-duration-seconds of the jobs that run
-// the deploy tool with the deploy role: a deploy can outlast the action's
-// default one-hour session. The deploy role's MaxSessionDuration must allow
-// it.
-const DeploySessionSeconds = 7200
-
-// The timeout of the jobs that run the deploy tool with the deploy role,
-// as rendered and the least Check accepts: the service's steady-state wait
-// (30 minutes), the ECS verification (up to 10) and a possible reconcile
-// deploy (another 30), plus setup.
-const (
-	deployToolTimeoutMinutes    = 90
-	minDeployToolTimeoutMinutes = 80
-)
+// minDeployToolTimeoutMinutes is the least timeout Check accepts for the
+// jobs that run the deploy tool with the deploy role: the service's
+// steady-state wait (30 minutes), the ECS verification (up to 10) and a
+// possible reconcile deploy (another 30), plus setup.
+const minDeployToolTimeoutMinutes = 80
 
 // commentingJob is the one job allowed pull-requests: write.
 const commentingJob = "ci.yml/preview"
@@ -69,7 +59,7 @@ var (
 	secretRE     = regexp.MustCompile(`\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)`)
 	// githubReadTokenRE is the one value GITHUB_TOKEN may have where the
 	// tool runs drift.
-	githubReadTokenRE = regexp.MustCompile(`^\$\{\{\s*secrets\.` + GitHubReadTokenSecret + `\s*\}\}$`)
+	githubReadTokenRE = regexp.MustCompile(`^\$\{\{\s*secrets\.` + workflows.GitHubReadTokenSecret + `\s*\}\}$`)
 )
 
 func containsExpression(s string) bool { return strings.Contains(s, "${{") }
@@ -83,10 +73,10 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // session of deploy-role jobs that run it, the read token of drift, and
 // the known variables and secrets. path's base name ("cd.yml") selects the
 // per-file expectations.
-func Check(path string, content []byte, p Params) []string {
+func Check(path string, content []byte, p workflows.Params) []string {
 	c := &checker{file: pathBase(path), p: p}
-	if !bytes.HasPrefix(content, []byte(headerPrefix)) {
-		c.add("missing the header comment %q...: readers must learn the file is managed by slipway", headerPrefix)
+	if !bytes.HasPrefix(content, []byte(workflows.HeaderPrefix)) {
+		c.add("missing the header comment %q...: readers must learn the file is managed by slipway", workflows.HeaderPrefix)
 	}
 	w, err := parseWorkflow(content)
 	if err != nil {
@@ -111,7 +101,7 @@ func pathBase(p string) string { return path.Base(strings.ReplaceAll(p, `\`, "/"
 
 type checker struct {
 	file     string
-	p        Params
+	p        workflows.Params
 	problems []string
 }
 
@@ -130,8 +120,8 @@ func (c *checker) workflowLevel(w *workflow) {
 	}
 	c.concurrency("workflow", &w.Concurrency)
 	if slices.Contains(deployGroupFiles, c.file) {
-		if group, _ := concurrency(&w.Concurrency); group != DeployGroup(c.p) {
-			c.add("concurrency group: want %q (shared by %v), got %q", DeployGroup(c.p), deployGroupFiles, group)
+		if group, _ := concurrency(&w.Concurrency); group != deployGroup(c.p) {
+			c.add("concurrency group: want %q (shared by %v), got %q", deployGroup(c.p), deployGroupFiles, group)
 		}
 	}
 }
@@ -141,7 +131,7 @@ func (c *checker) workflowLevel(w *workflow) {
 // leaves the stack locked). Other groups would displace queued deploys.
 func (c *checker) concurrency(where string, n *yaml.Node) {
 	group, cancel := concurrency(n)
-	if group != DeployGroup(c.p) {
+	if group != deployGroup(c.p) {
 		return
 	}
 	if !slices.Contains(deployGroupFiles, c.file) {
@@ -168,7 +158,7 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	}
 	c.permissions(where, c.file+"/"+id, j, role != "")
 	c.role(w, where, id, j, role)
-	if role == roleExpr(DeployRoleVar) && j.runsTool() {
+	if role == roleExpr(workflows.DeployRoleVar) && j.runsTool() {
 		c.deploySession(where, j)
 	}
 	for i, s := range j.Steps {
@@ -220,20 +210,20 @@ func (c *checker) toolStep(w *workflow, j *job, where string, s step) {
 		return
 	}
 	if token, _ := w.env(j, s, "GITHUB_TOKEN"); !githubReadTokenRE.MatchString(token) {
-		c.add("%s: runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.%s }} (a fine-grained read-only token: the refresh reads the stack's GitHub resources, and github.token cannot read Actions variables), got %q", where, GitHubReadTokenSecret, token)
+		c.add("%s: runs drift, so it needs env GITHUB_TOKEN: ${{ secrets.%s }} (a fine-grained read-only token: the refresh reads the stack's GitHub resources, and github.token cannot read Actions variables), got %q", where, workflows.GitHubReadTokenSecret, token)
 	}
 }
 
 // deploySession checks a job that runs the deploy tool with the deploy
 // role: its timeout covers a deploy's worst case, and its AWS session, set
-// to DeploySessionSeconds, outlasts the job.
+// to workflows.DeploySessionSeconds, outlasts the job.
 func (c *checker) deploySession(where string, j *job) {
 	if t, err := strconv.Atoi(j.TimeoutMinutes.Value); err == nil {
 		if t < minDeployToolTimeoutMinutes {
 			c.add("%s: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least %d (steady-state wait 30 + ECS verification up to 10 + a reconcile deploy 30, plus setup), got %d", where, minDeployToolTimeoutMinutes, t)
 		}
-		if t*60 > DeploySessionSeconds {
-			c.add("%s: timeout-minutes %d outlasts the AWS session of %d seconds: the credentials would expire before the job times out", where, t, DeploySessionSeconds)
+		if t*60 > workflows.DeploySessionSeconds {
+			c.add("%s: timeout-minutes %d outlasts the AWS session of %d seconds: the credentials would expire before the job times out", where, t, workflows.DeploySessionSeconds)
 		}
 	}
 	for i, s := range j.Steps {
@@ -241,12 +231,12 @@ func (c *checker) deploySession(where string, j *job) {
 			continue
 		}
 		d, ok := s.With["role-duration-seconds"]
-		if !ok || d.Value != strconv.Itoa(DeploySessionSeconds) {
+		if !ok || d.Value != strconv.Itoa(workflows.DeploySessionSeconds) {
 			got := "nothing (the action's default, one hour)"
 			if ok {
 				got = describe(&d)
 			}
-			c.add("%s, step %d (%s): runs the deploy tool with the deploy role, so it needs role-duration-seconds: %d (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got %s", where, i+1, s.Name, DeploySessionSeconds, got)
+			c.add("%s, step %d (%s): runs the deploy tool with the deploy role, so it needs role-duration-seconds: %d (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got %s", where, i+1, s.Name, workflows.DeploySessionSeconds, got)
 		}
 	}
 }
@@ -297,11 +287,11 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 	}
 	switch role {
 	case "":
-	case roleExpr(DeployRoleVar):
+	case roleExpr(workflows.DeployRoleVar):
 		if env != c.p.DeployEnvironment {
 			c.add("%s: assumes the deploy role, so it needs environment: %s (the role trusts that subject only), got %q", where, c.p.DeployEnvironment, env)
 		}
-	case roleExpr(PreviewRoleVar):
+	case roleExpr(workflows.PreviewRoleVar):
 		if env != "" {
 			c.add("%s: assumes the preview role, so it must have no environment (the role trusts pull_request and default-branch subjects), got %q", where, env)
 		}
@@ -313,7 +303,7 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 			}
 		}
 	default:
-		c.add("%s: role-to-assume %q: want %s or %s", where, role, roleExpr(DeployRoleVar), roleExpr(PreviewRoleVar))
+		c.add("%s: role-to-assume %q: want %s or %s", where, role, roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar))
 	}
 	if role != "" && slices.Contains(w.events(), "pull_request") && !strings.Contains(j.If, forkGuard) {
 		c.add("%s: assumes a role on pull_request, so it needs if: %s (forks get no OIDC token: skip, do not fail)", where, forkGuard)
@@ -333,7 +323,7 @@ func (c *checker) step(where string, s step) {
 		return
 	}
 	name, sha := m[1], m[3]
-	pin, ok := pins[name]
+	pin, ok := workflows.LookupPin(name)
 	switch {
 	case !ok:
 		c.add("%s: uses %s: action %s is not in the pin table (pins.go, ACTIONS.md)", where, s.Uses.Value, name)
@@ -354,13 +344,13 @@ func (c *checker) step(where string, s step) {
 func (c *checker) names(content []byte) {
 	for _, e := range expressionRE.FindAllSubmatch(content, -1) {
 		for _, m := range varRE.FindAllSubmatch(e[1], -1) {
-			if !slices.Contains(Variables(), string(m[1])) {
-				c.add("variable vars.%s is not one of Variables() %v", m[1], Variables())
+			if !slices.Contains(workflows.Variables(), string(m[1])) {
+				c.add("variable vars.%s is not one of Variables() %v", m[1], workflows.Variables())
 			}
 		}
 		for _, m := range secretRE.FindAllSubmatch(e[1], -1) {
-			if !slices.Contains(Secrets(), string(m[1])) {
-				c.add("secret secrets.%s is not one of Secrets() %v", m[1], Secrets())
+			if !slices.Contains(workflows.Secrets(), string(m[1])) {
+				c.add("secret secrets.%s is not one of Secrets() %v", m[1], workflows.Secrets())
 			}
 		}
 	}

@@ -1,31 +1,19 @@
-package workflows
+package workflowcheck
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 const prefix = "repo:octo/api"
 
-func renderedByName(t *testing.T, p Params) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	for _, f := range mustRender(t, p) {
-		out[filepath.Base(f.Path)] = f.Content
-	}
-	return out
-}
-
 func TestJobsAssumingRole(t *testing.T) {
-	deploy, preview := roleExpr(DeployRoleVar), roleExpr(PreviewRoleVar)
+	deploy, preview := roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar)
 	want := map[string]map[string]string{
 		"cd.yml":       {"image": deploy, "deploy": deploy},
 		"ci.yml":       {"preview": preview},
@@ -119,8 +107,8 @@ func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 	for _, set := range paramSets {
 		p := set.p
 		trusted := map[string][]string{
-			roleExpr(DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
-			roleExpr(PreviewRoleVar): {prefix + ":pull_request", prefix + ":ref:refs/heads/" + p.DefaultBranch},
+			roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
+			roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request", prefix + ":ref:refs/heads/" + p.DefaultBranch},
 		}
 		for name, content := range renderedByName(t, p) {
 			roles, err := JobsAssumingRole(content)
@@ -161,40 +149,13 @@ func TestVariablesAndSecretsMatchTemplates(t *testing.T) {
 			}
 		}
 	}
-	if diff := cmp.Diff(Variables(), sortedKeys(vars)); diff != "" {
+	if diff := cmp.Diff(workflows.Variables(), sortedKeys(vars)); diff != "" {
 		t.Errorf("Variables() vs vars.* in the files (-Variables +files):\n%s", diff)
 	}
-	if diff := cmp.Diff(Secrets(), sortedKeys(secrets)); diff != "" {
+	if diff := cmp.Diff(workflows.Secrets(), sortedKeys(secrets)); diff != "" {
 		t.Errorf("Secrets() vs secrets.* in the files (-Secrets +files):\n%s", diff)
 	}
-	if !slices.IsSorted(Variables()) || !slices.IsSorted(Secrets()) {
-		t.Errorf("Variables() and Secrets() must be sorted: %v %v", Variables(), Secrets())
-	}
-}
-
-// Every pin is used, and ACTIONS.md records each pin's version and SHA.
-func TestPinsUsedAndDocumented(t *testing.T) {
-	used := map[string]bool{}
-	usesRE := regexp.MustCompile(`uses: ([^@\s]+)@`)
-	for _, set := range paramSets {
-		for _, content := range renderedByName(t, set.p) {
-			for _, m := range usesRE.FindAllSubmatch(content, -1) {
-				used[string(m[1])] = true
-			}
-		}
-	}
-	doc, err := os.ReadFile("ACTIONS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range sortedKeys(pins) {
-		pin := pins[name]
-		if !used[name] {
-			t.Errorf("pin %s is used by no workflow: remove it from pins.go and ACTIONS.md", name)
-		}
-		row := fmt.Sprintf("| %s | %s | `%s` |", name, pin.Version, pin.SHA)
-		if !bytes.Contains(doc, []byte(row)) {
-			t.Errorf("ACTIONS.md has no row starting %q", row)
-		}
+	if !slices.IsSorted(workflows.Variables()) || !slices.IsSorted(workflows.Secrets()) {
+		t.Errorf("Variables() and Secrets() must be sorted: %v %v", workflows.Variables(), workflows.Secrets())
 	}
 }

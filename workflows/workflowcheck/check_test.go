@@ -1,10 +1,12 @@
-package workflows
+package workflowcheck
 
 import (
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 func TestCheckPassesRendered(t *testing.T) {
@@ -291,7 +293,7 @@ func TestRenderedTimeoutsAndSessions(t *testing.T) {
 			t.Errorf("%s: jobs %v, want %v", set.name, sortedKeys(got), sortedKeys(want))
 		}
 	}
-	if want["cd.yml/deploy"].session != strconv.Itoa(DeploySessionSeconds) {
-		t.Errorf("the table's session %s is not DeploySessionSeconds %d", want["cd.yml/deploy"].session, DeploySessionSeconds)
+	if want["cd.yml/deploy"].session != strconv.Itoa(workflows.DeploySessionSeconds) {
+		t.Errorf("the table's session %s is not DeploySessionSeconds %d", want["cd.yml/deploy"].session, workflows.DeploySessionSeconds)
 	}
 }
