@@ -1,0 +1,524 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/slipway-dev/slipway/internal/contract"
+)
+
+// Stack is what a deploy needs of the stack and its engine; *Session
+// satisfies it.
+type Stack interface {
+	Outputs(ctx context.Context) (map[string]interface{}, error)
+	Preview(ctx context.Context, sha string, o PreviewOptions) (Plan, error)
+	Up(ctx context.Context, sha, message string) (UpResult, error)
+	Mark(ctx context.Context, sha, message string) error
+}
+
+// Cloud is what a deploy needs of ECR and ECS; *awsx.Client satisfies it.
+type Cloud interface {
+	ImageExists(ctx context.Context, repository, tag string) (bool, error)
+	AddTag(ctx context.Context, repository, tag, newTag string) error
+	WaitVerified(ctx context.Context, cluster, service, want string, timeout, interval time.Duration) (awsx.Verification, awsx.ServiceState, error)
+	Images(ctx context.Context, taskDefinition string) (map[string]string, error)
+	Service(ctx context.Context, cluster, service string) (awsx.ServiceState, error)
+	StoppedTasks(ctx context.Context, cluster, service string, max int) ([]awsx.StoppedTask, error)
+}
+
+// Deployer decides what a deploy does next: it checks the image, guards
+// against platform changes, runs the update, verifies the rollout with
+// ECS, and when ECS rolled the deploy back, records the rejection and
+// reconciles the stack to what ECS went back to. It prints nothing: every
+// decision and finding is in the Outcome it returns.
+type Deployer struct {
+	Stack Stack
+	// OpenCloud opens ECR and ECS clients in the stack's region.
+	OpenCloud func(ctx context.Context, region string) (Cloud, error)
+	// VerifyInterval is how often ECS is polled while a rollout is in
+	// progress; 0 means every 5 seconds.
+	VerifyInterval time.Duration
+	// Notify receives one line when a phase that changes something
+	// starts (nil: discarded), for a person watching a long deploy.
+	Notify func(line string)
+	// Now is the clock of the phase timings; nil means time.Now.
+	Now func() time.Time
+}
+
+// Request is one deploy of a SHA, by up or by rollback.
+type Request struct {
+	Stack    string
+	SHA      string
+	Previous string // the SHA running before, "" when there is none
+	Message  contract.Message
+	// All lets the update apply platform changes too (administrators).
+	All           bool
+	VerifyTimeout time.Duration
+}
+
+// Kind is what came of a deploy. Each kind has one exit code (see the
+// CLI's table) and one runbook entry in the README.
+type Kind string
+
+// The kinds of outcome.
+const (
+	// Verified: ECS runs the new task definition and its rollout completed.
+	Verified Kind = "verified"
+	// Unverified: the update ran but ECS did not confirm the rollout (time
+	// out, no PRIMARY deployment, ECS could not be read); nothing was
+	// rolled back or reconciled.
+	Unverified Kind = "unverified"
+	// RefusedNeverDeployed: the stack has no outputs and the request is
+	// not --all; the first deploy is an administrator's.
+	RefusedNeverDeployed Kind = "refused-never-deployed"
+	// RefusedPlatform: the preview holds changes a deploy must not apply.
+	RefusedPlatform Kind = "refused-platform-changes"
+	// RefusedNoImage: the image is not in ECR, or not pullable (archived).
+	RefusedNoImage Kind = "refused-no-image"
+	// RolledBackReconciled: ECS rolled back; the rejection is recorded and
+	// the stack is reconciled to the SHA ECS went back to.
+	RolledBackReconciled Kind = "rolled-back-reconciled"
+	// RolledBackPlatform: ECS rolled back an update that also changed the
+	// platform: the image is not blamed, nothing is reconciled.
+	RolledBackPlatform Kind = "rolled-back-platform-change"
+	// RolledBackRedeploy: ECS rolled back a re-deploy of the running SHA.
+	RolledBackRedeploy Kind = "rolled-back-redeploy"
+	// RolledBackNoEarlier: ECS rolled back and there is no earlier good SHA.
+	RolledBackNoEarlier Kind = "rolled-back-no-earlier-sha"
+	// RolledBackDiverged: ECS went back to something other than history's
+	// last good SHA (or what it runs could not be read): no reconcile.
+	RolledBackDiverged Kind = "rolled-back-diverged"
+	// RolledBackReconcileFailed: ECS rolled back and the reconcile failed.
+	RolledBackReconcileFailed Kind = "rolled-back-reconcile-failed"
+	// Failed: the update failed (or could not start) and ECS did not roll
+	// anything back.
+	Failed Kind = "failed"
+	// Locked: another update holds the stack's lock; nothing ran.
+	Locked Kind = "locked"
+	// Interrupted: the run was cancelled (Ctrl-C, SIGTERM).
+	Interrupted Kind = "interrupted"
+)
+
+// Kinds lists every kind, in the order the README documents them.
+var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
+	RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RolledBackReconcileFailed, Failed, Locked, Interrupted}
+
+// RolledBack reports whether ECS rolled the deploy back.
+func (k Kind) RolledBack() bool { return strings.HasPrefix(string(k), "rolled-back-") }
+
+// Phase is one step of a deploy and how it ended.
+type Phase struct {
+	Name   string    `json:"name"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Result string    `json:"result"` // ok, refused, failed, skipped, rolled-back, timed-out
+}
+
+// The phases of a deploy, in order.
+const (
+	PhaseImageCheck     = "image check"
+	PhaseGuard          = "guard preview"
+	PhaseUpdate         = "engine update"
+	PhaseVerify         = "ECS rollout"
+	PhaseTag            = "tag deployed image"
+	PhaseMarkRejected   = "record rejection"
+	PhaseReconcile      = "reconcile"
+	PhaseReconcileCheck = "reconcile image check"
+)
+
+// Diagnostics is what ECS said about a deploy that did not go well.
+type Diagnostics struct {
+	Headline     string             `json:"headline"`
+	StoppedTasks []awsx.StoppedTask `json:"stoppedTasks"`
+	Events       []awsx.Event       `json:"events"`
+	// Unavailable names what could not be read, and why.
+	Unavailable []string `json:"unavailable,omitempty"`
+}
+
+// Outcome is everything a deploy decided and found.
+type Outcome struct {
+	Kind              Kind           `json:"outcome"`
+	Stack             string         `json:"stack"`
+	Verb              string         `json:"verb"`
+	ImageTag          string         `json:"imageTag"`
+	Previous          string         `json:"previous,omitempty"`
+	TaskDefinitionArn string         `json:"taskDefinitionArn,omitempty"`
+	Reconciled        string         `json:"reconciledTo,omitempty"`
+	RunningImageTag   string         `json:"runningImageTag,omitempty"`
+	Reason            string         `json:"reason,omitempty"` // ECS's verdict, in one line
+	Platform          []Change       `json:"platformChanges,omitempty"`
+	Changes           map[string]int `json:"changes,omitempty"`
+	Phases            []Phase        `json:"phases"`
+	Diagnostics       *Diagnostics   `json:"diagnostics,omitempty"`
+	Warnings          []string       `json:"warnings,omitempty"`
+	// Err is the error behind a failed, refused or unverified outcome.
+	Err error `json:"-"`
+	// Error is Err's text, for JSON.
+	Error string `json:"error,omitempty"`
+}
+
+// Verified reports whether ECS verifiably runs the deploy.
+func (o Outcome) Verified() bool { return o.Kind == Verified }
+
+// Deploy runs one deploy of r.SHA and returns what came of it.
+func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
+	o := Outcome{Stack: r.Stack, Verb: verb(r.Message), ImageTag: r.SHA, Previous: r.Previous, Phases: []Phase{}}
+	d.deploy(ctx, r, &o)
+	if o.Err != nil {
+		o.Error = o.Err.Error()
+	}
+	return o
+}
+
+func verb(m contract.Message) string {
+	if m.Kind == contract.Rollback {
+		return "rollback"
+	}
+	return "deploy"
+}
+
+func (d *Deployer) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+func (d *Deployer) notify(format string, args ...interface{}) {
+	if d.Notify != nil {
+		d.Notify(fmt.Sprintf(format, args...))
+	}
+}
+
+// phase records a phase that started at start.
+func (d *Deployer) phase(o *Outcome, name string, start time.Time, result string) {
+	o.Phases = append(o.Phases, Phase{Name: name, Start: start, End: d.now(), Result: result})
+}
+
+// end sets the outcome's kind and error.
+func end(o *Outcome, k Kind, err error) {
+	o.Kind, o.Err = k, err
+}
+
+// engineEnd classifies an engine error: locked, interrupted, or failed.
+func engineEnd(ctx context.Context, o *Outcome, err error) {
+	switch {
+	case errors.Is(err, ErrLocked):
+		end(o, Locked, err)
+	case ctx.Err() != nil:
+		end(o, Interrupted, err)
+	default:
+		end(o, Failed, err)
+	}
+}
+
+func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
+	outputs, err := d.Stack.Outputs(ctx)
+	if err != nil {
+		engineEnd(ctx, o, fmt.Errorf("reading the stack's outputs: %w", err))
+		return
+	}
+	first := len(outputs) == 0
+	if first && !r.All {
+		end(o, RefusedNeverDeployed, errors.New("the stack has never been deployed: an administrator runs the first deploy with up --all (README: bootstrap)"))
+		return
+	}
+	var cloud Cloud
+	if !first {
+		if cloud, err = d.cloudFor(ctx, outputs); err != nil {
+			end(o, Failed, err)
+			return
+		}
+		start := d.now()
+		if k, err := checkImage(ctx, cloud, outputs, r.SHA); err != nil {
+			d.phase(o, PhaseImageCheck, start, "refused")
+			end(o, k, err)
+			return
+		}
+		d.phase(o, PhaseImageCheck, start, "ok")
+	}
+
+	start := d.now()
+	plan, err := d.Stack.Preview(ctx, r.SHA, PreviewOptions{})
+	if err != nil {
+		d.phase(o, PhaseGuard, start, "failed")
+		engineEnd(ctx, o, err)
+		return
+	}
+	platform := PlatformChanges(plan.Changes)
+	if len(platform) > 0 && !r.All {
+		d.phase(o, PhaseGuard, start, "refused")
+		o.Platform = platform
+		end(o, RefusedPlatform, fmt.Errorf("the stack has %d platform change(s) pending, which a deploy must not apply", len(platform)))
+		return
+	}
+	d.phase(o, PhaseGuard, start, "ok")
+
+	d.notify("%s %s to stack %s", o.Verb, r.SHA, r.Stack)
+	start = d.now()
+	res, err := d.Stack.Up(ctx, r.SHA, r.Message.String())
+	if err != nil {
+		d.phase(o, PhaseUpdate, start, "failed")
+		engineEnd(ctx, o, err)
+		if cloud != nil && o.Kind == Failed {
+			o.Diagnostics = diagnose(ctx, cloud, outputs, "pulumi up failed", "")
+		}
+		return
+	}
+	d.phase(o, PhaseUpdate, start, "ok")
+	o.Changes = res.Counts
+	o.TaskDefinitionArn, _ = res.Outputs[contract.OutTaskDefinitionArn].(string)
+	if cloud == nil {
+		if cloud, err = d.cloudFor(ctx, res.Outputs); err != nil {
+			end(o, Unverified, err)
+			return
+		}
+	}
+
+	start = d.now()
+	v, err := d.verify(ctx, cloud, res.Outputs, r.VerifyTimeout)
+	o.Reason = v.Reason
+	switch {
+	case err != nil:
+		d.phase(o, PhaseVerify, start, verifyResult(err))
+		if ctx.Err() != nil {
+			end(o, Interrupted, err)
+			return
+		}
+		end(o, Unverified, err)
+		return
+	case v.OK:
+		d.phase(o, PhaseVerify, start, "ok")
+		end(o, Verified, nil)
+		d.tag(ctx, cloud, res.Outputs, r.SHA, o)
+		return
+	case !v.RolledBack:
+		d.phase(o, PhaseVerify, start, "failed")
+		o.Diagnostics = diagnose(ctx, cloud, res.Outputs, "ECS does not show the deploy as done", "")
+		end(o, Unverified, fmt.Errorf("ECS does not confirm the rollout of %s: %s", o.TaskDefinitionArn, v.Reason))
+		return
+	}
+	d.phase(o, PhaseVerify, start, "rolled-back")
+	d.rolledBack(ctx, r, o, cloud, res.Outputs, v, platform)
+}
+
+// rolledBack decides what follows an ECS rollback: the engine recorded the
+// deploy as a success while ECS runs an earlier task definition.
+func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud Cloud, outputs map[string]interface{}, v awsx.Verification, platform []Change) {
+	o.Diagnostics = diagnose(ctx, cloud, outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, o.TaskDefinitionArn)
+	if len(platform) > 0 {
+		// The image is not the only suspect: reconciling would redeploy the
+		// previous SHA with the same platform change, and marking the SHA
+		// rejected could blame a good image.
+		o.Platform = platform
+		end(o, RolledBackPlatform, fmt.Errorf("ECS rolled back the deploy of %s, which also applied %d platform change(s)", r.SHA, len(platform)))
+		return
+	}
+	if r.Previous == r.SHA {
+		// A re-deploy of the running SHA: its image runs fine, so ECS's
+		// rollback does not blame it, and there is nothing to reconcile to.
+		end(o, RolledBackRedeploy, fmt.Errorf("ECS rolled back a re-deploy of the running SHA %s", r.SHA))
+		return
+	}
+	// History learns of the rejection first, with an update that must
+	// change nothing (the stack already holds this SHA): whatever happens
+	// next, no default rollback picks this SHA.
+	start := d.now()
+	if err := d.Stack.Mark(ctx, r.SHA, contract.RejectedMessage(r.SHA).String()); err != nil {
+		d.phase(o, PhaseMarkRejected, start, "failed")
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not record in history that ECS rolled back %s (a reconcile records it too): %v", r.SHA, err))
+	} else {
+		d.phase(o, PhaseMarkRejected, start, "ok")
+	}
+	if r.Previous == "" {
+		end(o, RolledBackNoEarlier, fmt.Errorf("ECS rolled back the deploy of %s and there is no earlier good SHA to reconcile the stack to", r.SHA))
+		return
+	}
+	// The reconcile must deploy what ECS went back to. History and ECS can
+	// disagree (an update that failed after it was applied, a deploy by
+	// hand): then the tool does not guess.
+	running, err := runningTag(ctx, cloud, v.Primary.TaskDefinition)
+	if err != nil {
+		end(o, RolledBackDiverged, fmt.Errorf("ECS rolled back the deploy of %s, and the image it went back to could not be read (%v): nothing was reconciled", r.SHA, err))
+		return
+	}
+	o.RunningImageTag = running
+	if running != r.Previous {
+		end(o, RolledBackDiverged, fmt.Errorf("ECS rolled back the deploy of %s to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled", r.SHA, running, r.Previous))
+		return
+	}
+	if err := d.reconcile(ctx, r, o, cloud, outputs); err != nil {
+		end(o, RolledBackReconcileFailed, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s failed: %w", r.SHA, r.Previous, err))
+		return
+	}
+	o.Reconciled = r.Previous
+	end(o, RolledBackReconciled, fmt.Errorf("ECS rolled back the deploy of %s; the stack is reconciled to %s", r.SHA, r.Previous))
+}
+
+// reconcile redeploys the last good SHA after ECS rolled a deploy back, so
+// that the stack's state and config agree with what ECS runs. It checks
+// the image first and verifies the result like any deploy.
+func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud Cloud, outputs map[string]interface{}) error {
+	d.notify("reconciling the stack to the last good SHA %s", r.Previous)
+	start := d.now()
+	if _, err := checkImage(ctx, cloud, outputs, r.Previous); err != nil {
+		d.phase(o, PhaseReconcileCheck, start, "refused")
+		return err
+	}
+	d.phase(o, PhaseReconcileCheck, start, "ok")
+	start = d.now()
+	res, err := d.Stack.Up(ctx, r.Previous, contract.ReconcileMessage(r.Previous, r.SHA).String())
+	if err != nil {
+		d.phase(o, PhaseReconcile, start, "failed")
+		return err
+	}
+	v, err := d.verify(ctx, cloud, res.Outputs, r.VerifyTimeout)
+	if err != nil {
+		d.phase(o, PhaseReconcile, start, verifyResult(err))
+		return err
+	}
+	if !v.OK {
+		d.phase(o, PhaseReconcile, start, "failed")
+		return errors.New("ECS did not settle on the reconciled task definition: " + v.Reason)
+	}
+	d.phase(o, PhaseReconcile, start, "ok")
+	d.tag(ctx, cloud, res.Outputs, r.Previous, o)
+	return nil
+}
+
+func verifyResult(err error) string {
+	if errors.Is(err, awsx.ErrTimeout) {
+		return "timed-out"
+	}
+	return "failed"
+}
+
+// tag tags the image ECS verifiably runs deployed-<sha>: the lifecycle
+// policy keeps the rollback window of such images however many images
+// are pushed since. A failure only warns: the deploy is done.
+func (d *Deployer) tag(ctx context.Context, cloud Cloud, outputs map[string]interface{}, sha string, o *Outcome) {
+	start := d.now()
+	repo, err := outputString(outputs, contract.OutRepositoryURL)
+	if err == nil {
+		err = cloud.AddTag(ctx, repo, sha, contract.DeployedTagPrefix+sha)
+	}
+	if err != nil {
+		d.phase(o, PhaseTag, start, "failed")
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v", sha, contract.DeployedTagPrefix, sha, err))
+		return
+	}
+	d.phase(o, PhaseTag, start, "ok")
+}
+
+// cloudFor opens ECR and ECS clients in the stack's region.
+func (d *Deployer) cloudFor(ctx context.Context, outputs map[string]interface{}) (Cloud, error) {
+	region, err := outputString(outputs, contract.OutRegion)
+	if err != nil {
+		return nil, err
+	}
+	return d.OpenCloud(ctx, region)
+}
+
+// checkImage refuses a SHA whose image is not in the stack's repository,
+// or not pullable; the kind says which refusal, or Failed.
+func checkImage(ctx context.Context, cloud Cloud, outputs map[string]interface{}, sha string) (Kind, error) {
+	repo, err := outputString(outputs, contract.OutRepositoryURL)
+	if err != nil {
+		return Failed, err
+	}
+	ok, err := cloud.ImageExists(ctx, repo, sha)
+	switch {
+	case errors.Is(err, awsx.ErrImageUnavailable):
+		return RefusedNoImage, err
+	case err != nil:
+		return Failed, fmt.Errorf("checking the image %s:%s: %w", repo, sha, err)
+	case !ok:
+		return RefusedNoImage, fmt.Errorf("image %s:%s is not in ECR (not pushed yet, or expired by the lifecycle policy); push it, or pick a SHA from deploy history", repo, sha)
+	}
+	return "", nil
+}
+
+// verify waits until ECS settles on the stack's task definition or not.
+func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]interface{}, timeout time.Duration) (awsx.Verification, error) {
+	var names [3]string
+	for i, key := range []string{contract.OutTaskDefinitionArn, contract.OutClusterName, contract.OutServiceName} {
+		s, err := outputString(outputs, key)
+		if err != nil {
+			return awsx.Verification{}, err
+		}
+		names[i] = s
+	}
+	want, cluster, service := names[0], names[1], names[2]
+	interval := d.VerifyInterval
+	if interval == 0 {
+		interval = 5 * time.Second
+	}
+	v, _, err := cloud.WaitVerified(ctx, cluster, service, want, timeout, interval)
+	if errors.Is(err, awsx.ErrTimeout) {
+		return v, fmt.Errorf("ECS had not finished the rollout of %s after %s (%s): %w", want, timeout, v.Reason, err)
+	}
+	if err != nil {
+		return v, fmt.Errorf("verifying the rollout of %s: %w", want, err)
+	}
+	return v, nil
+}
+
+// runningTag is the image tag of the service container in taskDefinition.
+func runningTag(ctx context.Context, cloud Cloud, taskDefinition string) (string, error) {
+	if taskDefinition == "" {
+		return "", errors.New("ECS reports no task definition for the PRIMARY deployment")
+	}
+	images, err := cloud.Images(ctx, taskDefinition)
+	if err != nil {
+		return "", err
+	}
+	return imageTag(taskDefinition, images[contract.ContainerName])
+}
+
+// imageTag is the tag of an image reference repo:tag.
+func imageTag(taskDefinition, image string) (string, error) {
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return "", fmt.Errorf("task definition %s has no tagged %s image (got %q)", taskDefinition, contract.ContainerName, image)
+	}
+	return image[i+1:], nil
+}
+
+// diagnose collects what ECS says: the stopped tasks (of taskDef, when
+// given) and the latest service events. Best effort: what cannot be read
+// is named in Unavailable.
+func diagnose(ctx context.Context, cloud Cloud, outputs map[string]interface{}, headline, taskDef string) *Diagnostics {
+	const maxTasks = 5
+	dg := &Diagnostics{Headline: headline, StoppedTasks: []awsx.StoppedTask{}, Events: []awsx.Event{}}
+	cluster, _ := outputs[contract.OutClusterName].(string)
+	service, _ := outputs[contract.OutServiceName].(string)
+	if tasks, err := cloud.StoppedTasks(ctx, cluster, service, 50); err != nil {
+		dg.Unavailable = append(dg.Unavailable, "stopped tasks: "+err.Error())
+	} else {
+		for _, t := range tasks {
+			if (taskDef == "" || t.TaskDefinition == taskDef) && len(dg.StoppedTasks) < maxTasks {
+				dg.StoppedTasks = append(dg.StoppedTasks, t)
+			}
+		}
+	}
+	if st, err := cloud.Service(ctx, cluster, service); err != nil {
+		dg.Unavailable = append(dg.Unavailable, "service events: "+err.Error())
+	} else {
+		dg.Events = st.Events
+	}
+	return dg
+}
+
+// outputString reads a string stack output.
+func outputString(outputs map[string]interface{}, key string) (string, error) {
+	s, ok := outputs[key].(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("the stack has no %q output: it was never deployed with this program (an administrator runs up --all first)", key)
+	}
+	return s, nil
+}

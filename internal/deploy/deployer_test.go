@@ -1,0 +1,494 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/slipway-dev/slipway/internal/contract"
+)
+
+const (
+	tdOld = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:1"
+	tdNew = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:2"
+	tdRec = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:3"
+	repo  = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service"
+)
+
+// calls is the ordered log both fakes write to.
+type calls []string
+
+func (c *calls) add(format string, args ...interface{}) {
+	*c = append(*c, fmt.Sprintf(format, args...))
+}
+
+func short(sha string) string { return sha[:7] }
+
+// fakeStack is an in-memory Stack: each Up returns the next of ups.
+type fakeStack struct {
+	log        *calls
+	outputs    map[string]interface{}
+	outputsErr error
+	plan       Plan
+	previewErr error
+	ups        []upAnswer
+	markErr    error
+}
+
+type upAnswer struct {
+	taskDef string
+	err     error
+}
+
+func (s *fakeStack) Outputs(context.Context) (map[string]interface{}, error) {
+	s.log.add("outputs")
+	return s.outputs, s.outputsErr
+}
+
+func (s *fakeStack) Preview(_ context.Context, sha string, _ PreviewOptions) (Plan, error) {
+	s.log.add("preview %s", short(sha))
+	return s.plan, s.previewErr
+}
+
+func (s *fakeStack) Up(_ context.Context, sha, message string) (UpResult, error) {
+	s.log.add("up %s", message)
+	if len(s.ups) == 0 {
+		return UpResult{}, errors.New("fakeStack: no more ups scripted")
+	}
+	a := s.ups[0]
+	s.ups = s.ups[1:]
+	if a.err != nil {
+		return UpResult{}, a.err
+	}
+	out := stackOutputs(a.taskDef)
+	out[contract.OutImageTag] = sha
+	return UpResult{Outputs: out, Counts: map[string]int{"update": 1}}, nil
+}
+
+func (s *fakeStack) Mark(_ context.Context, sha, message string) error {
+	s.log.add("mark %s", message)
+	return s.markErr
+}
+
+func stackOutputs(taskDef string) map[string]interface{} {
+	return map[string]interface{}{
+		contract.OutRegion: "us-east-1", contract.OutRepositoryURL: repo, contract.OutClusterName: "prod-cluster",
+		contract.OutServiceName: "api-service", contract.OutTaskDefinitionArn: taskDef,
+	}
+}
+
+// fakeCloud is an in-memory Cloud: each WaitVerified returns the next of
+// waits.
+type fakeCloud struct {
+	log       *calls
+	images    map[string]imageAnswer // by tag; missing: not in ECR
+	waits     []waitAnswer
+	running   map[string]string // task definition -> image of the app container
+	imagesErr error
+	tagErr    error
+}
+
+type imageAnswer struct {
+	ok  bool
+	err error
+}
+
+type waitAnswer struct {
+	v   awsx.Verification
+	err error
+}
+
+func (c *fakeCloud) ImageExists(_ context.Context, _, tag string) (bool, error) {
+	c.log.add("image-exists %s", short(tag))
+	a := c.images[tag]
+	return a.ok, a.err
+}
+
+func (c *fakeCloud) AddTag(_ context.Context, _, tag, newTag string) error {
+	c.log.add("add-tag %s", newTag[:len(contract.DeployedTagPrefix)+7])
+	return c.tagErr
+}
+
+func (c *fakeCloud) WaitVerified(_ context.Context, _, _, want string, _, _ time.Duration) (awsx.Verification, awsx.ServiceState, error) {
+	c.log.add("wait %s", want[strings.LastIndex(want, ":")+1:])
+	if len(c.waits) == 0 {
+		return awsx.Verification{}, awsx.ServiceState{}, errors.New("fakeCloud: no more waits scripted")
+	}
+	a := c.waits[0]
+	c.waits = c.waits[1:]
+	return a.v, awsx.ServiceState{}, a.err
+}
+
+func (c *fakeCloud) Images(_ context.Context, taskDefinition string) (map[string]string, error) {
+	c.log.add("images %s", taskDefinition[strings.LastIndex(taskDefinition, ":")+1:])
+	if c.imagesErr != nil {
+		return nil, c.imagesErr
+	}
+	return map[string]string{contract.ContainerName: c.running[taskDefinition]}, nil
+}
+
+func (c *fakeCloud) Service(context.Context, string, string) (awsx.ServiceState, error) {
+	c.log.add("service")
+	return awsx.ServiceState{Events: []awsx.Event{{Message: "(service api-service) rolling back to deployment ecs-svc/1."}}}, nil
+}
+
+func (c *fakeCloud) StoppedTasks(context.Context, string, string, int) ([]awsx.StoppedTask, error) {
+	c.log.add("stopped-tasks")
+	return []awsx.StoppedTask{
+		{TaskDefinition: tdNew, StopCode: "TaskFailedToStart", StoppedReason: "CannotPullContainerError"},
+		{TaskDefinition: tdOld, StopCode: "EssentialContainerExited", StoppedReason: "an older failure"},
+	}, nil
+}
+
+var (
+	shaOld = strings.Repeat("a", 40)
+	shaNew = strings.Repeat("b", 40)
+	shaX   = strings.Repeat("c", 40)
+
+	verified   = waitAnswer{v: awsx.Verification{OK: true, Want: tdNew, Primary: awsx.Deployment{TaskDefinition: tdNew}, Reason: "COMPLETED"}}
+	verifiedRe = waitAnswer{v: awsx.Verification{OK: true, Want: tdRec, Primary: awsx.Deployment{TaskDefinition: tdRec}, Reason: "COMPLETED"}}
+	rolledBack = waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, Primary: awsx.Deployment{TaskDefinition: tdOld}, Reason: "circuit breaker"}}
+	noPrimary  = waitAnswer{v: awsx.Verification{Want: tdNew, Reason: "no PRIMARY deployment"}}
+	timedOut   = waitAnswer{v: awsx.Verification{InProgress: true, Want: tdNew, Reason: "IN_PROGRESS"}, err: fmt.Errorf("%w of api-service", awsx.ErrTimeout)}
+
+	platformPlan = Plan{Changes: []Change{{Op: "update", Type: "aws:ec2/securityGroup:SecurityGroup", Name: "task-sg", Keys: []string{"ingress"}}}}
+	deployPlan   = Plan{Changes: []Change{
+		{Op: "replace", Type: taskDefinitionType, Name: "task", Keys: []string{"containerDefinitions"}},
+		{Op: "update", Type: serviceType, Name: "service", Keys: []string{"taskDefinition"}},
+	}}
+)
+
+// The decision table: one row per outcome and per branch of the deploy
+// path, each with the outcome and the exact order of calls.
+func TestDeployDecisions(t *testing.T) {
+	deploy := contract.DeployMessage(shaNew).String()
+	reconcile := contract.ReconcileMessage(shaOld, shaNew).String()
+	rejected := contract.RejectedMessage(shaNew).String()
+	inECR := map[string]imageAnswer{shaOld: {ok: true}, shaNew: {ok: true}}
+	// What every deploy of a deployed stack does up to ECS's verdict.
+	upTo := []string{"outputs", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2"}
+	diagnosis := []string{"stopped-tasks", "service"}
+	// What a reconcile to shaOld does after the rejection is recorded.
+	reconciling := []string{"images 1", "image-exists aaaaaaa", "up " + reconcile, "wait 3"}
+	join := func(parts ...[]string) []string { return slices.Concat(parts...) }
+
+	tests := []struct {
+		name     string
+		stack    fakeStack
+		cloud    fakeCloud
+		req      Request // Previous is shaOld unless noPrevious
+		noPrev   bool
+		ctxDone  bool
+		want     Kind
+		wantErr  string // in Outcome.Err
+		calls    []string
+		warnings int
+		check    func(t *testing.T, o Outcome)
+	}{
+		{
+			name:    "never deployed, not --all: refused before anything",
+			stack:   fakeStack{outputs: map[string]interface{}{}},
+			noPrev:  true,
+			want:    RefusedNeverDeployed,
+			wantErr: "up --all",
+			calls:   []string{"outputs"},
+		},
+		{
+			name:   "first deploy with --all: no image check (no repository yet), verified and tagged",
+			stack:  fakeStack{outputs: map[string]interface{}{}, plan: platformPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:  fakeCloud{waits: []waitAnswer{verified}},
+			req:    Request{All: true},
+			noPrev: true,
+			want:   Verified,
+			calls:  []string{"outputs", "preview bbbbbbb", "up " + deploy, "open us-east-1", "wait 2", "add-tag deployed-bbbbbbb"},
+		},
+		{
+			name:    "reading the outputs fails",
+			stack:   fakeStack{outputsErr: errors.New("backend unreachable")},
+			want:    Failed,
+			wantErr: "backend unreachable",
+			calls:   []string{"outputs"},
+		},
+		{
+			name:    "image not in ECR: refused, no preview, no up",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{images: map[string]imageAnswer{}},
+			want:    RefusedNoImage,
+			wantErr: "not in ECR",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+		},
+		{
+			name:    "image archived: refused",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {err: fmt.Errorf("is ARCHIVED: %w", awsx.ErrImageUnavailable)}}},
+			want:    RefusedNoImage,
+			wantErr: "ARCHIVED",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+		},
+		{
+			name:    "image check fails: failed, nothing applied",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {err: errors.New("AccessDenied")}}},
+			want:    Failed,
+			wantErr: "checking the image",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+		},
+		{
+			name:    "platform changes pending: refused, no up",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: platformPlan},
+			cloud:   fakeCloud{images: inECR},
+			want:    RefusedPlatform,
+			wantErr: "1 platform change(s)",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"},
+			check: func(t *testing.T, o Outcome) {
+				if len(o.Platform) != 1 || o.Platform[0].Name != "task-sg" {
+					t.Errorf("Platform = %+v, want the security group change", o.Platform)
+				}
+			},
+		},
+		{
+			name:    "guard preview locked",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), previewErr: fmt.Errorf("%w: by alice", ErrLocked)},
+			cloud:   fakeCloud{images: inECR},
+			want:    Locked,
+			wantErr: "locked",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"},
+		},
+		{
+			name:    "up fails: failed, with what ECS says, no verification",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{err: errors.New("up failed: timeout")}}},
+			cloud:   fakeCloud{images: inECR},
+			want:    Failed,
+			wantErr: "up failed",
+			calls:   join([]string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy}, diagnosis),
+			check: func(t *testing.T, o Outcome) {
+				if o.Diagnostics == nil || o.Diagnostics.Headline != "pulumi up failed" || len(o.Diagnostics.StoppedTasks) != 2 {
+					t.Errorf("Diagnostics = %+v, want the up failure with every stopped task", o.Diagnostics)
+				}
+			},
+		},
+		{
+			name:    "up locked: no diagnostics",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{err: fmt.Errorf("%w: by bob", ErrLocked)}}},
+			cloud:   fakeCloud{images: inECR},
+			want:    Locked,
+			wantErr: "by bob",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy},
+		},
+		{
+			name:    "up interrupted",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{err: errors.New("up interrupted")}}},
+			cloud:   fakeCloud{images: inECR},
+			ctxDone: true,
+			want:    Interrupted,
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy},
+		},
+		{
+			name:  "verified: the image is tagged after verification",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			want:  Verified,
+			calls: join([]string{"outputs", "open us-east-1"}, upTo[1:], []string{"add-tag deployed-bbbbbbb"}),
+			check: func(t *testing.T, o Outcome) {
+				var names []string
+				for _, p := range o.Phases {
+					names = append(names, p.Name+":"+p.Result)
+				}
+				want := []string{PhaseImageCheck + ":ok", PhaseGuard + ":ok", PhaseUpdate + ":ok", PhaseVerify + ":ok", PhaseTag + ":ok"}
+				if !slices.Equal(names, want) {
+					t.Errorf("phases %v, want %v", names, want)
+				}
+				if o.TaskDefinitionArn != tdNew || o.Previous != shaOld || o.Changes["update"] != 1 {
+					t.Errorf("outcome %+v, want task definition %s after %s with the update's counts", o, tdNew, shaOld)
+				}
+			},
+		},
+		{
+			name:     "verified, tagging fails: still verified, with a warning",
+			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}, tagErr: errors.New("AccessDenied")},
+			want:     Verified,
+			calls:    join([]string{"outputs", "open us-east-1"}, upTo[1:], []string{"add-tag deployed-bbbbbbb"}),
+			warnings: 1,
+		},
+		{
+			name:    "verify times out: unverified, not tagged, nothing reconciled",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{timedOut}},
+			want:    Unverified,
+			wantErr: "had not finished the rollout",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:]),
+		},
+		{
+			name:    "ECS does not confirm (no PRIMARY): unverified with diagnostics, nothing reconciled",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{noPrimary}},
+			want:    Unverified,
+			wantErr: "no PRIMARY deployment",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+		},
+		{
+			name:    "rolled back, the update also changed the platform: not blamed on the image",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: platformPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			req:     Request{All: true},
+			want:    RolledBackPlatform,
+			wantErr: "also applied 1 platform change(s)",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+		},
+		{
+			name:    "rolled back a re-deploy of the running SHA: no marker, no reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			req:     Request{Previous: shaNew},
+			want:    RolledBackRedeploy,
+			wantErr: "re-deploy of the running SHA",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+		},
+		{
+			name:    "rolled back, no earlier good SHA: rejection recorded, no reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			noPrev:  true,
+			want:    RolledBackNoEarlier,
+			wantErr: "no earlier good SHA",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}),
+		},
+		{
+			name:    "rolled back, the running image cannot be read: no reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, imagesErr: errors.New("AccessDenied")},
+			want:    RolledBackDiverged,
+			wantErr: "could not be read",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1"}),
+		},
+		{
+			name:    "rolled back to something other than the last good SHA: no reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaX}},
+			want:    RolledBackDiverged,
+			wantErr: `image tag "` + shaX + `"`,
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1"}),
+			check: func(t *testing.T, o Outcome) {
+				if o.RunningImageTag != shaX {
+					t.Errorf("RunningImageTag = %q, want %q", o.RunningImageTag, shaX)
+				}
+			},
+		},
+		{
+			name:  "rolled back: rejection recorded, then reconciled to what ECS runs, and only that image tagged",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
+			want:  RolledBackReconciled,
+			calls: join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			check: func(t *testing.T, o Outcome) {
+				if o.Reconciled != shaOld || o.Diagnostics == nil || len(o.Diagnostics.StoppedTasks) != 1 {
+					t.Errorf("outcome %+v, want reconciled to %s with the new task definition's stopped task only", o, shaOld)
+				}
+			},
+		},
+		{
+			name:     "rolled back, the marker fails: warned, and the reconcile records it",
+			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}, markErr: errors.New("preview failed")},
+			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
+			want:     RolledBackReconciled,
+			calls:    join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			warnings: 1,
+		},
+		{
+			name:    "rolled back, the last good image expired: reconcile refused",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {ok: true}}, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
+			want:    RolledBackReconcileFailed,
+			wantErr: "not in ECR",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1", "image-exists aaaaaaa"}),
+		},
+		{
+			name:    "rolled back, the reconcile's up fails",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {err: errors.New("up failed: boom")}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
+			want:    RolledBackReconcileFailed,
+			wantErr: "boom",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling[:3]),
+		},
+		{
+			name:    "rolled back, ECS does not settle on the reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
+			want:    RolledBackReconcileFailed,
+			wantErr: "did not settle on the reconciled task definition",
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log calls
+			tt.stack.log, tt.cloud.log = &log, &log
+			d := &Deployer{
+				Stack: &tt.stack,
+				OpenCloud: func(_ context.Context, region string) (Cloud, error) {
+					log.add("open %s", region)
+					return &tt.cloud, nil
+				},
+			}
+			req := tt.req
+			req.Stack, req.SHA, req.Message = "prod", shaNew, contract.DeployMessage(shaNew)
+			if req.Previous == "" && !tt.noPrev {
+				req.Previous = shaOld
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.ctxDone {
+				cancel()
+			}
+			o := d.Deploy(ctx, req)
+			if o.Kind != tt.want {
+				t.Errorf("outcome %s (%v), want %s", o.Kind, o.Err, tt.want)
+			}
+			if !slices.Equal(log, tt.calls) {
+				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
+			}
+			switch {
+			case tt.wantErr == "" && o.Err != nil && tt.want == Verified:
+				t.Errorf("Err = %v, want none", o.Err)
+			case tt.wantErr != "" && (o.Err == nil || !strings.Contains(o.Err.Error(), tt.wantErr)):
+				t.Errorf("Err = %v, want it to contain %q", o.Err, tt.wantErr)
+			}
+			if (o.Err == nil) != (o.Error == "") {
+				t.Errorf("Error %q does not carry Err %v", o.Error, o.Err)
+			}
+			if len(o.Warnings) != tt.warnings {
+				t.Errorf("warnings %q, want %d", o.Warnings, tt.warnings)
+			}
+			if tt.check != nil {
+				tt.check(t, o)
+			}
+		})
+	}
+}
+
+// Every kind is listed once, and the rolled-back ones say so.
+func TestKinds(t *testing.T) {
+	seen := map[Kind]bool{}
+	for _, k := range Kinds {
+		if seen[k] {
+			t.Errorf("kind %s listed twice", k)
+		}
+		seen[k] = true
+	}
+	for _, k := range []Kind{RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged, RolledBackReconcileFailed} {
+		if !k.RolledBack() {
+			t.Errorf("%s.RolledBack() = false, want true", k)
+		}
+	}
+	for _, k := range []Kind{Verified, Unverified, Failed, Locked, Interrupted, RefusedNoImage} {
+		if k.RolledBack() {
+			t.Errorf("%s.RolledBack() = true, want false", k)
+		}
+	}
+}
