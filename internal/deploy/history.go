@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 
 	"github.com/slipway-dev/slipway/internal/contract"
 )
@@ -29,9 +35,10 @@ func (u Update) Duration() time.Duration {
 	return u.End.Sub(u.Start)
 }
 
-// Deployed reports whether the update is a successful deploy.
+// Deployed reports whether the update is a successful deploy: a
+// succeeded update whose image tag is a full SHA (contract.ValidateSHA).
 func (u Update) Deployed() bool {
-	return u.Kind == "update" && u.Result == "succeeded" && u.ImageTag != ""
+	return u.Kind == "update" && u.Result == "succeeded" && contract.ValidateSHA(u.ImageTag) == nil
 }
 
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z", "2006-01-02 15:04:05 -0700 MST"}
@@ -45,9 +52,34 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-// History returns the stack's updates, newest first.
-func (s *Session) History(ctx context.Context) ([]Update, error) {
-	hist, err := s.stack.History(ctx, 0, 0)
+// HistorySource is a stack's history read a page at a time, newest
+// first: page 1 holds the newest pageSize updates, page 2 the next
+// pageSize, and a page shorter than pageSize is the last.
+type HistorySource interface {
+	HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error)
+}
+
+// Page sizes. On the file:// backend every page is one CLI process,
+// about 110 ms, plus about 0.1 ms an update in it (measured on a stack of
+// 1000 updates, see BenchmarkPageSize): 10 to 100 updates cost the same,
+// 500 cost 1.4 times as much, one page of 500 costs less than three of
+// 100.
+const (
+	// nearPage is for the questions answered near the top of history (the
+	// running SHA, the default rollback target): one page almost always
+	// answers them, at the cost of a page of 10.
+	nearPage = 100
+	// deepPage is for reading far (a --to SHA, which may be hundreds of
+	// updates back, or the whole history): the fewest processes for what
+	// one update costs in them.
+	deepPage = 500
+)
+
+// HistoryPage is one page of the stack's updates, newest first. It asks
+// the CLI for no secrets: the image tag is plain config, and showing
+// secrets makes the CLI set up the secrets manager for nothing.
+func (s *Session) HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error) {
+	hist, err := s.stack.History(ctx, pageSize, page, opthistory.ShowSecrets(false))
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +97,11 @@ func (s *Session) History(ctx context.Context) ([]Update, error) {
 	return out, nil
 }
 
+// History is the whole history of the stack, newest first.
+func (s *Session) History(ctx context.Context) ([]Update, error) {
+	return Recent(ctx, s, 0)
+}
+
 // unquote undoes the quoting the Automation API gives --message.
 func unquote(s string) string {
 	if u, err := strconv.Unquote(s); err == nil {
@@ -73,59 +110,165 @@ func unquote(s string) string {
 	return s
 }
 
+// updates yields src's updates newest first, reading a page of pageSize
+// only once the previous one is used up, and nothing more once the
+// caller stops. A read error is yielded once, last.
+func updates(ctx context.Context, src HistorySource, pageSize int) iter.Seq2[Update, error] {
+	return func(yield func(Update, error) bool) {
+		for page := 1; ; page++ {
+			us, err := src.HistoryPage(ctx, pageSize, page)
+			if err != nil {
+				yield(Update{}, fmt.Errorf("reading the stack's history (page %d of %d updates): %w", page, pageSize, err))
+				return
+			}
+			for _, u := range us {
+				if !yield(u, nil) {
+					return
+				}
+			}
+			if len(us) < pageSize {
+				return
+			}
+		}
+	}
+}
+
+// Recent is the newest limit updates of src (all of them for limit 0),
+// newest first, as recorded: the caller prints them through Printable.
+func Recent(ctx context.Context, src HistorySource, limit int) ([]Update, error) {
+	pageSize := deepPage
+	if limit > 0 && limit < pageSize {
+		pageSize = limit
+	}
+	var out []Update
+	for u, err := range updates(ctx, src, pageSize) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // ErrNeverDeployed is returned when the history holds no successful deploy.
 var ErrNeverDeployed = errors.New("the stack has no successful deploy yet")
 
-// ledger is the history read for deploys that really ran.
+// Skipped are succeeded updates whose image tag is no full SHA (empty,
+// short, uppercase, anything else written by hand): history counts them
+// as no deploy, and their messages as nothing.
+type Skipped []Update
+
+// maxNamed is how many skipped updates Note names.
+const maxNamed = 5
+
+// Note is one printable line naming the skipped updates, "" for none.
+func (s Skipped) Note() string {
+	if len(s) == 0 {
+		return ""
+	}
+	var names []string
+	for _, u := range s[:min(len(s), maxNamed)] {
+		names = append(names, fmt.Sprintf("%s (version %d, image tag %s)", u.Start.UTC().Format(time.RFC3339), u.Version, quote(u.ImageTag)))
+	}
+	more := ""
+	if len(s) > maxNamed {
+		more = fmt.Sprintf(" and %d more", len(s)-maxNamed)
+	}
+	return fmt.Sprintf("history: %d succeeded update(s) ran with no valid image SHA and count as no deploy: started %s%s", len(s), strings.Join(names, ", "), more)
+}
+
+// ledger is the history, read newest first, for deploys that really ran.
 type ledger struct {
 	good     []Update        // successful deploys ECS did not roll back, newest first
-	rejected map[string]bool // SHAs ECS rolled back at least once
+	rejected map[string]bool // SHAs ECS rolled back in the updates read
+	pending  map[string]bool // rolled back; the deploy is older than the updates read
+	skipped  Skipped
 }
 
-// read classifies history (newest first). A rejection marker or a
-// reconcile, whether it succeeded or not, says that ECS rolled back the
-// deploy before it: the engine recorded that deploy as succeeded, but it
-// never ran. A marker is no deploy itself.
-func read(history []Update) ledger {
-	l := ledger{rejected: map[string]bool{}}
-	pending := map[string]bool{} // rolled back; its deploy is older
-	for _, u := range history {
-		if u.Kind != "update" {
-			continue
-		}
-		m, _ := contract.ParseMessage(u.Message)
-		switch m.Kind {
-		case contract.Rejected:
-			pending[m.SHA], l.rejected[m.SHA] = true, true
-			continue
-		case contract.Reconcile:
-			pending[m.From], l.rejected[m.From] = true, true
-		}
-		if !u.Deployed() {
-			continue
-		}
-		if pending[u.ImageTag] {
-			delete(pending, u.ImageTag)
-			continue
-		}
-		l.good = append(l.good, u)
+func newLedger() *ledger {
+	return &ledger{rejected: map[string]bool{}, pending: map[string]bool{}}
+}
+
+// claim is what u's message says, when it is the tool's message about
+// the SHA u ran with; anything else (a message by hand, or one naming
+// another SHA) is the zero Message, and so claims nothing.
+func claim(u Update) contract.Message {
+	m, err := contract.ParseMessage(u.Message)
+	if err != nil || m.SHA != u.ImageTag {
+		return contract.Message{}
 	}
-	return l
+	return m
 }
 
-// CurrentSHA is the image SHA of the newest deploy that really ran: what
-// ECS runs now.
+// add reads the next (older) update and reports whether it is a deploy
+// that really ran; if so, it is appended to l.good. A rejection marker or
+// a reconcile, whether it succeeded or not, says that ECS rolled back the
+// deploy before it: the engine recorded that deploy as succeeded, but it
+// never ran. A marker is no deploy itself. An update whose image tag is
+// no full SHA is none of these (see Skipped).
+func (l *ledger) add(u Update) bool {
+	if u.Kind != "update" {
+		return false
+	}
+	if contract.ValidateSHA(u.ImageTag) != nil {
+		if u.Result == "succeeded" {
+			l.skipped = append(l.skipped, u)
+		}
+		return false
+	}
+	switch m := claim(u); m.Kind {
+	case contract.Rejected:
+		l.pending[m.SHA], l.rejected[m.SHA] = true, true
+		return false
+	case contract.Reconcile:
+		l.pending[m.From], l.rejected[m.From] = true, true
+	}
+	if !u.Deployed() {
+		return false
+	}
+	if l.pending[u.ImageTag] {
+		delete(l.pending, u.ImageTag)
+		return false
+	}
+	l.good = append(l.good, u)
+	return true
+}
+
+// CurrentSHA is the image SHA of the newest deploy that really ran in
+// history (newest first), already read.
 func CurrentSHA(history []Update) (string, error) {
-	if good := read(history).good; len(good) > 0 {
-		return good[0].ImageTag, nil
+	l := newLedger()
+	for _, u := range history {
+		if l.add(u) {
+			return u.ImageTag, nil
+		}
 	}
 	return "", ErrNeverDeployed
+}
+
+// Running is the image SHA of the newest deploy that really ran: what ECS
+// runs now. It reads src only down to that deploy, and returns the
+// skipped updates it read on the way.
+func Running(ctx context.Context, src HistorySource) (string, Skipped, error) {
+	l := newLedger()
+	for u, err := range updates(ctx, src, nearPage) {
+		if err != nil {
+			return "", l.skipped, err
+		}
+		if l.add(u) {
+			return u.ImageTag, l.skipped, nil
+		}
+	}
+	return "", l.skipped, ErrNeverDeployed
 }
 
 // original reports whether u is a first-hand deploy of its SHA (by up or
 // pulumi up), not a rollback or reconcile going back to it.
 func original(u Update) bool {
-	m, _ := contract.ParseMessage(u.Message)
+	m := claim(u)
 	return m.Kind != contract.Rollback && m.Kind != contract.Reconcile
 }
 
@@ -136,7 +279,8 @@ func original(u Update) bool {
 // it) are part of it; when the oldest of them went back to current (a
 // rollback or reconcile), the era goes on down to current's next
 // first-hand deploy, so that a re-deploy after a rollback does not make
-// the next rollback go forward to what the rollback left.
+// the next rollback go forward to what the rollback left. A result below
+// len(good) is final: older deploys do not change it.
 func eraStart(good []Update, current string) int {
 	i := 0
 	for {
@@ -154,34 +298,84 @@ func eraStart(good []Update, current string) int {
 	}
 }
 
-// RollbackTarget picks what a rollback deploys, from history (newest
-// first). Without to: the newest deploy that really ran, older than the
-// current SHA's era (see eraStart), whose SHA is not the current one and
-// was never rolled back by ECS. So failed updates, re-deploys of the same
-// SHA and rejected SHAs are skipped, and rolling back twice, even with a
-// re-deploy in between, goes further back in time, never forward. With to: a SHA that really ran before and
-// is not the current one.
-func RollbackTarget(history []Update, to string) (current, target string, err error) {
-	l := read(history)
-	if len(l.good) == 0 {
-		return "", "", ErrNeverDeployed
-	}
-	current = l.good[0].ImageTag
+// Rollback is what RollbackTarget found.
+type Rollback struct {
+	Current string  // the running SHA ("" when never deployed)
+	Target  string  // the SHA to deploy
+	Skipped Skipped // the skipped updates read
+}
+
+// RollbackTarget picks what a rollback deploys, reading src newest first
+// only as far as the answer. Without to: the newest deploy that really
+// ran, older than the current SHA's era (see eraStart), whose SHA is not
+// the current one and that ECS did not roll back since (a rejection
+// marker or reconcile newer than that deploy). So failed updates,
+// re-deploys of the same SHA and rejected SHAs are skipped, and rolling
+// back twice, even with a re-deploy in between, goes further back in
+// time, never forward. With to: a SHA that really ran before and is not
+// the current one. Errors wrap ErrNeverDeployed when nothing ran.
+func RollbackTarget(ctx context.Context, src HistorySource, to string) (Rollback, error) {
+	pageSize := nearPage
 	if to != "" {
-		if to == current {
-			return current, "", fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
+		pageSize = deepPage
+	}
+	l := newLedger()
+	var r Rollback
+	for u, err := range updates(ctx, src, pageSize) {
+		if err != nil {
+			r.Skipped = l.skipped
+			return r, err
 		}
-		for _, u := range l.good {
-			if u.ImageTag == to {
-				return current, to, nil
+		if !l.add(u) {
+			continue
+		}
+		if r.Current == "" {
+			r.Current = u.ImageTag
+			if to == r.Current {
+				r.Skipped = l.skipped
+				return r, fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
 			}
 		}
-		return current, "", fmt.Errorf("%s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
-	}
-	for _, u := range l.good[eraStart(l.good, current):] {
-		if u.ImageTag != current && !l.rejected[u.ImageTag] {
-			return current, u.ImageTag, nil
+		if to != "" {
+			if u.ImageTag == to {
+				r.Target = to
+			}
+		} else if eraStart(l.good, r.Current) < len(l.good) && u.ImageTag != r.Current && !l.rejected[u.ImageTag] {
+			// The era is known and u, the deploy just read, is older than
+			// it: the first such deploy that qualifies is the target.
+			r.Target = u.ImageTag
+		}
+		if r.Target != "" {
+			r.Skipped = l.skipped
+			return r, nil
 		}
 	}
-	return current, "", fmt.Errorf("no deploy older than %s's to roll back to (see deploy history; use rollback --to SHA or up --sha)", current)
+	r.Skipped = l.skipped
+	switch {
+	case r.Current == "":
+		return r, ErrNeverDeployed
+	case to != "":
+		return r, fmt.Errorf("%s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
+	}
+	return r, fmt.Errorf("no deploy older than %s's to roll back to (see deploy history; use rollback --to SHA or up --sha)", r.Current)
+}
+
+// Printable makes history text (a message, an image tag) safe to print
+// to a terminal or a GitHub Actions log, wherever it lands in a line.
+// Text with a control or other unprintable character or invalid UTF-8,
+// text a runner could take as a workflow command (starting with "::"
+// after leading space; the legacy "##[" anywhere), and text starting
+// with a double quote come back as a Go string literal: those characters
+// escaped and "##[" written "##\x5b". Any other text comes back as it is.
+func Printable(s string) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 ||
+		strings.HasPrefix(strings.TrimLeftFunc(s, unicode.IsSpace), "::") || strings.Contains(s, "##[") || strings.HasPrefix(s, `"`) {
+		return quote(s)
+	}
+	return s
+}
+
+// quote is s as a Go string literal, with "##[" written "##\x5b".
+func quote(s string) string {
+	return strings.ReplaceAll(strconv.Quote(s), "##[", `##\x5b`)
 }

@@ -1,10 +1,13 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 )
 
 const (
@@ -13,6 +16,9 @@ const (
 	c = "cccccccccccccccccccccccccccccccccccccccc"
 	d = "dddddddddddddddddddddddddddddddddddddddd"
 )
+
+// sha is the i-th SHA of a long history.
+func sha(i int) string { return fmt.Sprintf("%040x", i+1) }
 
 func deployed(sha string) Update {
 	return Update{Kind: "update", Result: "succeeded", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
@@ -28,16 +34,63 @@ func failed(sha string) Update {
 	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
 
+// withMessage is u with message m.
+func withMessage(u Update, m contract.Message) Update {
+	u.Message = m.String()
+	return u
+}
+
+// repeat is n copies of u.
+func repeat(n int, u Update) []Update {
+	out := make([]Update, n)
+	for i := range out {
+		out[i] = u
+	}
+	return out
+}
+
+// deploys is n good deploys of sha(n-1) down to sha(0), newest first.
+func deploys(n int) []Update {
+	out := make([]Update, n)
+	for i := range out {
+		out[i] = deployed(sha(n - 1 - i))
+	}
+	return out
+}
+
+// memory is a history held in memory (newest first), paged as the
+// file:// backend pages it.
+type memory []Update
+
+func (m memory) HistoryPage(_ context.Context, pageSize, page int) ([]Update, error) {
+	start := min((page-1)*pageSize, len(m))
+	return m[start:min(start+pageSize, len(m))], nil
+}
+
+// counting counts the pages read from a source.
+type counting struct {
+	HistorySource
+	reads int
+}
+
+func (c *counting) HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error) {
+	c.reads++
+	return c.HistorySource.HistoryPage(ctx, pageSize, page)
+}
+
+// Invalid image tags: none is a deploy.
+var (
+	emptyTag    = Update{Kind: "update", Result: "succeeded", Message: "pulumi up by hand"}
+	shortTag    = withMessage(deployed(c[:7]), contract.DeployMessage(c))
+	upperTag    = withMessage(deployed(strings.ToUpper(d)), contract.RejectedMessage(c))
+	injectedTag = withMessage(deployed(d+"\n::warning::pwned"), contract.DeployMessage(d))
+)
+
 func TestRollbackTarget(t *testing.T) {
-	rolledBack := deployed(a)
-	rolledBack.Message = contract.RollbackMessage(a, c).String()
-	reconciled := deployed(a)
-	reconciled.Message = contract.ReconcileMessage(a, b).String()
+	reconciled := withMessage(deployed(a), contract.ReconcileMessage(a, b))
 	refresh := Update{Kind: "refresh", Result: "succeeded", ImageTag: c}
-	failedReconcile := failed(a)
-	failedReconcile.Message = contract.ReconcileMessage(a, b).String()
-	rejected := deployed(b) // the no-change update marking the rejection
-	rejected.Message = contract.RejectedMessage(b).String()
+	failedReconcile := withMessage(failed(a), contract.ReconcileMessage(a, b))
+	rejected := withMessage(deployed(b), contract.RejectedMessage(b)) // the no-change update marking the rejection
 	tests := []struct {
 		name        string
 		history     []Update // newest first
@@ -49,11 +102,12 @@ func TestRollbackTarget(t *testing.T) {
 		{"previous deploy", []Update{deployed(c), deployed(b), deployed(a)}, "", c, b, ""},
 		{"skips failed updates", []Update{deployed(c), failed(b), deployed(a)}, "", c, a, ""},
 		{"skips failed newest", []Update{failed(d), deployed(c), deployed(b)}, "", c, b, ""},
+		{"two good deploys followed by eleven failed ones", append(repeat(11, failed(c)), deployed(b), deployed(a)), "", b, a, ""},
 		{"skips re-deploys of the current SHA", []Update{deployed(c), deployed(c), deployed(b)}, "", c, b, ""},
 		{"skips refreshes and previews", []Update{deployed(c), refresh, {Kind: "preview", ImageTag: d}, deployed(b)}, "", c, b, ""},
-		{"a second rollback goes further back, never forward", []Update{rolledBack, deployed(c), deployed(b), deployed(a)}, "", a, "", "no deploy older"},
+		{"a second rollback goes further back, never forward", []Update{rollbackTo(a, c), deployed(c), deployed(b), deployed(a)}, "", a, "", "no deploy older"},
 		{"a second rollback after going back one", []Update{rollbackTo(b, c), deployed(c), deployed(b), deployed(a)}, "", b, a, ""},
-		{"never back to what a rollback left", []Update{rolledBack, deployed(c), deployed(a), deployed(d)}, "", a, d, ""},
+		{"never back to what a rollback left", []Update{rollbackTo(a, c), deployed(c), deployed(a), deployed(d)}, "", a, d, ""},
 		{"a re-deploy after a rollback keeps going back", []Update{deployed(b), rollbackTo(b, c), deployed(c), deployed(b), deployed(a)}, "", b, a, ""},
 		{"a re-deploy after two rollbacks", []Update{deployed(a), rollbackTo(a, b), rollbackTo(b, c), deployed(c), deployed(b), deployed(a), deployed(d)}, "", a, d, ""},
 		{"a re-deploy after a reconcile keeps going back", []Update{deployed(a), reconciled, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
@@ -62,24 +116,31 @@ func TestRollbackTarget(t *testing.T) {
 		{"ECS-rolled-back deploy is never a target", []Update{reconciled, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"--to an ECS-rolled-back SHA", []Update{reconciled, deployed(b), deployed(a), deployed(c)}, b, a, "", "ECS rolled it back"},
 		{"--to a SHA that ran before ECS later rejected it", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, b, a, b, ""},
-		{"default never picks a SHA ECS rejected, even one that ran before", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, "", a, "", "no deploy older"},
+		{"default never picks a SHA ECS rejected since it ran", []Update{reconciled, deployed(b), deployed(a), deployed(b)}, "", a, "", "no deploy older"},
+		{"a SHA that ran fine after ECS rejected it is a target again", []Update{deployed(d), deployed(b), reconciled, deployed(b), deployed(a)}, "", d, b, ""},
 		{"a failed reconcile still marks the deploy as rejected", []Update{failedReconcile, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"a rejection marker without a reconcile", []Update{rejected, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"a rejection marker and its reconcile", []Update{reconciled, rejected, deployed(b), deployed(a), deployed(c)}, "", a, c, ""},
 		{"a later fix after an unreconciled rejection never goes back to it", []Update{deployed(d), rejected, deployed(b), deployed(a)}, "", d, a, ""},
 		{"--to a SHA only marked rejected", []Update{deployed(d), rejected, deployed(b), deployed(a)}, b, d, "", "ECS rolled it back"},
-		{"--to what a rollback left (going forward again)", []Update{rolledBack, deployed(c), deployed(a)}, c, a, c, ""},
+		{"a marker run with another SHA rejects nothing", []Update{withMessage(failed(d), contract.RejectedMessage(c)), deployed(c), deployed(b)}, "", c, b, ""},
+		{"a reconcile run with another SHA rejects nothing", []Update{withMessage(failed(d), contract.ReconcileMessage(a, c)), deployed(c), deployed(b)}, "", c, b, ""},
+		{"a rollback message naming another SHA is a first-hand deploy", []Update{withMessage(deployed(a), contract.RollbackMessage(b, c)), deployed(c), deployed(a), deployed(d)}, "", a, c, ""},
+		{"updates with invalid image tags are no deploys", []Update{emptyTag, shortTag, upperTag, injectedTag, deployed(c), deployed(b)}, "", c, b, ""},
+		{"--to what a rollback left (going forward again)", []Update{rollbackTo(a, c), deployed(c), deployed(a)}, c, a, c, ""},
 		{"--to an earlier deploy", []Update{deployed(c), deployed(b), deployed(a)}, a, c, a, ""},
 		{"--to a SHA only seen failing", []Update{deployed(c), failed(b), deployed(a)}, b, c, "", "never ran successfully"},
+		{"--to a SHA only seen with an invalid tag", []Update{deployed(c), withMessage(deployed(strings.ToUpper(b)), contract.DeployMessage(b)), deployed(a)}, b, c, "", "never ran successfully"},
 		{"--to an unknown SHA", []Update{deployed(c), deployed(b)}, d, c, "", "never ran successfully"},
 		{"--to the current SHA", []Update{deployed(c), deployed(b)}, c, c, "", "already the deployed SHA"},
 		{"only one version", []Update{deployed(c), deployed(c)}, "", c, "", "no deploy older"},
 		{"never deployed", []Update{failed(c)}, "", "", "", "no successful deploy"},
+		{"only invalid tags", []Update{emptyTag, injectedTag}, "", "", "", "no successful deploy"},
 		{"empty history", nil, "", "", "", "no successful deploy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cur, target, err := RollbackTarget(tt.history, tt.to)
+			got, err := RollbackTarget(context.Background(), memory(tt.history), tt.to)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -87,11 +148,201 @@ func TestRollbackTarget(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("err = %v, want none", err)
 			}
-			if cur != tt.wantCurrent || target != tt.wantTarget {
-				t.Errorf("RollbackTarget = (%.7s, %.7s), want (%.7s, %.7s)", cur, target, tt.wantCurrent, tt.wantTarget)
+			if got.Current != tt.wantCurrent || got.Target != tt.wantTarget {
+				t.Errorf("RollbackTarget = (%.7s, %.7s), want (%.7s, %.7s)", got.Current, got.Target, tt.wantCurrent, tt.wantTarget)
+			}
+			cur, _, _ := Running(context.Background(), memory(tt.history))
+			if cur != tt.wantCurrent {
+				t.Errorf("Running = %.7s, want %.7s", cur, tt.wantCurrent)
 			}
 		})
 	}
+}
+
+// TestReadsOnlyAsFarAsTheAnswer counts the pages each question reads: it
+// grows with how far back the answer is, not with the history's length.
+func TestReadsOnlyAsFarAsTheAnswer(t *testing.T) {
+	ctx := context.Background()
+	long := memory(deploys(1000))
+	belowFailures := memory(append(repeat(150, failed(d)), deploys(850)...))
+	running := func(src HistorySource) (string, error) {
+		sha, _, err := Running(ctx, src)
+		return sha, err
+	}
+	rollback := func(to string) func(HistorySource) (string, error) {
+		return func(src HistorySource) (string, error) {
+			r, err := RollbackTarget(ctx, src, to)
+			return r.Current + " " + r.Target, err
+		}
+	}
+	recent := func(limit int) func(HistorySource) (string, error) {
+		return func(src HistorySource) (string, error) {
+			us, err := Recent(ctx, src, limit)
+			if len(us) == 0 {
+				return "none", err
+			}
+			return fmt.Sprintf("%d, newest %s, oldest %s", len(us), us[0].ImageTag, us[len(us)-1].ImageTag), err
+		}
+	}
+	tests := []struct {
+		name      string
+		history   memory
+		ask       func(HistorySource) (string, error)
+		want      string
+		wantErr   bool
+		wantReads int
+	}{
+		{"current SHA on top of 1000 updates", long, running, sha(999), false, 1},
+		{"current SHA below 150 failed updates", belowFailures, running, sha(849), false, 2},
+		{"current SHA of a never-deployed stack of 1000 failures", memory(repeat(1000, failed(a))), running, "", true, 11},
+		{"rollback target on top of 1000 updates", long, rollback(""), sha(999) + " " + sha(998), false, 1},
+		{"rollback target below 150 failed updates", belowFailures, rollback(""), sha(849) + " " + sha(848), false, 2},
+		{"rollback target after 300 re-deploys", memory(append(repeat(300, deployed(a)), deploys(700)...)), rollback(""), a + " " + sha(699), false, 4},
+		{"two good deploys followed by eleven failed ones", memory(append(repeat(11, failed(c)), deployed(b), deployed(a))), rollback(""), b + " " + a, false, 1},
+		{"--to a SHA 250 updates back", long, rollback(sha(999 - 250)), sha(999) + " " + sha(999-250), false, 1},
+		{"--to a SHA 700 updates back", long, rollback(sha(999 - 700)), sha(999) + " " + sha(999-700), false, 2},
+		{"--to a SHA that never ran reads it all", long, rollback(a), sha(999) + " ", true, 3},
+		{"the newest 20", long, recent(20), fmt.Sprintf("20, newest %s, oldest %s", sha(999), sha(980)), false, 1},
+		{"all of 1000", long, recent(0), fmt.Sprintf("1000, newest %s, oldest %s", sha(999), sha(0)), false, 3},
+		{"the newest 20 of 13", memory(deploys(13)), recent(20), fmt.Sprintf("13, newest %s, oldest %s", sha(12), sha(0)), false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &counting{HistorySource: tt.history}
+			got, err := tt.ask(src)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want an error: %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if src.reads != tt.wantReads {
+				t.Errorf("read %d pages, want %d", src.reads, tt.wantReads)
+			}
+		})
+	}
+}
+
+func TestSkippedAreNamedOnce(t *testing.T) {
+	tests := []struct {
+		name     string
+		history  []Update
+		wantSHA  string
+		wantNote []string // parts of the note, "" for no note
+	}{
+		{"none", []Update{deployed(c)}, c, nil},
+		{"invalid tags above the deploy", []Update{emptyTag, shortTag, failed(""), {Kind: "refresh", Result: "succeeded"}, upperTag, injectedTag, deployed(c), emptyTag}, c,
+			[]string{"4 succeeded update(s)", `image tag ""`, `image tag "ccccccc"`, `image tag "` + strings.ToUpper(d) + `"`, `image tag "` + d + `\n::warning::pwned"`}},
+		{"only the first five named", append(repeat(7, emptyTag), deployed(c)), c, []string{"7 succeeded update(s)", "and 2 more"}},
+		{"never deployed", []Update{shortTag}, "", []string{"1 succeeded update(s)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sha, skipped, err := Running(context.Background(), memory(tt.history))
+			if sha != tt.wantSHA || (err != nil) != (tt.wantSHA == "") {
+				t.Errorf("Running = %.7s, %v; want %.7s", sha, err, tt.wantSHA)
+			}
+			note := skipped.Note()
+			if len(tt.wantNote) == 0 && note != "" {
+				t.Errorf("Note = %q, want none", note)
+			}
+			for _, part := range tt.wantNote {
+				if !strings.Contains(note, part) {
+					t.Errorf("Note = %q, want it to contain %q", note, part)
+				}
+			}
+			if strings.ContainsAny(note, "\n\r") {
+				t.Errorf("Note = %q, want one line", note)
+			}
+		})
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain message", "deploy " + a, "deploy " + a},
+		{"empty", "", ""},
+		{"colons inside a line", "rollback to a::b", "rollback to a::b"},
+		{"newline before a workflow command", "deploy x\n::warning::pwned", `"deploy x\n::warning::pwned"`},
+		{"carriage return", "a\rb", `"a\rb"`},
+		{"tab", "a\tb", `"a\tb"`},
+		{"terminal escape", "\x1b[31mred", `"\x1b[31mred"`},
+		{"bidi override", "a\u202eb", `"a\u202eb"`},
+		{"invalid UTF-8", "a\xffb", `"a\xffb"`},
+		{"starts with a workflow command", "::set-output name=x::y", `"::set-output name=x::y"`},
+		{"workflow command after spaces", "  ::error::x", `"  ::error::x"`},
+		{"workflow command after a unicode space", "\u2003::error::x", `"\u2003::error::x"`},
+		{"legacy command anywhere", "see ##[error]x", `"see ##\x5berror]x"`},
+		{"starts with a double quote", `"quoted"`, `"\"quoted\""`},
+		{"non-ASCII letters", "déploiement ✓", "déploiement ✓"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Printable(tt.in)
+			if got != tt.want {
+				t.Errorf("Printable(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+			if strings.ContainsFunc(got, func(r rune) bool { return r < ' ' || r == 0x7f }) ||
+				strings.HasPrefix(strings.TrimSpace(got), "::") || strings.Contains(got, "##[") {
+				t.Errorf("Printable(%q) = %s: not safe to print", tt.in, got)
+			}
+		})
+	}
+}
+
+// TestHistoryThroughTheCLI reads a history longer than a page through the
+// real CLI: 450 updates written to the backend (an old good deploy of c,
+// an update with an injected tag, failed ones) under one real deploy of b.
+func TestHistoryThroughTheCLI(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	entries := []deploytest.Entry{{ImageTag: c, Message: contract.DeployMessage(c).String()}, {ImageTag: d + "\n::warning::pwned", Message: "ECS rolled back " + d}}
+	for range 448 {
+		entries = append(entries, deploytest.Entry{Result: "failed", ImageTag: a, Message: contract.DeployMessage(a).String()})
+	}
+	p.WriteHistory(t, entries)
+	ctx := context.Background()
+	s, err := Open(ctx, Options{ProjectDir: p.Dir, Stack: p.Stack, Program: deploytest.Program, ImageTagKey: "slipway:imageTag", Env: p.Env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if _, err := s.Up(ctx, b, contract.DeployMessage(b).String()); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("all of it", func(t *testing.T) {
+		all, err := Recent(ctx, s, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 451 || all[0].ImageTag != b || all[len(all)-1].ImageTag != c || all[len(all)-2].ImageTag != entries[1].ImageTag {
+			t.Fatalf("got %d updates, newest %+v; want 451, the real deploy of %.7s newest and the written ones below it, oldest first", len(all), all[0], b)
+		}
+		if got, want := all[1].Message, contract.DeployMessage(a).String(); got != want || all[1].Result != "failed" {
+			t.Errorf("second update %+v, want a failed update with message %q", all[1], want)
+		}
+	})
+	t.Run("rollback target 450 updates back", func(t *testing.T) {
+		src := &counting{HistorySource: s}
+		got, err := RollbackTarget(ctx, src, "")
+		if err != nil || got.Current != b || got.Target != c {
+			t.Fatalf("RollbackTarget = %+v, %v; want %.7s back to %.7s", got, err, b, c)
+		}
+		if src.reads != 5 {
+			t.Errorf("read %d pages, want 5", src.reads)
+		}
+		if note := got.Skipped.Note(); !strings.Contains(note, `\n::warning::pwned`) || strings.Contains(note, "\n") {
+			t.Errorf("Note = %q, want the injected tag named, escaped", note)
+		}
+	})
+	t.Run("current SHA from the first page", func(t *testing.T) {
+		src := &counting{HistorySource: s}
+		if got, _, err := Running(ctx, src); err != nil || got != b || src.reads != 1 {
+			t.Errorf("Running = %.7s, %v after %d pages; want %.7s after 1", got, err, src.reads, b)
+		}
+	})
 }
 
 func TestPlatformChanges(t *testing.T) {
@@ -145,28 +396,5 @@ func TestDestructive(t *testing.T) {
 	got := Destructive(changes)
 	if len(got) != 2 || got[0].Name != "table" || got[1].Name != "queue" {
 		t.Errorf("Destructive = %+v, want the table's replace and the queue's delete", got)
-	}
-}
-
-// BenchmarkRollbackTarget is the target lookup over 10 and 200 past
-// deploys, with the abandoned and rejected SHAs it has to skip.
-func BenchmarkRollbackTarget(b *testing.B) {
-	for _, n := range []int{10, 200} {
-		history := make([]Update, 0, n)
-		for i := n; i > 0; i-- {
-			sha := fmt.Sprintf("%040x", i)
-			u := deployed(sha)
-			if i%7 == 0 {
-				u.Result = "failed"
-			}
-			history = append(history, u)
-		}
-		b.Run(fmt.Sprintf("deploys=%d", n), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				if _, _, err := RollbackTarget(history, ""); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }
