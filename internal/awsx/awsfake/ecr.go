@@ -2,22 +2,334 @@ package awsfake
 
 import (
 	"cmp"
-	"maps"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 )
 
-type describeImagesInput struct {
-	RegistryID     string   `json:"registryId"`
-	RepositoryName string   `json:"repositoryName"`
-	ImageIDs       imageIDs `json:"imageIds"`
-	Filter         struct {
-		ImageStatus string `json:"imageStatus"`
-	} `json:"filter"`
+// The ECR model. A repository holds images keyed by digest (the sha256 of the manifest, as in the
+// OCI distribution spec); an image carries every tag it has, or none. Sources:
+//   - Tag mutability: "After tag immutability is turned on, the ImageTagAlreadyExistsException error
+//     is returned if you push an image with a tag that is already in the repository. Tag
+//     immutability affects all tags." (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html)
+//     That includes a re-tag of the very image holding the tag (aws/containers-roadmap#2179).
+//   - ImageAlreadyExistsException: "The specified image has already been pushed, and there were no
+//     changes to the manifest or image tag after the last push." (aws-sdk-go-v2 service/ecr/types).
+//   - Archived images: "Archived images cannot be pulled ... it can still be described using the
+//     describe-images command ... The image status will be shown as ARCHIVED."
+//     (https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html), and
+//     DescribeImagesFilter.ImageStatus: "If not specified, only images with ACTIVE status are
+//     returned." (aws-sdk-go-v2 service/ecr/types).
+//   - Image indexes: "A manifest list can be pulled or referenced in an Amazon ECS task definition
+//     ... like other Amazon ECR images." (https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-push-multi-architecture-image.html);
+//     its platform and attestation manifests are images of their own, untagged.
+
+// Tag mutability settings of a repository (ECR's ImageTagMutability).
+const (
+	Mutable   = "MUTABLE"
+	Immutable = "IMMUTABLE"
+)
+
+// Manifest media types the fake stores.
+const (
+	ManifestMediaType = "application/vnd.oci.image.manifest.v1+json"
+	IndexMediaType    = "application/vnd.oci.image.index.v1+json"
+)
+
+type repository struct {
+	name, mutability string
+	images           []*image // in push order
 }
 
-// statusMatches applies ECR's image status filter: without one, only
-// ACTIVE images are described.
+type image struct {
+	digest, manifest, mediaType, status string
+	tags                                []string
+	pushedAt                            epoch
+}
+
+// byTag returns the image holding tag, or nil.
+func (r *repository) byTag(tag string) *image {
+	for _, img := range r.images {
+		if slices.Contains(img.tags, tag) {
+			return img
+		}
+	}
+	return nil
+}
+
+func (r *repository) byDigest(digest string) *image {
+	for _, img := range r.images {
+		if img.digest == digest {
+			return img
+		}
+	}
+	return nil
+}
+
+// find resolves an image ID (tag, digest or both) as ECR does: both given must name the same image.
+func (r *repository) find(id wireImageID) *image {
+	var img *image
+	switch {
+	case id.ImageDigest != "":
+		img = r.byDigest(id.ImageDigest)
+	case id.ImageTag != "":
+		img = r.byTag(id.ImageTag)
+	}
+	if img != nil && id.ImageTag != "" && !slices.Contains(img.tags, id.ImageTag) {
+		return nil
+	}
+	return img
+}
+
+// CreateRepository creates a private repository with the given tag mutability (Mutable or
+// Immutable). It panics if the repository exists: that is a mistake in the test.
+func (s *Server) CreateRepository(name, mutability string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.createRepositoryLocked(name, mutability); err != nil {
+		panic("awsfake: CreateRepository: " + err.msg)
+	}
+}
+
+func (s *Server) createRepositoryLocked(name, mutability string) (*repository, *apiError) {
+	mutability = cmp.Or(mutability, Mutable)
+	if mutability != Mutable && mutability != Immutable {
+		return nil, clientError("InvalidParameterException", "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
+	}
+	if s.repos[name] != nil {
+		return nil, clientError("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", name, Account)
+	}
+	r := &repository{name: name, mutability: mutability}
+	s.repos[name] = r
+	return r, nil
+}
+
+// PushImage pushes a new single-platform image to repository under tag, as `docker push` would,
+// and returns its digest. Each push makes a distinct image. It panics when ECR would refuse the
+// push (no such repository; the tag exists in an IMMUTABLE repository).
+func (s *Server) PushImage(repository, tag string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pushLocked(repository, tag, s.manifestLocked(repository, tag, "linux/amd64"), ManifestMediaType)
+}
+
+// PushIndex pushes a multi-platform image the way `docker buildx build --push` does: for each
+// platform (e.g. "linux/amd64") an untagged image manifest and an untagged attestation manifest,
+// then an image index referencing them, tagged tag. It returns the index's digest and the
+// children's, in the index's order; it panics as PushImage does.
+func (s *Server) PushIndex(repository, tag string, platforms ...string) (string, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var children []string
+	var entries []string
+	for _, p := range platforms {
+		goos, arch, _ := strings.Cut(p, "/")
+		d := s.pushLocked(repository, "", s.manifestLocked(repository, tag, p), ManifestMediaType)
+		a := s.pushLocked(repository, "", s.manifestLocked(repository, tag, p+" attestation"), ManifestMediaType)
+		children = append(children, d, a)
+		entries = append(entries,
+			fmt.Sprintf(`{"mediaType":%q,"digest":%q,"platform":{"os":%q,"architecture":%q}}`, ManifestMediaType, d, goos, arch),
+			fmt.Sprintf(`{"mediaType":%q,"digest":%q,"platform":{"os":"unknown","architecture":"unknown"},"annotations":{"vnd.docker.reference.digest":%q,"vnd.docker.reference.type":"attestation-manifest"}}`, ManifestMediaType, a, d))
+	}
+	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, IndexMediaType, strings.Join(entries, ","))
+	return s.pushLocked(repository, tag, index, IndexMediaType), children
+}
+
+// manifestLocked makes an image manifest unique to this push.
+func (s *Server) manifestLocked(repository, tag, what string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s:%s %s #%d", repository, tag, what, s.next()))
+	return fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%x","size":1469},"layers":[]}`, ManifestMediaType, sum)
+}
+
+func (s *Server) pushLocked(repository, tag, manifest, mediaType string) string {
+	r := s.repos[repository]
+	if r == nil {
+		panic(fmt.Sprintf("awsfake: push to %s: no such repository (CreateRepository first)", repository))
+	}
+	img, err := s.putLocked(r, manifest, mediaType, tag, true)
+	if err != nil {
+		panic(fmt.Sprintf("awsfake: push %s:%s: %s: %s", repository, tag, err.typ, err.msg))
+	}
+	return img.digest
+}
+
+func digestOf(manifest string) string {
+	sum := sha256.Sum256([]byte(manifest))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// putLocked is PutImage: it stores manifest (only when create is set: the fake holds no layers, so a
+// client can only re-put manifests it holds) and tags it.
+func (s *Server) putLocked(r *repository, manifest, mediaType, tag string, create bool) (*image, *apiError) {
+	digest := digestOf(manifest)
+	img := r.byDigest(digest)
+	if img == nil {
+		if !create {
+			return nil, clientError("ReferencedImagesNotFoundException", "the manifest references images this fake repository does not hold (it stores no layers)")
+		}
+		img = &image{digest: digest, manifest: manifest, mediaType: mediaType, status: "ACTIVE", pushedAt: epoch(s.now)}
+		r.images = append(r.images, img)
+	} else if tag == "" || (slices.Contains(img.tags, tag) && r.mutability == Mutable) {
+		return nil, clientError("ImageAlreadyExistsException",
+			"Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", digest, tag, r.name, Account)
+	}
+	if tag == "" {
+		return img, nil
+	}
+	if holder := r.byTag(tag); holder != nil {
+		if r.mutability == Immutable {
+			return nil, clientError("ImageTagAlreadyExistsException",
+				"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", tag, r.name)
+		}
+		holder.tags = slices.DeleteFunc(holder.tags, func(t string) bool { return t == tag })
+	}
+	img.tags = append(img.tags, tag)
+	return img, nil
+}
+
+// ArchiveImage moves the image holding tag (or with that digest) to ECR's archive storage class,
+// from which it cannot be pulled until restored.
+func (s *Server) ArchiveImage(repository, tagOrDigest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.repos[repository]; r != nil {
+		if img := cmp.Or(r.byTag(tagOrDigest), r.byDigest(tagOrDigest)); img != nil {
+			img.status = "ARCHIVED"
+		}
+	}
+}
+
+// TagsPut returns the tags PutImage requests added to repository, in order.
+func (s *Server) TagsPut(repository string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.tagsPut[repository])
+}
+
+// pullableLocked reports whether ECS could pull image (a registry/repository:tag or @digest
+// reference): false only for a reference to this fake's registry, in a repository it holds, that
+// names no ACTIVE image. Other references are outside the fake and assumed pullable.
+func (s *Server) pullableLocked(ref string) bool {
+	host, rest, ok := strings.Cut(ref, "/")
+	if !ok || host != registryHost {
+		return true
+	}
+	name, id := rest, wireImageID{}
+	if at := strings.IndexByte(rest, '@'); at >= 0 {
+		name, id.ImageDigest = rest[:at], rest[at+1:]
+	} else if colon := strings.LastIndexByte(rest, ':'); colon >= 0 {
+		name, id.ImageTag = rest[:colon], rest[colon+1:]
+	} else {
+		id.ImageTag = "latest"
+	}
+	r := s.repos[name]
+	if r == nil {
+		return true
+	}
+	img := r.find(id)
+	return img != nil && img.status == "ACTIVE"
+}
+
+// digestOfLocked is the digest of the image ref names in this fake's registry, or "".
+func (s *Server) digestOfLocked(ref string) string {
+	host, rest, ok := strings.Cut(ref, "/")
+	if !ok || host != registryHost {
+		return ""
+	}
+	if at := strings.IndexByte(rest, '@'); at >= 0 {
+		return rest[at+1:]
+	}
+	name, tag, _ := strings.Cut(rest, ":")
+	if r := s.repos[name]; r != nil {
+		if img := r.byTag(cmp.Or(tag, "latest")); img != nil {
+			return img.digest
+		}
+	}
+	return ""
+}
+
+// registryHost is the host of the fake's private registry.
+const registryHost = Account + ".dkr.ecr." + Region + ".amazonaws.com"
+
+// repositoryLocked returns a repository, or ECR's error.
+func (s *Server) repositoryLocked(registryID, name string) (*repository, *apiError) {
+	registry := cmp.Or(registryID, Account)
+	r := s.repos[name]
+	if r == nil || registry != Account {
+		return nil, clientError("RepositoryNotFoundException",
+			"The repository with name '%s' does not exist in the registry with id '%s'", name, registry)
+	}
+	return r, nil
+}
+
+type wireRepository struct {
+	RepositoryArn      string `json:"repositoryArn"`
+	RegistryID         string `json:"registryId"`
+	RepositoryName     string `json:"repositoryName"`
+	RepositoryURI      string `json:"repositoryUri"`
+	ImageTagMutability string `json:"imageTagMutability"`
+}
+
+func wireRepositoryOf(r *repository) wireRepository {
+	return wireRepository{
+		RepositoryArn: fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", Region, Account, r.name),
+		RegistryID:    Account, RepositoryName: r.name, RepositoryURI: registryHost + "/" + r.name,
+		ImageTagMutability: r.mutability,
+	}
+}
+
+func (s *Server) createRepository(in struct {
+	RepositoryName     string `json:"repositoryName"`
+	ImageTagMutability string `json:"imageTagMutability"`
+}) (any, *apiError) {
+	r, err := s.createRepositoryLocked(in.RepositoryName, in.ImageTagMutability)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"repository": wireRepositoryOf(r)}, nil
+}
+
+func (s *Server) describeRepositories(in struct {
+	RegistryID      string   `json:"registryId"`
+	RepositoryNames []string `json:"repositoryNames"`
+}) (any, *apiError) {
+	names := in.RepositoryNames
+	if len(names) == 0 {
+		for name := range s.repos {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+	}
+	out := []wireRepository{}
+	for _, name := range names {
+		r, err := s.repositoryLocked(in.RegistryID, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, wireRepositoryOf(r))
+	}
+	return map[string]any{"repositories": out}, nil
+}
+
+type wireImageID struct {
+	ImageDigest string `json:"imageDigest,omitempty"`
+	ImageTag    string `json:"imageTag,omitempty"`
+}
+
+type wireImageDetail struct {
+	RegistryID             string   `json:"registryId"`
+	RepositoryName         string   `json:"repositoryName"`
+	ImageDigest            string   `json:"imageDigest"`
+	ImageTags              []string `json:"imageTags,omitempty"`
+	ImageSizeInBytes       int64    `json:"imageSizeInBytes"`
+	ImagePushedAt          epoch    `json:"imagePushedAt"`
+	ImageManifestMediaType string   `json:"imageManifestMediaType"`
+	ImageStatus            string   `json:"imageStatus"`
+}
+
+// statusMatches applies DescribeImages' image status filter: without one, only ACTIVE images.
 func statusMatches(filter, status string) bool {
 	switch filter {
 	case "ANY":
@@ -28,79 +340,54 @@ func statusMatches(filter, status string) bool {
 	return filter == status
 }
 
-type wireImageDetail struct {
-	RegistryID             string   `json:"registryId"`
-	RepositoryName         string   `json:"repositoryName"`
-	ImageDigest            string   `json:"imageDigest"`
-	ImageTags              []string `json:"imageTags"`
-	ImageSizeInBytes       int64    `json:"imageSizeInBytes"`
-	ImagePushedAt          epoch    `json:"imagePushedAt"`
-	ImageManifestMediaType string   `json:"imageManifestMediaType"`
-	ImageStatus            string   `json:"imageStatus"`
+// tagStatusMatches applies DescribeImages' tag status filter (TAGGED, UNTAGGED or ANY).
+func tagStatusMatches(filter string, img *image) bool {
+	switch filter {
+	case "TAGGED":
+		return len(img.tags) > 0
+	case "UNTAGGED":
+		return len(img.tags) == 0
+	}
+	return true
 }
 
-func (s *Server) describeImages(in describeImagesInput) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tags, apiErr := s.repository(in.RegistryID, in.RepositoryName)
-	if apiErr != nil {
-		return nil, apiErr
+func (s *Server) describeImages(in struct {
+	RegistryID     string        `json:"registryId"`
+	RepositoryName string        `json:"repositoryName"`
+	ImageIDs       []wireImageID `json:"imageIds"`
+	Filter         struct {
+		ImageStatus string `json:"imageStatus"`
+		TagStatus   string `json:"tagStatus"`
+	} `json:"filter"`
+}) (any, *apiError) {
+	r, err := s.repositoryLocked(in.RegistryID, in.RepositoryName)
+	if err != nil {
+		return nil, err
 	}
-	detail := func(tag string, img *image) wireImageDetail {
+	detail := func(img *image) wireImageDetail {
 		return wireImageDetail{
-			RegistryID: Account, RepositoryName: in.RepositoryName, ImageDigest: img.digest, ImageTags: []string{tag},
-			ImageSizeInBytes: 52428800, ImagePushedAt: epoch(img.pushedAt),
-			ImageManifestMediaType: manifestMediaType, ImageStatus: img.status,
+			RegistryID: Account, RepositoryName: r.name, ImageDigest: img.digest, ImageTags: slices.Clone(img.tags),
+			ImageSizeInBytes: 52428800, ImagePushedAt: img.pushedAt, ImageManifestMediaType: img.mediaType, ImageStatus: img.status,
 		}
 	}
-	var details []wireImageDetail
+	details := []wireImageDetail{}
 	if len(in.ImageIDs) == 0 {
-		for _, tag := range slices.Sorted(maps.Keys(tags)) {
-			if statusMatches(in.Filter.ImageStatus, tags[tag].status) {
-				details = append(details, detail(tag, tags[tag]))
+		for _, img := range r.images {
+			if statusMatches(in.Filter.ImageStatus, img.status) && tagStatusMatches(in.Filter.TagStatus, img) {
+				details = append(details, detail(img))
 			}
 		}
 	}
 	for _, id := range in.ImageIDs {
-		found := false
-		for tag, img := range tags {
-			if (id.ImageTag == "" || id.ImageTag == tag) && (id.ImageDigest == "" || id.ImageDigest == img.digest) && statusMatches(in.Filter.ImageStatus, img.status) {
-				details, found = append(details, detail(tag, img)), true
-				break
-			}
-		}
-		if !found {
+		img := r.find(id)
+		if img == nil || !statusMatches(in.Filter.ImageStatus, img.status) {
 			return nil, clientError("ImageNotFoundException",
 				"The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
-				nullIfEmpty(id.ImageDigest), nullIfEmpty(id.ImageTag), in.RepositoryName, Account)
+				nullIfEmpty(id.ImageDigest), nullIfEmpty(id.ImageTag), r.name, Account)
 		}
+		details = append(details, detail(img))
 	}
 	return map[string]any{"imageDetails": details}, nil
-}
-
-// manifestMediaType is the media type of every image the fake holds.
-const manifestMediaType = "application/vnd.oci.image.manifest.v1+json"
-
-// manifest is the stand-in manifest of an image: unique per digest, so
-// that PutImage of it finds the image again.
-func manifest(img *image) string {
-	return `{"schemaVersion":2,"mediaType":"` + manifestMediaType + `","config":{"digest":"` + img.digest + `"}}`
-}
-
-type imageIDs []struct {
-	ImageTag    string `json:"imageTag"`
-	ImageDigest string `json:"imageDigest"`
-}
-
-type batchGetImageInput struct {
-	RegistryID     string   `json:"registryId"`
-	RepositoryName string   `json:"repositoryName"`
-	ImageIDs       imageIDs `json:"imageIds"`
-}
-
-type wireImageID struct {
-	ImageDigest string `json:"imageDigest"`
-	ImageTag    string `json:"imageTag"`
 }
 
 type wireImage struct {
@@ -111,93 +398,63 @@ type wireImage struct {
 	ImageManifestMediaType string      `json:"imageManifestMediaType"`
 }
 
-// repository returns repository's tags, or ECR's error; the caller holds s.mu.
-func (s *Server) repository(registryID, name string) (map[string]*image, *apiError) {
-	registry := cmp.Or(registryID, Account)
-	tags, ok := s.repos[name]
-	if !ok || registry != Account {
-		return nil, clientError("RepositoryNotFoundException",
-			"The repository with name '%s' does not exist in the registry with id '%s'", name, registry)
-	}
-	return tags, nil
+type wireImageFailure struct {
+	ImageID       wireImageID `json:"imageId"`
+	FailureCode   string      `json:"failureCode"`
+	FailureReason string      `json:"failureReason"`
 }
 
-// batchGetImage returns the manifests of ACTIVE images, and a failure for
-// each image ID it cannot find, as ECR does.
-func (s *Server) batchGetImage(in batchGetImageInput) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tags, err := s.repository(in.RegistryID, in.RepositoryName)
+// batchGetImage returns the manifests of ACTIVE images, and a failure for each image ID it cannot
+// serve: archived images cannot be pulled.
+func (s *Server) batchGetImage(in struct {
+	RegistryID     string        `json:"registryId"`
+	RepositoryName string        `json:"repositoryName"`
+	ImageIDs       []wireImageID `json:"imageIds"`
+}) (any, *apiError) {
+	r, err := s.repositoryLocked(in.RegistryID, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	images, failures := []wireImage{}, []map[string]any{}
+	images, failures := []wireImage{}, []wireImageFailure{}
 	for _, id := range in.ImageIDs {
-		img := tags[id.ImageTag]
-		if img == nil || img.status != "ACTIVE" || (id.ImageDigest != "" && id.ImageDigest != img.digest) {
-			failures = append(failures, map[string]any{
-				"imageId": wireImageID{ImageDigest: id.ImageDigest, ImageTag: id.ImageTag}, "failureCode": "ImageNotFound", "failureReason": "Requested image not found",
-			})
+		img := r.find(id)
+		if img == nil || img.status != "ACTIVE" {
+			failures = append(failures, wireImageFailure{ImageID: id, FailureCode: "ImageNotFound", FailureReason: "Requested image not found"})
 			continue
 		}
 		images = append(images, wireImage{
-			RegistryID: Account, RepositoryName: in.RepositoryName, ImageID: wireImageID{ImageDigest: img.digest, ImageTag: id.ImageTag},
-			ImageManifest: manifest(img), ImageManifestMediaType: manifestMediaType,
+			RegistryID: Account, RepositoryName: r.name, ImageID: wireImageID{ImageDigest: img.digest, ImageTag: id.ImageTag},
+			ImageManifest: img.manifest, ImageManifestMediaType: img.mediaType,
 		})
 	}
 	return map[string]any{"images": images, "failures": failures}, nil
 }
 
-type putImageInput struct {
+// putImage tags the image whose manifest it is given, honouring the repository's tag mutability.
+func (s *Server) putImage(in struct {
 	RegistryID             string `json:"registryId"`
 	RepositoryName         string `json:"repositoryName"`
 	ImageManifest          string `json:"imageManifest"`
 	ImageManifestMediaType string `json:"imageManifestMediaType"`
 	ImageTag               string `json:"imageTag"`
 	ImageDigest            string `json:"imageDigest"`
-}
-
-// putImage tags the image whose manifest it is given, as ECR does with
-// IMMUTABLE tags: an existing tag is ImageTagAlreadyExists, even on that
-// very image (aws/containers-roadmap#2179 reports this of IMMUTABLE
-// repositories). Manifests of images the fake does not hold are refused
-// (it stores no layers).
-func (s *Server) putImage(in putImageInput) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tags, err := s.repository(in.RegistryID, in.RepositoryName)
+}) (any, *apiError) {
+	r, err := s.repositoryLocked(in.RegistryID, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	var target *image
-	for _, img := range tags {
-		if manifest(img) == in.ImageManifest {
-			target = img
-		}
+	if in.ImageDigest != "" && in.ImageDigest != digestOf(in.ImageManifest) {
+		return nil, clientError("ImageDigestDoesNotMatchException", "Provided image digest '%s' does not match the digest of the manifest '%s'", in.ImageDigest, digestOf(in.ImageManifest))
 	}
-	if target == nil || (in.ImageDigest != "" && in.ImageDigest != target.digest) {
-		return nil, clientError("ReferencedImagesNotFoundException", "the manifest references images this fake repository does not hold")
+	img, err := s.putLocked(r, in.ImageManifest, in.ImageManifestMediaType, in.ImageTag, false)
+	if err != nil {
+		return nil, err
 	}
-	if s.tagsPut == nil {
-		s.tagsPut = map[string][]string{}
-	}
-	if tags[in.ImageTag] != nil {
-		return nil, clientError("ImageTagAlreadyExistsException",
-			"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", in.ImageTag, in.RepositoryName)
-	}
-	tags[in.ImageTag] = target
-	s.tagsPut[in.RepositoryName] = append(s.tagsPut[in.RepositoryName], in.ImageTag)
+	s.tagsPut[r.name] = append(s.tagsPut[r.name], in.ImageTag)
 	return map[string]any{"image": wireImage{
-		RegistryID: Account, RepositoryName: in.RepositoryName, ImageID: wireImageID{ImageDigest: target.digest, ImageTag: in.ImageTag},
-		ImageManifest: in.ImageManifest, ImageManifestMediaType: cmp.Or(in.ImageManifestMediaType, manifestMediaType),
+		RegistryID: Account, RepositoryName: r.name, ImageID: wireImageID{ImageDigest: img.digest, ImageTag: in.ImageTag},
+		ImageManifest: img.manifest, ImageManifestMediaType: img.mediaType,
 	}}, nil
-}
-
-// TagsPut returns the tags PutImage added to repository, in order.
-func (s *Server) TagsPut(repository string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.tagsPut[repository])
 }
 
 // nullIfEmpty renders absent fields the way ECR's messages do.

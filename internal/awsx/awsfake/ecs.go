@@ -4,159 +4,170 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// ServiceSpec is what the fake reports for one ECS service.
-type ServiceSpec struct {
-	// Status of the service; ACTIVE when empty. INACTIVE is what ECS shows for a deleted service.
-	Status string
-	// Primary is the PRIMARY deployment; an empty TaskDefinition means the service has none.
-	Primary Deployment
-	// Others are the remaining deployments, listed after the PRIMARY one (Status ACTIVE when empty).
-	Others []Deployment
-	// Events, newest first as ECS lists them; zero times are filled in, one second apart.
-	Events []Event
-	// StoppedTasks are what ListTasks (desiredStatus STOPPED) and DescribeTasks report.
-	StoppedTasks []StoppedTask
+// The ECS model: services with the rolling update (ECS) deployment controller on Fargate.
+//
+// A deployment starts when a service is created, or updated with a task definition other than the
+// one it runs or with forceNewDeployment; desiredCount alone scales the PRIMARY deployment ("This
+// parameter doesn't trigger a new service deployment.", UpdateServiceInput.DesiredCount,
+// aws-sdk-go-v2 service/ecs). The new deployment is PRIMARY, the previous one ACTIVE ("PRIMARY The
+// most recent deployment of a service. ACTIVE A service deployment that still has running tasks,
+// but are in the process of being replaced with a new PRIMARY deployment.", types.Deployment.Status),
+// and its rolloutState "begins in an IN_PROGRESS state. When the service reaches a steady state,
+// the deployment transitions to a COMPLETED state. If the service fails to reach a steady state and
+// circuit breaker is turned on, the deployment transitions to a FAILED state."
+// (types.Deployment.RolloutState). Each deployment is also a service deployment (ListServiceDeployments
+// and friends, see ecs_deployments.go).
+//
+// How a rollout goes is scripted per container image with SetRollout; unscripted images complete,
+// except images of this fake's registry that ECR cannot serve (missing, archived), whose tasks fail
+// with CannotPullContainerError. Failing tasks are counted by the deployment circuit breaker, whose
+// threshold is 0.5 × the desired count, at least 3 and at most 200 (types.ServiceDeploymentCircuitBreaker.Threshold);
+// at the threshold the deployment FAILS and, with rollback on, "the service is rolled back to the
+// last deployment that completed successfully" (types.DeploymentCircuitBreaker.Rollback;
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html):
+// that deployment is PRIMARY again, IN_PROGRESS on its task definition, while the FAILED one drains;
+// then the service settles with that one deployment COMPLETED. The service events are ECS's
+// ("(service X) (deployment ecs-svc/N) deployment failed: tasks failed to start.", "(service X)
+// rolling back to deployment ecs-svc/N.", "(service X) has reached a steady state.").
+//
+// Time: the fake has a simulated clock (Now), starting at Epoch. It moves one Tick after each
+// DescribeServices or DescribeServiceDeployments call is answered (a poll sees the state, then time
+// passes), and by Advance. Every tick steps every service once, so outcomes depend only on the
+// sequence of calls, never on wall-clock time.
+
+// CircuitBreakerReason is the rolloutStateReason ECS gives a deployment its circuit breaker failed.
+const CircuitBreakerReason = "ECS deployment circuit breaker: tasks failed to start."
+
+// Outcome is how a rollout of an image ends.
+type Outcome int
+
+const (
+	// Completes: the tasks start and pass their health checks; the rollout COMPLETES.
+	Completes Outcome = iota
+	// CircuitBreaks: every task fails (Rollout.Failure); the circuit breaker, when on, fails the
+	// deployment at its threshold and, with rollback on, rolls back.
+	CircuitBreaks
+	// Stalls: the tasks never become healthy and never fail; the rollout stays IN_PROGRESS.
+	Stalls
+)
+
+// Rollout scripts how deployments of a container image go.
+type Rollout struct {
+	Outcome Outcome
+	// Steps is how many ticks a Completes rollout takes (at least 1). Until then the new tasks
+	// are pending (first tick) then running beside the old deployment's.
+	Steps int
+	// RollbackSteps is how many ticks a rollback away from this image takes to settle (at least 1).
+	RollbackSteps int
+	// Failure is how each task of a CircuitBreaks rollout ends; zero means ContainerExited(1).
+	// Every tick the deployment launches its desired count of tasks (up to the threshold), and they fail.
+	Failure TaskFailure
 }
 
-// Deployment is one ECS deployment of a service.
-type Deployment struct {
-	ID                 string // a stable ecs-svc/<n> derived from TaskDefinition when empty
-	Status             string // always PRIMARY for ServiceSpec.Primary
-	TaskDefinition     string
-	RolloutState       string // COMPLETED when empty
-	RolloutStateReason string
-	Desired, Running   int32
-	Pending, Failed    int32
-	CreatedAt          time.Time // now when zero
-	UpdatedAt          time.Time // CreatedAt when zero
+// TaskFailure is how a failed task stopped: the task's stopCode and stoppedReason, and its
+// container's reason and exit code (nil when the container never ran).
+type TaskFailure struct {
+	StopCode, StoppedReason string
+	ContainerReason         string
+	ExitCode                *int32
 }
 
-// Event is a service event.
-type Event struct {
-	At      time.Time
-	Message string
+// ContainerExited is a task whose essential container exited with code.
+func ContainerExited(code int32) TaskFailure {
+	return TaskFailure{StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited", ExitCode: &code}
 }
 
-// StoppedTask is a task ECS stopped; the fake assigns its ARN.
-type StoppedTask struct {
-	TaskDefinition string
-	StopCode       string // e.g. TaskFailedToStart, EssentialContainerExited
-	StoppedReason  string
-	StoppedAt      time.Time // now when zero
-	Containers     []Container
-
-	arn string
+// CannotPullContainer is a task that never started because image could not be pulled
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-errors.html).
+func CannotPullContainer(image string) TaskFailure {
+	msg := fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref %s: %s: not found", image, image)
+	return TaskFailure{StopCode: "TaskFailedToStart", StoppedReason: msg, ContainerReason: msg}
 }
 
-// Container is how one container of a stopped task ended; ExitCode is nil when it never started.
-type Container struct {
-	Name, Reason string
-	ExitCode     *int32
-}
-
-// SetService makes DescribeServices report st for service in cluster (creating the cluster).
-func (s *Server) SetService(cluster, service string, st ServiceSpec) {
-	s.SetServiceSequence(cluster, service, st)
-}
-
-// SetServiceSequence makes successive DescribeServices calls for the service report specs in turn,
-// the last one from then on; this models a rollout that settles after some polls. With no specs
-// the service is removed (DescribeServices reports it MISSING) while its cluster remains.
-func (s *Server) SetServiceSequence(cluster, service string, specs ...ServiceSpec) {
-	steps := make([]step, len(specs))
-	for i, spec := range specs {
-		steps[i] = step{spec: spec, polls: 1}
-	}
+// SetRollout scripts the rollouts of image (a container image reference exactly as task
+// definitions name it) from now on, including one already under way.
+func (s *Server) SetRollout(image string, r Rollout) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setLocked(serviceKey{clusterName(cluster), service}, steps)
+	s.rollouts[image] = r
+	for _, svc := range s.services {
+		for _, d := range svc.deps {
+			if d.image == image {
+				d.rollout = r
+			}
+		}
+	}
 }
 
-func (s *Server) setLocked(k serviceKey, steps []step) {
-	s.clusters[k.cluster] = true
-	if len(steps) == 0 {
-		delete(s.services, k)
-		return
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	for i := range steps {
-		steps[i].spec = s.materialize(k, steps[i].spec, now)
-	}
-	s.services[k] = &serviceState{steps: steps}
+// CreateCluster creates an ECS cluster (clusters must exist before services are created in them).
+func (s *Server) CreateCluster(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clusters[name] = true
 }
 
-// materialize deep-copies spec (callers may reuse their slices) and fills in defaults and ARNs.
-func (s *Server) materialize(k serviceKey, spec ServiceSpec, now time.Time) ServiceSpec {
-	spec.Status = cmp.Or(spec.Status, "ACTIVE")
-	fill := func(d *Deployment, status string) {
-		d.ID = cmp.Or(d.ID, DeploymentID(d.TaskDefinition))
-		d.Status = status
-		d.RolloutState = cmp.Or(d.RolloutState, "COMPLETED")
-		if d.CreatedAt.IsZero() {
-			d.CreatedAt = now
-		}
-		if d.UpdatedAt.IsZero() {
-			d.UpdatedAt = d.CreatedAt
-		}
-	}
-	if spec.Primary.TaskDefinition != "" {
-		fill(&spec.Primary, "PRIMARY")
-	}
-	spec.Others = slices.Clone(spec.Others)
-	for i := range spec.Others {
-		fill(&spec.Others[i], cmp.Or(spec.Others[i].Status, "ACTIVE"))
-	}
-	spec.Events = slices.Clone(spec.Events)
-	for i := range spec.Events {
-		if spec.Events[i].At.IsZero() {
-			spec.Events[i].At = now.Add(-time.Duration(i) * time.Second)
-		}
-	}
-	spec.StoppedTasks = slices.Clone(spec.StoppedTasks)
-	for i := range spec.StoppedTasks {
-		t := &spec.StoppedTasks[i]
-		t.Containers = slices.Clone(t.Containers)
-		if t.StoppedAt.IsZero() {
-			t.StoppedAt = now.Add(-time.Duration(i) * time.Second)
-		}
-		if t.arn == "" {
-			sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d", k.cluster, k.service, s.next()))
-			t.arn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", Region, Account, k.cluster, hex.EncodeToString(sum[:16]))
-		}
-	}
-	return spec
+// SetServiceFailure makes DescribeServices answer a failure with reason (e.g. "ACCESS_DENIED")
+// for service instead of describing it; "" restores the normal answer.
+func (s *Server) SetServiceFailure(cluster, service, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[serviceKey{clusterName(cluster), service}] = reason
 }
 
-// latestLocked is the state a service settles in, which scenario helpers build on.
-func (s *Server) latestLocked(k serviceKey) ServiceSpec {
-	if st := s.services[k]; st != nil {
-		return st.steps[len(st.steps)-1].spec
-	}
-	return ServiceSpec{}
+type service struct {
+	cluster, name, status     string
+	desired                   int32
+	taskDef                   string
+	breaker, rollback         bool
+	maxPercent, minHealthyPct int32
+	deps                      []*ecsDep // PRIMARY first
+	events                    []Event   // newest first
+	tasks                     []*task   // stopped tasks
+	sds                       []*svcDep // oldest first
+	createdAt                 time.Time
 }
 
-// DeploymentID is the ECS-style ID the fake gives a deployment of taskDef when the spec leaves it
-// empty. Deriving it from the task definition lets scenario helpers and tests name the same
-// deployment without sharing state.
-func DeploymentID(taskDef string) string {
-	sum := sha256.Sum256([]byte(taskDef))
-	return fmt.Sprintf("ecs-svc/%019d", binary.BigEndian.Uint64(sum[:8])%1e19)
+// ecsDep is one entry of a service's deployments.
+type ecsDep struct {
+	id, status, taskDef, rolloutState, reason string
+	desired, running, pending, failed         int32
+	createdAt, updatedAt                      time.Time
+	image, container                          string // the image whose rollout applies, and its container
+	rollout                                   Rollout
+	steps                                     int
+	completed                                 bool    // its rollout completed: a rollback target
+	frozen                                    bool    // its service deployment was aborted
+	sd                                        *svcDep // the service deployment that started it
+	rev                                       *revision
+	rollingBack                               *svcDep // set while this deployment is the target of sd's rollback
+	rollbackLeft                              int
+}
+
+func (svc *service) primary() *ecsDep {
+	if len(svc.deps) == 0 {
+		return nil
+	}
+	return svc.deps[0]
+}
+
+// threshold is the circuit breaker's failure threshold for desired tasks: 0.5 × desired, rounded up
+// (the fake's reading of the formula), clamped to 3..200.
+func threshold(desired int32) int32 {
+	return min(max((desired+1)/2, 3), 200)
 }
 
 func clusterName(cluster string) string {
 	if cluster == "" {
 		return "default"
 	}
-	return cluster[strings.LastIndexByte(cluster, '/')+1:]
+	return lastSegment(cluster)
 }
 
 func clusterARN(cluster string) string {
@@ -167,8 +178,8 @@ func serviceARN(cluster, service string) string {
 	return fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", Region, Account, cluster, service)
 }
 
-// lookupLocked resolves a cluster name or ARN, failing as ECS does when the cluster does not exist.
-func (s *Server) lookupLocked(cluster string) (string, *apiError) {
+// lookupClusterLocked resolves a cluster name or ARN, failing as ECS does when it does not exist.
+func (s *Server) lookupClusterLocked(cluster string) (string, *apiError) {
 	name := clusterName(cluster)
 	if !s.clusters[name] {
 		return "", clientError("ClusterNotFoundException", "Cluster not found.")
@@ -176,247 +187,218 @@ func (s *Server) lookupLocked(cluster string) (string, *apiError) {
 	return name, nil
 }
 
-type wireFailure struct {
-	Arn    string `json:"arn"`
-	Reason string `json:"reason"`
+// idLocked is a fresh ID of ECS's deployment-ID shape (19 digits).
+func (s *Server) idLocked(what string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", what, s.next()))
+	return fmt.Sprintf("%019d", binary.BigEndian.Uint64(sum[:8])%1e19)
 }
 
-type wireDeployment struct {
-	ID                 string `json:"id"`
-	Status             string `json:"status"`
-	TaskDefinition     string `json:"taskDefinition"`
-	DesiredCount       int32  `json:"desiredCount"`
-	PendingCount       int32  `json:"pendingCount"`
-	RunningCount       int32  `json:"runningCount"`
-	FailedTasks        int32  `json:"failedTasks"`
-	CreatedAt          epoch  `json:"createdAt"`
-	UpdatedAt          epoch  `json:"updatedAt"`
-	LaunchType         string `json:"launchType"`
-	PlatformVersion    string `json:"platformVersion"`
-	PlatformFamily     string `json:"platformFamily"`
-	RolloutState       string `json:"rolloutState"`
-	RolloutStateReason string `json:"rolloutStateReason,omitempty"`
-}
-
-type wireEvent struct {
-	ID        string `json:"id"`
-	CreatedAt epoch  `json:"createdAt"`
-	Message   string `json:"message"`
-}
-
-type wireService struct {
-	ServiceArn              string           `json:"serviceArn"`
-	ServiceName             string           `json:"serviceName"`
-	ClusterArn              string           `json:"clusterArn"`
-	Status                  string           `json:"status"`
-	DesiredCount            int32            `json:"desiredCount"`
-	RunningCount            int32            `json:"runningCount"`
-	PendingCount            int32            `json:"pendingCount"`
-	LaunchType              string           `json:"launchType"`
-	TaskDefinition          string           `json:"taskDefinition,omitempty"`
-	SchedulingStrategy      string           `json:"schedulingStrategy"`
-	DeploymentController    map[string]any   `json:"deploymentController"`
-	DeploymentConfiguration map[string]any   `json:"deploymentConfiguration"`
-	Deployments             []wireDeployment `json:"deployments"`
-	Events                  []wireEvent      `json:"events"`
-}
-
-func (s *Server) describeServices(in struct {
-	Cluster  string   `json:"cluster"`
-	Services []string `json:"services"`
-}) (any, *apiError) {
-	if len(in.Services) == 0 || len(in.Services) > 10 {
-		return nil, clientError("InvalidParameterException", "services must name between 1 and 10 services.")
+// eventLocked records service events at the current time; messages are given oldest first.
+func (s *Server) eventLocked(svc *service, messages ...string) {
+	for _, m := range messages {
+		svc.events = slices.Insert(svc.events, 0, Event{At: s.now, Message: fmt.Sprintf("(service %s) %s", svc.name, m)})
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cluster, aerr := s.lookupLocked(in.Cluster)
-	if aerr != nil {
-		return nil, aerr
-	}
-	services, failures := []wireService{}, []wireFailure{}
-	for _, name := range in.Services {
-		name = name[strings.LastIndexByte(name, '/')+1:]
-		st := s.services[serviceKey{cluster, name}]
-		if st == nil {
-			failures = append(failures, wireFailure{Arn: serviceARN(cluster, name), Reason: "MISSING"})
-			continue
+}
+
+// rolloutOfLocked is how deployments of td go: the first container whose image is scripted decides;
+// else the first whose image ECR cannot serve fails to pull; else the rollout completes.
+func (s *Server) rolloutOfLocked(td *taskDef) (image, container string, r Rollout) {
+	imgs := td.images()
+	for _, c := range imgs {
+		if r, ok := s.rollouts[c.image]; ok {
+			return c.image, c.name, r
 		}
-		services = append(services, wireServiceOf(cluster, name, st.poll()))
 	}
-	return map[string]any{"services": services, "failures": failures}, nil
+	for _, c := range imgs {
+		if !s.pullableLocked(c.image) {
+			return c.image, c.name, Rollout{Outcome: CircuitBreaks, Failure: CannotPullContainer(c.image)}
+		}
+	}
+	return imgs[0].image, imgs[0].name, Rollout{}
 }
 
-func wireServiceOf(cluster, name string, spec ServiceSpec) wireService {
-	w := wireService{
-		ServiceArn: serviceARN(cluster, name), ServiceName: name, ClusterArn: clusterARN(cluster), Status: spec.Status,
-		DesiredCount: spec.Primary.Desired, LaunchType: "FARGATE", TaskDefinition: spec.Primary.TaskDefinition,
-		SchedulingStrategy:   "REPLICA",
-		DeploymentController: map[string]any{"type": "ECS"},
-		DeploymentConfiguration: map[string]any{
-			"deploymentCircuitBreaker": map[string]any{"enable": true, "rollback": true},
-			"maximumPercent":           200, "minimumHealthyPercent": 100,
-		},
-		Deployments: []wireDeployment{}, Events: []wireEvent{},
+// deployLocked starts a deployment of td on svc.
+func (s *Server) deployLocked(svc *service, td *taskDef) {
+	var source []*revision
+	for _, d := range svc.deps {
+		d.status = "ACTIVE"
+		source = append(source, d.rev.withCounts(d))
 	}
-	deployments := spec.Others
-	if spec.Primary.TaskDefinition != "" {
-		deployments = append([]Deployment{spec.Primary}, deployments...)
+	image, container, r := s.rolloutOfLocked(td)
+	d := &ecsDep{
+		id: "ecs-svc/" + s.idLocked(svc.name), status: "PRIMARY", taskDef: td.arn, rolloutState: "IN_PROGRESS",
+		desired: svc.desired, pending: svc.desired, createdAt: s.now, updatedAt: s.now,
+		image: image, container: container, rollout: r,
 	}
-	for _, d := range deployments {
-		w.RunningCount += d.Running
-		w.PendingCount += d.Pending
-		w.Deployments = append(w.Deployments, wireDeployment{
-			ID: d.ID, Status: d.Status, TaskDefinition: d.TaskDefinition,
-			DesiredCount: d.Desired, PendingCount: d.Pending, RunningCount: d.Running, FailedTasks: d.Failed,
-			CreatedAt: epoch(d.CreatedAt), UpdatedAt: epoch(d.UpdatedAt),
-			LaunchType: "FARGATE", PlatformVersion: "1.4.0", PlatformFamily: "Linux",
-			RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
-		})
+	d.rev = s.newRevisionLocked(svc, td)
+	d.sd = s.newServiceDeploymentLocked(svc, d, source)
+	svc.deps = slices.Insert(svc.deps, 0, d)
+	svc.taskDef = td.arn
+	if svc.desired > 0 {
+		s.eventLocked(svc, fmt.Sprintf("has started %d tasks.", svc.desired))
 	}
-	for i, e := range spec.Events {
-		sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d/%s", cluster, name, i, e.Message))
-		w.Events = append(w.Events, wireEvent{ID: hex.EncodeToString(sum[:16]), CreatedAt: epoch(e.At), Message: e.Message})
-	}
-	return w
 }
 
-// stoppedLocked lists the stopped tasks of one service, or of the whole cluster when service is "".
-func (s *Server) stoppedLocked(cluster, service string) []StoppedTask {
-	var tasks []StoppedTask
+// tickLocked advances simulated time by one Tick and steps every service.
+func (s *Server) tickLocked() {
+	s.now = s.now.Add(Tick)
 	for _, k := range slices.SortedFunc(maps.Keys(s.services), func(a, b serviceKey) int {
 		return cmp.Or(strings.Compare(a.cluster, b.cluster), strings.Compare(a.service, b.service))
 	}) {
-		if k.cluster == cluster && (service == "" || k.service == service) {
-			st := s.services[k]
-			tasks = append(tasks, st.spec().StoppedTasks...)
-		}
+		s.stepLocked(s.services[k])
 	}
-	return tasks
 }
 
-func (s *Server) listTasks(in struct {
-	Cluster       string `json:"cluster"`
-	ServiceName   string `json:"serviceName"`
-	DesiredStatus string `json:"desiredStatus"`
-	MaxResults    *int   `json:"maxResults"`
-	NextToken     string `json:"nextToken"`
-}) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cluster, aerr := s.lookupLocked(in.Cluster)
-	if aerr != nil {
-		return nil, aerr
+func (s *Server) stepLocked(svc *service) {
+	if svc.status == "DRAINING" {
+		svc.status, svc.deps = "INACTIVE", nil
+		return
 	}
-	service := in.ServiceName[strings.LastIndexByte(in.ServiceName, '/')+1:]
-	if service != "" && s.services[serviceKey{cluster, service}] == nil {
-		return nil, clientError("ServiceNotFoundException", "Service not found.")
+	p := svc.primary()
+	if svc.status != "ACTIVE" || p == nil {
+		return
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 100 {
-			return nil, clientError("InvalidParameterException", "maxResults must be between 1 and 100.")
-		}
-		limit = *in.MaxResults
-	}
-	start := 0
-	if in.NextToken != "" {
-		n, err := strconv.Atoi(in.NextToken)
-		if err != nil || n < 0 {
-			return nil, clientError("InvalidParameterException", "Invalid nextToken.")
-		}
-		start = n
-	}
-	arns := []string{}
-	// The fake models no running tasks: only the stopped ones explain a failed rollout.
-	if in.DesiredStatus == "STOPPED" {
-		for _, t := range s.stoppedLocked(cluster, service) {
-			arns = append(arns, t.arn)
-		}
-	}
-	start = min(start, len(arns))
-	end := min(start+limit, len(arns))
-	out := map[string]any{"taskArns": arns[start:end]}
-	if end < len(arns) {
-		out["nextToken"] = strconv.Itoa(end)
-	}
-	return out, nil
-}
-
-type wireContainer struct {
-	ContainerArn string `json:"containerArn"`
-	TaskArn      string `json:"taskArn"`
-	Name         string `json:"name"`
-	LastStatus   string `json:"lastStatus"`
-	ExitCode     *int32 `json:"exitCode,omitempty"`
-	Reason       string `json:"reason,omitempty"`
-}
-
-type wireTask struct {
-	TaskArn           string          `json:"taskArn"`
-	ClusterArn        string          `json:"clusterArn"`
-	TaskDefinitionArn string          `json:"taskDefinitionArn"`
-	LastStatus        string          `json:"lastStatus"`
-	DesiredStatus     string          `json:"desiredStatus"`
-	LaunchType        string          `json:"launchType"`
-	Group             string          `json:"group"`
-	StopCode          string          `json:"stopCode,omitempty"`
-	StoppedReason     string          `json:"stoppedReason,omitempty"`
-	CreatedAt         epoch           `json:"createdAt"`
-	StoppingAt        epoch           `json:"stoppingAt"`
-	StoppedAt         epoch           `json:"stoppedAt"`
-	Containers        []wireContainer `json:"containers"`
-}
-
-func (s *Server) describeTasks(in struct {
-	Cluster string   `json:"cluster"`
-	Tasks   []string `json:"tasks"`
-}) (any, *apiError) {
-	if len(in.Tasks) == 0 {
-		return nil, clientError("InvalidParameterException", "Tasks cannot be empty.")
-	}
-	if len(in.Tasks) > 100 {
-		return nil, clientError("InvalidParameterException", "Tasks cannot have more than 100 elements")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cluster, aerr := s.lookupLocked(in.Cluster)
-	if aerr != nil {
-		return nil, aerr
-	}
-	byID := map[string]wireTask{}
-	for k, st := range s.services {
-		if k.cluster != cluster {
-			continue
-		}
-		for _, t := range st.spec().StoppedTasks {
-			byID[t.arn[strings.LastIndexByte(t.arn, '/')+1:]] = wireTaskOf(cluster, k.service, t)
-		}
-	}
-	tasks, failures := []wireTask{}, []wireFailure{}
-	for _, ref := range in.Tasks {
-		if t, ok := byID[ref[strings.LastIndexByte(ref, '/')+1:]]; ok {
-			tasks = append(tasks, t)
+	switch sd := p.sd; {
+	case sd.status == "ROLLBACK_REQUESTED":
+		if target := rollbackTarget(svc); target != nil {
+			p.rolloutState, p.reason = "FAILED", StopRollbackReason
+			s.rollBackLocked(svc, p, target, "Service deployment rolled back by StopServiceDeployment.")
 		} else {
-			failures = append(failures, wireFailure{Arn: ref, Reason: "MISSING"})
+			sd.status, sd.statusReason, sd.finishedAt = "ROLLBACK_FAILED", "No service revision to roll back to.", s.now
 		}
+	case sd.status == "STOP_REQUESTED":
+		sd.status, sd.stoppedAt, sd.finishedAt, p.frozen = "STOPPED", s.now, s.now, true
+	case p.rollingBack != nil:
+		p.rollbackLeft--
+		if p.rollbackLeft <= 0 {
+			rolled := p.rollingBack
+			p.rollingBack = nil
+			s.completeLocked(svc, p)
+			rolled.status, rolled.finishedAt, rolled.updatedAt = "ROLLBACK_SUCCESSFUL", s.now, s.now
+		}
+	case p.rolloutState == "IN_PROGRESS" && !p.frozen:
+		s.progressLocked(svc, p)
 	}
-	return map[string]any{"tasks": tasks, "failures": failures}, nil
 }
 
-func wireTaskOf(cluster, service string, t StoppedTask) wireTask {
-	w := wireTask{
-		TaskArn: t.arn, ClusterArn: clusterARN(cluster), TaskDefinitionArn: t.TaskDefinition,
-		LastStatus: "STOPPED", DesiredStatus: "STOPPED", LaunchType: "FARGATE", Group: "service:" + service,
-		StopCode: t.StopCode, StoppedReason: t.StoppedReason,
-		CreatedAt: epoch(t.StoppedAt.Add(-time.Minute)), StoppingAt: epoch(t.StoppedAt.Add(-time.Second)), StoppedAt: epoch(t.StoppedAt),
-		Containers: []wireContainer{},
+// progressLocked runs one tick of p's rollout.
+func (s *Server) progressLocked(svc *service, p *ecsDep) {
+	p.steps++
+	p.updatedAt = s.now
+	switch {
+	case p.desired == 0:
+		s.completeLocked(svc, p)
+		p.sd.status, p.sd.finishedAt = "SUCCESSFUL", s.now
+	case p.rollout.Outcome == Stalls:
+	case p.rollout.Outcome == CircuitBreaks:
+		limit := threshold(p.desired)
+		n := p.desired
+		if svc.breaker {
+			n = min(n, limit-p.failed)
+		}
+		for range n {
+			s.stopTaskLocked(svc, p)
+		}
+		p.failed += n
+		p.sd.failureCount = p.failed
+		if svc.breaker && p.failed >= limit {
+			s.failLocked(svc, p)
+		}
+	case p.steps >= max(p.rollout.Steps, 1):
+		s.completeLocked(svc, p)
+		p.sd.status, p.sd.finishedAt = "SUCCESSFUL", s.now
+		for _, sd := range svc.sds {
+			if sd != p.sd && sd.status == "IN_PROGRESS" {
+				sd.status, sd.stoppedAt, sd.finishedAt = "STOPPED", s.now, s.now
+			}
+		}
+	default:
+		p.running, p.pending = p.desired, 0
 	}
-	for i, c := range t.Containers {
-		w.Containers = append(w.Containers, wireContainer{
-			ContainerArn: fmt.Sprintf("arn:aws:ecs:%s:%s:container/%s/%s/%d", Region, Account, cluster, t.arn[strings.LastIndexByte(t.arn, '/')+1:], i),
-			TaskArn:      t.arn, Name: c.Name, LastStatus: "STOPPED", ExitCode: c.ExitCode, Reason: c.Reason,
-		})
+}
+
+// completeLocked settles svc on p alone, COMPLETED with all its tasks running.
+func (s *Server) completeLocked(svc *service, p *ecsDep) {
+	p.rolloutState, p.reason, p.completed = "COMPLETED", "", true
+	p.running, p.pending, p.updatedAt = p.desired, 0, s.now
+	p.sd.updatedAt = s.now
+	svc.deps = []*ecsDep{p}
+	s.eventLocked(svc, fmt.Sprintf("(deployment %s) deployment completed.", p.id), "has reached a steady state.")
+}
+
+// failLocked is the circuit breaker tripping on p.
+func (s *Server) failLocked(svc *service, p *ecsDep) {
+	p.rolloutState, p.reason, p.pending = "FAILED", CircuitBreakerReason, 0
+	sd := p.sd
+	sd.breakerStatus, sd.statusReason, sd.updatedAt = "TRIGGERED", CircuitBreakerReason, s.now
+	s.eventLocked(svc, fmt.Sprintf("(deployment %s) deployment failed: tasks failed to start.", p.id))
+	if target := rollbackTarget(svc); svc.rollback && target != nil {
+		s.rollBackLocked(svc, p, target, "Circuit Breaker was triggered")
+		return
 	}
-	return w
+	// "The service deployment stops when ... The rollback option is not in use for the failure
+	// detection mechanism (the circuit breaker or alarm-based) and the service fails."
+	// (types.ServiceDeployment.StoppedAt)
+	sd.status, sd.stoppedAt, sd.finishedAt = "STOPPED", s.now, s.now
+}
+
+// rollbackTarget is the newest deployment besides the PRIMARY whose rollout completed.
+func rollbackTarget(svc *service) *ecsDep {
+	for _, d := range svc.deps[1:] {
+		if d.completed {
+			return d
+		}
+	}
+	return nil
+}
+
+// rollBackLocked makes target PRIMARY again, IN_PROGRESS, while failed drains.
+func (s *Server) rollBackLocked(svc *service, failed, target *ecsDep, reason string) {
+	failed.status, failed.desired, failed.running, failed.pending, failed.updatedAt = "ACTIVE", 0, 0, 0, s.now
+	target.status, target.rolloutState, target.desired, target.updatedAt = "PRIMARY", "IN_PROGRESS", svc.desired, s.now
+	target.rollingBack, target.rollbackLeft = failed.sd, max(failed.rollout.RollbackSteps, 1)
+	svc.deps = append([]*ecsDep{target}, slices.DeleteFunc(svc.deps, func(d *ecsDep) bool { return d == target })...)
+	svc.taskDef = target.taskDef
+	sd := failed.sd
+	sd.status, sd.updatedAt = "ROLLBACK_IN_PROGRESS", s.now
+	sd.rollback = &rollbackInfo{reason: reason, startedAt: s.now, revisionArn: target.rev.arn}
+	s.eventLocked(svc, fmt.Sprintf("rolling back to deployment %s.", target.id))
+}
+
+// StopRollbackReason is the rolloutStateReason the fake gives a deployment StopServiceDeployment
+// rolled back (its wording is the fake's: AWS documents none).
+const StopRollbackReason = "ECS deployment stopped: rollback requested."
+
+type task struct {
+	arn, taskDef, group, stopCode, stoppedReason string
+	startedBy                                    string
+	createdAt, stoppedAt                         time.Time
+	containers                                   []Container
+}
+
+// stopTaskLocked records a task of p that failed as p's rollout scripts.
+func (s *Server) stopTaskLocked(svc *service, p *ecsDep) {
+	f := p.rollout.Failure
+	if f == (TaskFailure{}) {
+		f = ContainerExited(1)
+	}
+	td := s.lookupTaskDefLocked(p.taskDef)
+	var containers []Container
+	for _, c := range td.images() {
+		ct := Container{Name: c.name}
+		if c.name == p.container {
+			ct.Reason, ct.ExitCode = f.ContainerReason, f.ExitCode
+		}
+		containers = append(containers, ct)
+	}
+	svc.tasks = append(svc.tasks, &task{
+		arn: s.taskARNLocked(svc.cluster), taskDef: p.taskDef, group: "service:" + svc.name, startedBy: p.id,
+		stopCode: f.StopCode, stoppedReason: f.StoppedReason, createdAt: s.now.Add(-Tick), stoppedAt: s.now,
+		containers: containers,
+	})
+}
+
+func (s *Server) taskARNLocked(cluster string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "task/%s/%d", cluster, s.next()))
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%x", Region, Account, cluster, sum[:16])
 }

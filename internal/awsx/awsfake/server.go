@@ -2,14 +2,20 @@
 // It speaks the AWS JSON 1.1 wire protocol on an httptest server, so the real SDK clients (in this
 // process or in a child process) run against it unchanged: point them at it with Env.
 //
-// Implemented operations: ECR DescribeImages, BatchGetImage, PutImage (a new tag for an image it
-// holds); ECS DescribeServices, ListTasks, DescribeTasks, DescribeTaskDefinition. Errors have AWS's
-// shape: HTTP 400 with {"__type": "<Exception>", "message": ...}.
+// The fake is stateful and reacts to API calls as AWS documents the services; nothing is arranged
+// in advance except what AWS cannot be asked for: which repositories and clusters exist (a test
+// creates them), and how a rollout of a container image goes (SetRollout). See ecs.go for the ECS
+// model and how simulated time advances, and ecr.go for the ECR model.
+//
+// ECS operations: CreateCluster, RegisterTaskDefinition, DescribeTaskDefinition,
+// DeregisterTaskDefinition, CreateService, UpdateService, DeleteService, DescribeServices,
+// ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments,
+// DescribeServiceRevisions, StopServiceDeployment. ECR operations: CreateRepository,
+// DescribeRepositories, DescribeImages, BatchGetImage, PutImage. Errors have AWS's shape: HTTP 400
+// with {"__type": "<Exception>", "message": ...}.
 package awsfake
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,61 +35,51 @@ const (
 	Region  = "us-east-1"
 )
 
+// Tick is the simulated time one step of the fake's clock takes (see Server.Advance).
+const Tick = 15 * time.Second
+
+// Epoch is the simulated time a new fake starts at.
+var Epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
 const (
 	ecsTargetPrefix = "AmazonEC2ContainerServiceV20141113"
 	ecrTargetPrefix = "AmazonEC2ContainerRegistry_V20150921"
 )
 
-// Server is a programmable fake of ECS and ECR. Its methods are safe for concurrent use.
+// Server is a stateful fake of ECS and ECR. Its methods are safe for concurrent use.
 type Server struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	calls    []string
-	seq      int
-	repos    map[string]map[string]*image // repository → tag → image
-	tagsPut  map[string][]string          // repository → tags PutImage added, in order
-	services map[serviceKey]*serviceState
-	clusters map[string]bool   // clusters exist once a service was set in them
-	taskDefs map[string]string // task definition ARN → its container's image
+	mu     sync.Mutex
+	calls  []string
+	seq    int
+	now    time.Time
+	delays map[string]time.Duration // operation → how long its responses are held back
+
+	repos   map[string]*repository
+	tagsPut map[string][]string // repository → tags PutImage added, in order
+
+	clusters    map[string]bool
+	families    map[string][]*taskDef // family → revisions, revision N at index N-1
+	services    map[serviceKey]*service
+	statics     map[serviceKey]*static
+	failures    map[serviceKey]string // DescribeServices failure reasons set by SetServiceFailure
+	rollouts    map[string]Rollout    // container image → how its rollouts go
+	deployments map[string]*svcDep    // service deployment ARN → service deployment
+	revisions   map[string]*revision  // service revision ARN → revision
 }
 
 type serviceKey struct{ cluster, service string }
 
-type image struct {
-	digest   string
-	status   string
-	pushedAt time.Time
-}
-
-// serviceState is the sequence of specs a service goes through as DescribeServices polls it. The
-// last step lasts forever; ListTasks and DescribeTasks see the current step's spec.
-type serviceState struct {
-	steps  []step
-	cur    int
-	served int // DescribeServices calls served from steps[cur]
-}
-
-type step struct {
-	spec  ServiceSpec
-	polls int // DescribeServices calls this step serves before the next one takes over
-}
-
-// spec is the current spec.
-func (st *serviceState) spec() ServiceSpec { return st.steps[st.cur].spec }
-
-// poll returns the spec a DescribeServices call sees and advances the sequence.
-func (st *serviceState) poll() ServiceSpec {
-	if st.served >= st.steps[st.cur].polls && st.cur < len(st.steps)-1 {
-		st.cur, st.served = st.cur+1, 0
-	}
-	st.served++
-	return st.spec()
-}
-
-// New starts a fake; Close it when done.
+// New starts a fake whose clock reads Epoch; Close it when done.
 func New() *Server {
-	s := &Server{repos: map[string]map[string]*image{}, services: map[serviceKey]*serviceState{}, clusters: map[string]bool{}, taskDefs: map[string]string{}}
+	s := &Server{
+		now: Epoch, delays: map[string]time.Duration{},
+		repos: map[string]*repository{}, tagsPut: map[string][]string{},
+		clusters: map[string]bool{}, families: map[string][]*taskDef{},
+		services: map[serviceKey]*service{}, statics: map[serviceKey]*static{}, failures: map[serviceKey]string{},
+		rollouts: map[string]Rollout{}, deployments: map[string]*svcDep{}, revisions: map[string]*revision{},
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s
 }
@@ -127,61 +123,50 @@ func (s *Server) Calls() []string {
 	return slices.Clone(s.calls)
 }
 
-// PutImage records tag in repository, creating the repository if needed.
-func (s *Server) PutImage(repository, tag string) {
+// Now is the fake's simulated time: what its timestamps say.
+func (s *Server) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.repos[repository] == nil {
-		s.repos[repository] = map[string]*image{}
-	}
-	sum := sha256.Sum256([]byte(repository + ":" + tag))
-	s.repos[repository][tag] = &image{digest: "sha256:" + hex.EncodeToString(sum[:]), status: "ACTIVE", pushedAt: time.Now()}
+	return s.now
 }
 
-// SetTaskDefinition registers a task definition whose one container runs image.
-func (s *Server) SetTaskDefinition(arn, image string) {
+// Advance moves simulated time on by d, in whole Ticks (a remainder is dropped), stepping every
+// service's rollout once per Tick.
+func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.taskDefs[arn] = image
-}
-
-func (s *Server) describeTaskDefinition(in struct {
-	TaskDefinition string `json:"taskDefinition"`
-}) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	image, ok := s.taskDefs[in.TaskDefinition]
-	if !ok {
-		return nil, clientError("ClientException", "Unable to describe task definition.")
-	}
-	return map[string]any{"taskDefinition": map[string]any{
-		"taskDefinitionArn":    in.TaskDefinition,
-		"containerDefinitions": []map[string]any{{"name": "app", "image": image, "essential": true}},
-		"status":               "ACTIVE",
-	}}, nil
-}
-
-// ArchiveImage moves an existing image to ECR's archive storage class, from which it cannot be pulled.
-func (s *Server) ArchiveImage(repository, tag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if img := s.repos[repository][tag]; img != nil {
-		img.status = "ARCHIVED"
+	for range d / Tick {
+		s.tickLocked()
 	}
 }
 
-// TaskDefinitionARN returns the ARN ECS gives revision of task definition family.
-func TaskDefinitionARN(family string, revision int) string {
-	return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", Region, Account, family, revision)
+// SetDelay makes the fake hold every response to op (e.g. "DescribeServices") back by d of real
+// time, or until the client gives up on the request; 0 removes the delay.
+func (s *Server) SetDelay(op string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays[op] = d
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	s.mu.Lock()
 	s.calls = append(s.calls, op)
+	delay := s.delays[op]
 	s.mu.Unlock()
 
-	out, aerr := s.dispatch(r, prefix, op)
+	// Reading the body first lets the server notice a client that gives up during the delay.
+	body, err := io.ReadAll(r.Body)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	out, aerr := s.dispatch(r, prefix, op, body, err)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", s.requestID())
 	if aerr != nil {
@@ -192,11 +177,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (s *Server) dispatch(r *http.Request, prefix, op string) (any, *apiError) {
+func (s *Server) dispatch(r *http.Request, prefix, op string, body []byte, err error) (any, *apiError) {
 	if r.Method != http.MethodPost {
 		return nil, &apiError{http.StatusMethodNotAllowed, "UnknownOperationException", "only POST is supported"}
 	}
-	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, clientError("SerializationException", "read request body: %v", err)
 	}
@@ -204,32 +188,51 @@ func (s *Server) dispatch(r *http.Request, prefix, op string) (any, *apiError) {
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		return nil, &apiError{http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"}
 	}
-	switch prefix + "." + op {
-	case ecrTargetPrefix + ".DescribeImages":
-		return handle(body, s.describeImages)
-	case ecrTargetPrefix + ".BatchGetImage":
-		return handle(body, s.batchGetImage)
-	case ecrTargetPrefix + ".PutImage":
-		return handle(body, s.putImage)
-	case ecsTargetPrefix + ".DescribeServices":
-		return handle(body, s.describeServices)
-	case ecsTargetPrefix + ".ListTasks":
-		return handle(body, s.listTasks)
-	case ecsTargetPrefix + ".DescribeTasks":
-		return handle(body, s.describeTasks)
-	case ecsTargetPrefix + ".DescribeTaskDefinition":
-		return handle(body, s.describeTaskDefinition)
+	var h func([]byte) (any, *apiError)
+	switch prefix {
+	case ecrTargetPrefix:
+		h = map[string]func([]byte) (any, *apiError){
+			"CreateRepository":     handler(s, (*Server).createRepository),
+			"DescribeRepositories": handler(s, (*Server).describeRepositories),
+			"DescribeImages":       handler(s, (*Server).describeImages),
+			"BatchGetImage":        handler(s, (*Server).batchGetImage),
+			"PutImage":             handler(s, (*Server).putImage),
+		}[op]
+	case ecsTargetPrefix:
+		h = map[string]func([]byte) (any, *apiError){
+			"CreateCluster":              handler(s, (*Server).createCluster),
+			"RegisterTaskDefinition":     handler(s, (*Server).registerTaskDefinition),
+			"DescribeTaskDefinition":     handler(s, (*Server).describeTaskDefinition),
+			"DeregisterTaskDefinition":   handler(s, (*Server).deregisterTaskDefinition),
+			"CreateService":              handler(s, (*Server).createService),
+			"UpdateService":              handler(s, (*Server).updateService),
+			"DeleteService":              handler(s, (*Server).deleteService),
+			"DescribeServices":           handler(s, (*Server).describeServices),
+			"ListTasks":                  handler(s, (*Server).listTasks),
+			"DescribeTasks":              handler(s, (*Server).describeTasks),
+			"ListServiceDeployments":     handler(s, (*Server).listServiceDeployments),
+			"DescribeServiceDeployments": handler(s, (*Server).describeServiceDeployments),
+			"DescribeServiceRevisions":   handler(s, (*Server).describeServiceRevisions),
+			"StopServiceDeployment":      handler(s, (*Server).stopServiceDeployment),
+		}[op]
 	}
-	return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("operation %q is not implemented by awsfake", r.Header.Get("X-Amz-Target"))}
+	if h == nil {
+		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("operation %q is not implemented by awsfake", r.Header.Get("X-Amz-Target"))}
+	}
+	return h(body)
 }
 
-// handle decodes a request body into In and runs fn on it.
-func handle[In any](body []byte, fn func(In) (any, *apiError)) (any, *apiError) {
-	var in In
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
+// handler decodes a request body into In and runs fn on it with s.mu held.
+func handler[In any](s *Server, fn func(*Server, In) (any, *apiError)) func([]byte) (any, *apiError) {
+	return func(body []byte) (any, *apiError) {
+		var in In
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return fn(s, in)
 	}
-	return fn(in)
 }
 
 type apiError struct {
@@ -260,3 +263,15 @@ type epoch time.Time
 func (e epoch) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(time.Time(e).UnixMilli())/1000, 'f', -1, 64)), nil
 }
+
+// optEpoch is an optional timestamp: nil for the zero time, so omitempty leaves it out.
+func optEpoch(t time.Time) *epoch {
+	if t.IsZero() {
+		return nil
+	}
+	e := epoch(t)
+	return &e
+}
+
+// lastSegment is what follows the last "/" of an ARN (or the whole of a name).
+func lastSegment(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }
