@@ -3,6 +3,7 @@ package awsx
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,8 +53,9 @@ func TestNewHonoursEndpointEnv(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			fake.PutImage("api-service", "abc123")
-			fake.Deploy("prod", "api-service", awsfake.TaskDefinitionARN("api-service", 1))
+			fake.CreateRepository("api-service", awsfake.Immutable)
+			fake.PushImage("api-service", "abc123")
+			fake.SetService("prod", "api-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdOld, Desired: 1, Running: 1}})
 			if _, err := c.ImageExists(t.Context(), "api-service", "abc123"); err != nil {
 				t.Errorf("ImageExists: %v", err)
 			}
@@ -119,9 +121,10 @@ func TestNewCapsRetryAttempts(t *testing.T) {
 
 func TestImageExists(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.PutImage("api-service", "abc123")
-	fake.PutImage("team/worker", "def456")
-	fake.PutImage("old", "v1")
+	for repo, tag := range map[string]string{"api-service": "abc123", "team/worker": "def456", "old": "v1"} {
+		fake.CreateRepository(repo, awsfake.Immutable)
+		fake.PushImage(repo, tag)
+	}
 	fake.ArchiveImage("old", "v1")
 	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
 
@@ -157,38 +160,67 @@ func TestImageExists(t *testing.T) {
 }
 
 func TestAddTag(t *testing.T) {
-	c, fake := newFakeClient(t)
-	fake.PutImage("api-service", "abc123")
-	fake.PutImage("api-service", "other")
-	fake.PutImage("old", "v1")
-	fake.ArchiveImage("old", "v1")
 	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
+	for _, mutability := range []string{awsfake.Immutable, awsfake.Mutable} {
+		t.Run(mutability, func(t *testing.T) {
+			c, fake := newFakeClient(t)
+			fake.CreateRepository("api-service", mutability)
+			fake.PushImage("api-service", "abc123")
+			fake.PushImage("api-service", "other")
+			fake.CreateRepository("old", mutability)
+			fake.PushImage("old", "v1")
+			fake.ArchiveImage("old", "v1")
 
-	if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
-		t.Fatalf("AddTag: %v", err)
-	}
-	if ok, err := c.ImageExists(t.Context(), host+"api-service", "deployed-abc123"); !ok || err != nil {
-		t.Errorf("ImageExists(deployed-abc123) = %v, %v after AddTag; want true, nil", ok, err)
-	}
-	if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
-		t.Errorf("AddTag again: %v, want nil (the tag is already on the image)", err)
-	}
-	if got := fake.TagsPut("api-service"); len(got) != 1 || got[0] != "deployed-abc123" {
-		t.Errorf("tags put %v, want exactly [deployed-abc123]", got)
-	}
+			if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
+				t.Fatalf("AddTag: %v", err)
+			}
+			if ok, err := c.ImageExists(t.Context(), host+"api-service", "deployed-abc123"); !ok || err != nil {
+				t.Errorf("ImageExists(deployed-abc123) = %v, %v after AddTag; want true, nil", ok, err)
+			}
+			// ECR refuses the repeat (ImageTagAlreadyExists when IMMUTABLE, ImageAlreadyExists when
+			// MUTABLE); AddTag must take either as "already tagged".
+			if err := c.AddTag(t.Context(), host+"api-service", "abc123", "deployed-abc123"); err != nil {
+				t.Errorf("AddTag again: %v, want nil (the tag is already on the image)", err)
+			}
+			if got, want := fake.TagsPut("api-service"), []string{"deployed-abc123"}; !slices.Equal(got, want) {
+				t.Errorf("tags put %v, want %v", got, want)
+			}
 
+			for _, tc := range []struct {
+				name, repository, tag, newTag, wantErr string
+			}{
+				{"missing image", "api-service", "nope", "deployed-nope", "ImageNotFound"},
+				{"archived image", "old", "v1", "deployed-v1", "ImageNotFound"},
+				{"missing repository", "nope-service", "abc123", "deployed-abc123", "RepositoryNotFoundException"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					err := c.AddTag(t.Context(), host+tc.repository, tc.tag, tc.newTag)
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), tc.tag) {
+						t.Errorf("AddTag(%s:%s, %s) = %v, want an error naming %s and containing %q", tc.repository, tc.tag, tc.newTag, err, tc.tag, tc.wantErr)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestAddTagOnAnotherImage(t *testing.T) {
+	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
 	for _, tc := range []struct {
-		name, repository, tag, newTag, wantErr string
+		mutability string
+		wantErr    string // substring; "" means the tag moves, as ECR does in a MUTABLE repository
 	}{
-		{"tag already on another image", "api-service", "other", "deployed-abc123", "ImageTagAlreadyExistsException"},
-		{"missing image", "api-service", "nope", "deployed-nope", "ImageNotFound"},
-		{"archived image", "old", "v1", "deployed-v1", "ImageNotFound"},
-		{"missing repository", "nope-service", "abc123", "deployed-abc123", "RepositoryNotFoundException"},
+		{mutability: awsfake.Immutable, wantErr: "ImageTagAlreadyExistsException"},
+		{mutability: awsfake.Mutable},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := c.AddTag(t.Context(), host+tc.repository, tc.tag, tc.newTag)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), tc.tag) {
-				t.Errorf("AddTag(%s:%s, %s) = %v, want an error naming %s and containing %q", tc.repository, tc.tag, tc.newTag, err, tc.tag, tc.wantErr)
+		t.Run(tc.mutability, func(t *testing.T) {
+			c, fake := newFakeClient(t)
+			fake.CreateRepository("api-service", tc.mutability)
+			fake.PushImage("api-service", "abc123")
+			fake.PushImage("api-service", "other")
+			err := c.AddTag(t.Context(), host+"api-service", "other", "abc123")
+			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "already on another image"))) {
+				t.Errorf("AddTag(other, abc123) = %v, want error containing %q", err, tc.wantErr)
 			}
 		})
 	}
@@ -205,7 +237,8 @@ func TestImageExistsKeepsSDKError(t *testing.T) {
 
 func TestImageExistsMakesNoECSCalls(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.PutImage("api-service", "abc123")
+	fake.CreateRepository("api-service", awsfake.Immutable)
+	fake.PushImage("api-service", "abc123")
 	if _, err := c.ImageExists(t.Context(), "api-service", "abc123"); err != nil {
 		t.Fatal(err)
 	}

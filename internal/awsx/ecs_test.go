@@ -1,7 +1,6 @@
 package awsx
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,66 +8,112 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 )
 
 var (
-	tdOld = awsfake.TaskDefinitionARN("api-service", 41)
-	tdNew = awsfake.TaskDefinitionARN("api-service", 42)
+	tdOld = awsfake.TaskDefinitionARN("api-service", 1)
+	tdNew = awsfake.TaskDefinitionARN("api-service", 2)
 )
 
-func TestServiceAfterRollBack(t *testing.T) {
+const (
+	imageOld = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/api-service:old"
+	imageNew = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/api-service:new"
+)
+
+// deploying drives the fake through the ECS API as the Pulumi program would: service api-service
+// in cluster prod, 2 tasks, circuit breaker and rollback on, runs tdOld (imageOld), completed; then
+// an update to tdNew (imageNew), whose rollout goes as r scripts (the zero Rollout leaves imageNew
+// unscripted). It returns right after the update.
+func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout) {
+	t.Helper()
+	fake.CreateCluster("prod")
+	if r != (awsfake.Rollout{}) {
+		fake.SetRollout(imageNew, r)
+	}
+	ctx := t.Context()
+	for _, img := range []string{imageOld, imageNew} {
+		if _, err := c.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family:               aws.String("api-service"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api-service"), Image: aws.String(img)}},
+		}); err != nil {
+			t.Fatalf("RegisterTaskDefinition: %v", err)
+		}
+	}
+	if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(2),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
+	}); err != nil {
+		t.Fatalf("CreateService: %v", err)
+	}
+	fake.Advance(awsfake.Tick)
+	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api-service"), TaskDefinition: aws.String(tdNew)}); err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+}
+
+func deploymentsOf(st ServiceState) []string {
+	var out []string
+	for _, d := range st.Deployments {
+		out = append(out, fmt.Sprintf("%s %s %s", d.Status, d.RolloutState, d.TaskDefinition))
+	}
+	return out
+}
+
+func TestServiceThroughRollBack(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdOld)
-	fake.RollBack("prod", "api-service", tdNew, tdOld)
+	deploying(t, c, fake, awsfake.Rollout{Outcome: awsfake.CircuitBreaks})
+	fake.Advance(2 * awsfake.Tick) // the circuit breaker's threshold (3) is reached on the second tick
 
-	st, err := c.Service(t.Context(), "prod", "api-service")
-	if err != nil {
-		t.Fatalf("Service: %v", err)
-	}
-	if st.Cluster != "prod" || st.Service != "api-service" || st.Status != "ACTIVE" || st.TaskDefinition != tdOld {
-		t.Errorf("service = %s/%s %s %s; want prod/api-service ACTIVE %s", st.Cluster, st.Service, st.Status, st.TaskDefinition, tdOld)
-	}
-	if st.Desired != 2 || st.Running != 2 || st.Pending != 0 {
-		t.Errorf("desired/running/pending = %d/%d/%d, want 2/2/0", st.Desired, st.Running, st.Pending)
-	}
-
-	if len(st.Deployments) != 2 {
-		t.Fatalf("got %d deployments, want 2: %+v", len(st.Deployments), st.Deployments)
-	}
-	primary, failed := st.Deployments[0], st.Deployments[1]
-	if primary.Status != "PRIMARY" || primary.TaskDefinition != tdOld || primary.RolloutState != "COMPLETED" ||
-		primary.ID != awsfake.DeploymentID(tdOld) || primary.CreatedAt.IsZero() || primary.UpdatedAt.IsZero() {
-		t.Errorf("primary = %+v; want PRIMARY COMPLETED %s with ID and times", primary, tdOld)
-	}
-	if failed.Status != "ACTIVE" || failed.TaskDefinition != tdNew || failed.RolloutState != "FAILED" ||
-		failed.RolloutStateReason != awsfake.CircuitBreakerReason || failed.Failed != 2 {
-		t.Errorf("failed deployment = %+v; want ACTIVE FAILED %s with the circuit breaker's reason and 2 failed tasks", failed, tdNew)
-	}
-
-	if len(st.Events) == 0 {
-		t.Fatal("no events")
-	}
-	for i := 1; i < len(st.Events); i++ {
-		if st.Events[i].At.After(st.Events[i-1].At) {
-			t.Errorf("event %d (%s) is newer than event %d (%s); want newest first", i, st.Events[i].At, i-1, st.Events[i-1].At)
-		}
-	}
-	var messages []string
-	for _, e := range st.Events {
-		messages = append(messages, e.Message)
-	}
-	all := strings.Join(messages, "\n")
-	for _, want := range []string{
-		"(service api-service) rolling back to deployment " + awsfake.DeploymentID(tdOld) + ".",
-		"(service api-service) (deployment " + awsfake.DeploymentID(tdNew) + ") deployment failed: tasks failed to start.",
+	for _, tc := range []struct {
+		name        string
+		deployments []string
+		taskDef     string
+	}{
+		{name: "rolling back", deployments: []string{"PRIMARY IN_PROGRESS " + tdOld, "ACTIVE FAILED " + tdNew}, taskDef: tdOld},
+		{name: "settled", deployments: []string{"PRIMARY COMPLETED " + tdOld}, taskDef: tdOld},
 	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("events lack %q:\n%s", want, all)
-		}
-	}
-	if got, want := messages[0], "(service api-service) has reached a steady state."; got != want {
-		t.Errorf("newest event = %q, want %q", got, want)
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := c.Service(t.Context(), "prod", "api-service")
+			if err != nil {
+				t.Fatalf("Service: %v", err)
+			}
+			if got := deploymentsOf(st); !slices.Equal(got, tc.deployments) {
+				t.Errorf("deployments = %v, want %v", got, tc.deployments)
+			}
+			if st.Cluster != "prod" || st.Service != "api-service" || st.Status != "ACTIVE" || st.TaskDefinition != tc.taskDef {
+				t.Errorf("service = %s/%s %s %s; want prod/api-service ACTIVE %s", st.Cluster, st.Service, st.Status, st.TaskDefinition, tc.taskDef)
+			}
+			if st.Desired != 2 || st.Running != 2 || st.Pending != 0 {
+				t.Errorf("desired/running/pending = %d/%d/%d, want 2/2/0", st.Desired, st.Running, st.Pending)
+			}
+			for i := 1; i < len(st.Events); i++ {
+				if st.Events[i].At.After(st.Events[i-1].At) {
+					t.Errorf("event %d (%s) is newer than event %d (%s); want newest first", i, st.Events[i].At, i-1, st.Events[i-1].At)
+				}
+			}
+			if tc.name != "rolling back" {
+				return
+			}
+			primary, failed := st.Deployments[0], st.Deployments[1]
+			if failed.RolloutStateReason != awsfake.CircuitBreakerReason || failed.Failed != 3 {
+				t.Errorf("failed deployment = %+v; want the circuit breaker's reason and 3 failed tasks", failed)
+			}
+			var messages []string
+			for _, e := range st.Events {
+				messages = append(messages, e.Message)
+			}
+			want := []string{
+				"(service api-service) rolling back to deployment " + primary.ID + ".",
+				"(service api-service) (deployment " + failed.ID + ") deployment failed: tasks failed to start.",
+			}
+			if got := messages[:2]; !slices.Equal(got, want) {
+				t.Errorf("newest events = %q, want %q", got, want)
+			}
+		})
 	}
 }
 
@@ -107,8 +152,10 @@ func TestServiceEventsNewestFirstAndCapped(t *testing.T) {
 
 func TestServiceErrors(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdNew)
+	fake.SetService("prod", "api-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdNew, Desired: 1, Running: 1}})
 	fake.SetService("prod", "deleted-service", awsfake.ServiceSpec{Status: "INACTIVE"})
+	fake.SetService("prod", "denied-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdNew, Desired: 1, Running: 1}})
+	fake.SetServiceFailure("prod", "denied-service", "ACCESS_DENIED")
 
 	for _, tc := range []struct {
 		name, cluster, service string
@@ -117,6 +164,7 @@ func TestServiceErrors(t *testing.T) {
 	}{
 		{name: "missing service", cluster: "prod", service: "nope-service", notFound: true, wantErr: "nope-service in cluster prod"},
 		{name: "deleted service", cluster: "prod", service: "deleted-service", notFound: true, wantErr: "INACTIVE"},
+		{name: "failure other than MISSING", cluster: "prod", service: "denied-service", wantErr: "denied-service in cluster prod: ACCESS_DENIED"},
 		{name: "missing cluster", cluster: "staging", service: "api-service", wantErr: "ECS cluster staging not found"},
 		{name: "default cluster", cluster: "", service: "api-service", wantErr: "ECS cluster default not found"},
 	} {
@@ -132,7 +180,7 @@ func TestServiceErrors(t *testing.T) {
 
 func TestServiceAcceptsClusterARN(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdNew)
+	fake.SetService("prod", "api-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdNew, Desired: 1, Running: 1}})
 	st, err := c.Service(t.Context(), "arn:aws:ecs:us-east-1:"+awsfake.Account+":cluster/prod", "api-service")
 	if err != nil {
 		t.Fatalf("Service: %v", err)
@@ -143,43 +191,60 @@ func TestServiceAcceptsClusterARN(t *testing.T) {
 }
 
 func TestStoppedTasks(t *testing.T) {
-	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdOld)
-	fake.RollBack("prod", "api-service", tdNew, tdOld)
-
 	for _, tc := range []struct {
-		max, want int
-	}{{max: 0, want: 2}, {max: 5, want: 2}, {max: 1, want: 1}} {
-		tasks, err := c.StoppedTasks(t.Context(), "prod", "api-service", tc.max)
-		if err != nil {
-			t.Fatalf("StoppedTasks(max %d): %v", tc.max, err)
-		}
-		if len(tasks) != tc.want {
-			t.Errorf("StoppedTasks(max %d) returned %d tasks, want %d", tc.max, len(tasks), tc.want)
-		}
-	}
+		name     string
+		failure  awsfake.TaskFailure // how imageNew's tasks fail; zero: imageNew was never pushed
+		stopCode string
+		reason   string // prefix of the task's stoppedReason
+		exitCode *int32
+	}{
+		{name: "essential container exited", failure: awsfake.ContainerExited(1), stopCode: "EssentialContainerExited", reason: "Essential container in task exited", exitCode: aws.Int32(1)},
+		{name: "image never pushed", stopCode: "TaskFailedToStart", reason: "CannotPullContainerError: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake := newFakeClient(t)
+			r := awsfake.Rollout{Outcome: awsfake.CircuitBreaks, Failure: tc.failure}
+			if tc.failure == (awsfake.TaskFailure{}) {
+				fake.CreateRepository("api-service", awsfake.Immutable)
+				fake.PushImage("api-service", "old")
+				r = awsfake.Rollout{}
+			}
+			deploying(t, c, fake, r)
+			fake.Advance(3 * awsfake.Tick)
 
-	tasks, err := c.StoppedTasks(t.Context(), "prod", "api-service", 0)
-	if err != nil {
-		t.Fatal(err)
+			for _, limit := range []struct{ max, want int }{{max: 0, want: 3}, {max: 5, want: 3}, {max: 1, want: 1}} {
+				tasks, err := c.StoppedTasks(t.Context(), "prod", "api-service", limit.max)
+				if err != nil {
+					t.Fatalf("StoppedTasks(max %d): %v", limit.max, err)
+				}
+				if len(tasks) != limit.want {
+					t.Errorf("StoppedTasks(max %d) returned %d tasks, want %d", limit.max, len(tasks), limit.want)
+				}
+			}
+			tasks, err := c.StoppedTasks(t.Context(), "prod", "api-service", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, task := range tasks {
+				if i > 0 && task.StoppedAt.After(tasks[i-1].StoppedAt) {
+					t.Errorf("task %d stopped at %s, after task %d (%s); want newest first", i, task.StoppedAt, i-1, tasks[i-1].StoppedAt)
+				}
+				if task.TaskDefinition != tdNew || task.StopCode != tc.stopCode || !strings.HasPrefix(task.StoppedReason, tc.reason) || !strings.Contains(task.Arn, ":task/prod/") {
+					t.Errorf("task = %+v; want a %s task of %s stopped with %q", task, tc.stopCode, tdNew, tc.reason)
+				}
+				if len(task.Containers) != 1 || fmt.Sprint(ptrString(task.Containers[0].ExitCode)) != fmt.Sprint(ptrString(tc.exitCode)) {
+					t.Errorf("containers = %+v; want one with exit code %s", task.Containers, ptrString(tc.exitCode))
+				}
+			}
+		})
 	}
-	exited, pull := tasks[0], tasks[1]
-	if !exited.StoppedAt.After(pull.StoppedAt) {
-		t.Errorf("tasks stopped at %s then %s; want newest first", exited.StoppedAt, pull.StoppedAt)
+}
+
+func ptrString(p *int32) string {
+	if p == nil {
+		return "none"
 	}
-	if exited.TaskDefinition != tdNew || exited.StopCode != "EssentialContainerExited" || exited.StoppedReason != "Essential container in task exited" ||
-		!strings.Contains(exited.Arn, ":task/prod/") {
-		t.Errorf("newest task = %+v; want an EssentialContainerExited task of %s", exited, tdNew)
-	}
-	if len(exited.Containers) != 1 || exited.Containers[0].ExitCode == nil || *exited.Containers[0].ExitCode != 1 {
-		t.Errorf("newest task's containers = %+v; want one with exit code 1", exited.Containers)
-	}
-	if pull.StopCode != "TaskFailedToStart" || !strings.HasPrefix(pull.StoppedReason, "CannotPullContainerError: ") {
-		t.Errorf("older task = %+v; want TaskFailedToStart with a CannotPullContainerError", pull)
-	}
-	if len(pull.Containers) != 1 || pull.Containers[0].ExitCode != nil || !strings.HasPrefix(pull.Containers[0].Reason, "CannotPullContainerError: ") {
-		t.Errorf("older task's containers = %+v; want one that never ran, with the pull error as reason", pull.Containers)
-	}
+	return fmt.Sprint(*p)
 }
 
 func TestStoppedTasksPaginatesAndBatches(t *testing.T) {
@@ -209,7 +274,7 @@ func TestStoppedTasksPaginatesAndBatches(t *testing.T) {
 
 func TestStoppedTasksErrors(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdNew)
+	fake.SetService("prod", "api-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdNew, Desired: 1, Running: 1}})
 	for _, tc := range []struct {
 		cluster, service string
 		notFound         bool
@@ -228,16 +293,26 @@ func TestStoppedTasksErrors(t *testing.T) {
 
 func TestImages(t *testing.T) {
 	c, fake := newFakeClient(t)
-	arn := awsfake.TaskDefinitionARN("api-service", 7)
-	fake.SetTaskDefinition(arn, "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:abc")
-	got, err := c.Images(context.Background(), arn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["app"] != "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:abc" {
-		t.Errorf("Images = %v, want app's image", got)
-	}
-	if _, err := c.Images(context.Background(), awsfake.TaskDefinitionARN("api-service", 8)); err == nil || !strings.Contains(err.Error(), "api-service:8") {
-		t.Errorf("unknown task definition: err %v, want one naming it", err)
+	deploying(t, c, fake, awsfake.Rollout{})
+	for _, tc := range []struct {
+		name, taskDef, want, wantErr string
+	}{
+		{name: "by ARN", taskDef: tdNew, want: imageNew},
+		{name: "family alone is the latest ACTIVE revision", taskDef: "api-service", want: imageNew},
+		{name: "family:revision", taskDef: "api-service:1", want: imageOld},
+		{name: "unknown revision", taskDef: awsfake.TaskDefinitionARN("api-service", 8), wantErr: "api-service:8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.Images(t.Context(), tc.taskDef)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("Images(%s) = %v, %v; want an error naming %s", tc.taskDef, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got["api-service"] != tc.want {
+				t.Errorf("Images(%s) = %v, %v; want api-service: %s", tc.taskDef, got, err, tc.want)
+			}
+		})
 	}
 }

@@ -125,35 +125,24 @@ func countCalls(calls []string, op string) int {
 func TestWaitVerified(t *testing.T) {
 	for _, tc := range []struct {
 		name                string
-		setup               func(*awsfake.Server)
+		rollout             awsfake.Rollout // of imageNew
+		settle              bool            // let the rollout finish before waiting
 		ok, rolledBack      bool
 		wantDescribeService int
 	}{
-		{
-			name: "in progress then completed",
-			setup: func(f *awsfake.Server) {
-				f.Deploy("prod", "api-service", tdOld)
-				f.DeployAfter("prod", "api-service", tdNew, 3)
-			},
-			ok: true, wantDescribeService: 4,
-		},
-		{
-			name:  "already completed",
-			setup: func(f *awsfake.Server) { f.Deploy("prod", "api-service", tdNew) },
-			ok:    true, wantDescribeService: 1,
-		},
-		{
-			name: "in progress then rolled back (the false success)",
-			setup: func(f *awsfake.Server) {
-				f.Deploy("prod", "api-service", tdOld)
-				f.RollBackAfter("prod", "api-service", tdNew, tdOld, 2)
-			},
-			rolledBack: true, wantDescribeService: 3,
-		},
+		// Each DescribeServices poll moves the fake's clock one tick: the fourth sees the third step.
+		{name: "in progress then completed", rollout: awsfake.Rollout{Steps: 3}, ok: true, wantDescribeService: 4},
+		{name: "already completed", settle: true, ok: true, wantDescribeService: 1},
+		// The circuit breaker trips on the second tick; the third poll sees the rollback under way.
+		{name: "in progress then rolled back", rollout: awsfake.Rollout{Outcome: awsfake.CircuitBreaks}, rolledBack: true, wantDescribeService: 3},
+		{name: "rolled back and settled (the false success)", rollout: awsfake.Rollout{Outcome: awsfake.CircuitBreaks}, settle: true, rolledBack: true, wantDescribeService: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fake := newFakeClient(t)
-			tc.setup(fake)
+			deploying(t, c, fake, tc.rollout)
+			if tc.settle {
+				fake.Advance(5 * awsfake.Tick)
+			}
 			v, st, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, time.Minute, time.Millisecond)
 			if err != nil {
 				t.Fatalf("WaitVerified: %v", err)
@@ -172,32 +161,55 @@ func TestWaitVerified(t *testing.T) {
 }
 
 func TestWaitVerifiedTimesOut(t *testing.T) {
-	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "api-service", tdOld)
-	fake.DeployAfter("prod", "api-service", tdNew, 1<<30)
-
-	// The timeout leaves room for many polls: the first one must have
-	// answered, however slow the machine, for the verdict to be checked.
-	v, st, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, 2*time.Second, 50*time.Millisecond)
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("err = %v, want it to wrap ErrTimeout", err)
-	}
-	for _, want := range []string{"api-service", "prod", "IN_PROGRESS", tdNew} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %q, want it to mention %q", err, want)
-		}
-	}
-	if !v.InProgress || v.Primary.TaskDefinition != tdNew || len(st.Deployments) != 2 {
-		t.Errorf("last verification = %+v with %d deployments; want the IN_PROGRESS rollout of %s beside the old one", v, len(st.Deployments), tdNew)
-	}
-	if got := countCalls(fake.Calls(), "DescribeServices"); got < 2 {
-		t.Errorf("DescribeServices called %d times before the timeout, want it polled repeatedly", got)
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration // how long the fake holds each DescribeServices response
+		polls int           // DescribeServices calls at least made
+	}{
+		// The timeout leaves room for many polls: the first one must have answered, however slow
+		// the machine, for the verdict to be checked.
+		{name: "between polls", polls: 2},
+		// The deadline expires while the first request waits for its answer.
+		{name: "mid-request", delay: time.Minute, polls: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake := newFakeClient(t)
+			deploying(t, c, fake, awsfake.Rollout{Outcome: awsfake.Stalls})
+			fake.SetDelay("DescribeServices", tc.delay)
+			timeout := 2 * time.Second
+			if tc.delay > 0 {
+				timeout = 100 * time.Millisecond
+			}
+			v, st, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, timeout, 50*time.Millisecond)
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("err = %v, want it to wrap ErrTimeout", err)
+			}
+			for _, want := range []string{"api-service", "prod"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q, want it to mention %q", err, want)
+				}
+			}
+			if got := countCalls(fake.Calls(), "DescribeServices"); got < tc.polls {
+				t.Errorf("DescribeServices called %d times before the timeout, want at least %d", got, tc.polls)
+			}
+			if tc.delay > 0 {
+				return
+			}
+			for _, want := range []string{"IN_PROGRESS", tdNew} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q, want it to mention %q", err, want)
+				}
+			}
+			if !v.InProgress || v.Primary.TaskDefinition != tdNew || len(st.Deployments) != 2 {
+				t.Errorf("last verification = %+v with %d deployments; want the IN_PROGRESS rollout of %s beside the old one", v, len(st.Deployments), tdNew)
+			}
+		})
 	}
 }
 
 func TestWaitVerifiedStopsOnCancel(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.DeployAfter("prod", "api-service", tdNew, 1<<30)
+	deploying(t, c, fake, awsfake.Rollout{Outcome: awsfake.Stalls})
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -220,7 +232,7 @@ func TestWaitVerifiedStopsOnCancel(t *testing.T) {
 
 func TestWaitVerifiedReturnsServiceErrors(t *testing.T) {
 	c, fake := newFakeClient(t)
-	fake.Deploy("prod", "other-service", tdNew)
+	fake.SetService("prod", "other-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdNew, Desired: 1, Running: 1}})
 	_, _, err := c.WaitVerified(t.Context(), "prod", "api-service", tdNew, time.Minute, time.Millisecond)
 	if !errors.Is(err, ErrServiceNotFound) {
 		t.Errorf("err = %v, want it to wrap ErrServiceNotFound", err)
