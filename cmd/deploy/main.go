@@ -1,5 +1,6 @@
 // Command deploy is the slipway deploy tool: synth, preview, up, rollback,
-// history, status and drift over the slipway Pulumi program.
+// history, status and drift over the slipway Pulumi program, which it
+// injects into the tool (internal/cli imports no cloud provider).
 package main
 
 import (
@@ -8,12 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := (&cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}).Main(ctx, os.Args[1:])
+	code := (&cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Program: infra.Program}).Main(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -1,19 +1,19 @@
 // Package cli is the slipway deploy tool: one file per verb, each with its
 // <Verb>Options, run in-process by Command.Main so that tests drive it the
-// way a shell does.
+// way a shell does. It parses flags, asks internal/deploy, maps the
+// outcome to an exit code and renders it; the decisions are deploy's.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/internal/pins"
 )
@@ -21,13 +21,13 @@ import (
 // Exit codes. Scripts and CI branch on these; the README lists them.
 const (
 	ExitOK         = 0 // success
-	ExitFailure    = 1 // the operation failed (engine, cloud, I/O)
+	ExitFailure    = 1 // the operation failed (engine, cloud, I/O), or the deploy is unverified
 	ExitBadInput   = 2 // bad flags, SHA or config: nothing was changed
 	ExitLocked     = 3 // another update holds the stack's lock
-	ExitRolledBack = 4 // ECS rolled the deploy back (the last good SHA was redeployed)
+	ExitRolledBack = 4 // ECS rolled the deploy back
 	ExitDrift      = 5 // the cloud no longer matches the stack
 	ExitMismatch   = 6 // status: the running service differs from the stack's outputs
-	ExitRefused    = 7 // the deploy guard refused: platform changes are pending
+	ExitRefused    = 7 // refused before touching anything: never deployed, or platform changes pending
 	ExitNoImage    = 8 // the image SHA is not in ECR: refused before touching anything
 )
 
@@ -37,8 +37,9 @@ type Command struct {
 	Stderr io.Writer
 	Getenv func(string) string // nil: os.Getenv
 
-	// Program is the Pulumi program the stack verbs run; nil: infra.Program.
-	// Tests pass a provider-free stand-in through the same code path.
+	// Program is the Pulumi program synth and the stack verbs run:
+	// cmd/deploy passes infra.Program; tests pass a provider-free stand-in
+	// through the same code path.
 	Program pulumi.RunFunc
 	// Plugins are the provider plugins to install before preview and up;
 	// nil: pins.Plugins.
@@ -46,22 +47,8 @@ type Command struct {
 	// VerifyInterval is how often up polls ECS while a rollout is in
 	// progress; 0: every 5 s.
 	VerifyInterval time.Duration
-}
-
-// verb is one subcommand.
-type verb struct {
-	summary string
-	run     func(c *Command, ctx context.Context, args []string) error
-}
-
-var verbs = map[string]verb{
-	"synth":    {"run the program offline under mocks; write resources.json", (*Command).synth},
-	"preview":  {"preview the stack with the deployed SHA (infrastructure changes only); job summary, PR comment", (*Command).preview},
-	"up":       {"deploy an image SHA: check the image, guard, pulumi up, verify ECS", (*Command).up},
-	"rollback": {"deploy the previous good SHA (or --to SHA); --dry-run shows the target", (*Command).rollback},
-	"history":  {"list the stack's updates, newest first", (*Command).history},
-	"status":   {"compare the running ECS service with the stack's outputs", (*Command).status},
-	"drift":    {"preview with refresh: does the cloud still match the stack?", (*Command).drift},
+	// Version is the tool's own version, printed by deploy version.
+	Version string
 }
 
 // inputError marks bad input: exit ExitBadInput, nothing was changed.
@@ -85,29 +72,17 @@ func (e exitError) Unwrap() error { return e.err }
 
 // Main runs the tool and returns its exit code.
 func (c *Command) Main(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(c.Stderr, "slipway: a command is required")
-		c.usage(c.Stderr)
-		return ExitBadInput
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		c.usage(c.Stdout)
-		return ExitOK
-	}
-	v, ok := verbs[args[0]]
-	if !ok {
-		fmt.Fprintf(c.Stderr, "slipway: unknown command %q\n", args[0])
-		c.usage(c.Stderr)
-		return ExitBadInput
-	}
-	err := v.run(c, ctx, args[1:])
+	root := c.root()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+	name := "deploy"
+	if cmd, _, ferr := root.Find(args); ferr == nil && cmd != root {
+		name += " " + cmd.Name()
 	}
-	fmt.Fprintf(c.Stderr, "slipway %s: %v\n", args[0], err)
+	fmt.Fprintf(c.Stderr, "slipway %s: %s\n", name, strings.TrimPrefix(err.Error(), "slipway: "))
 	var in inputError
 	var ex exitError
 	switch {
@@ -119,36 +94,42 @@ func (c *Command) Main(ctx context.Context, args []string) int {
 	return ExitFailure
 }
 
-func (c *Command) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: deploy <command> [flags]")
-	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
+// root is the deploy command with every verb.
+func (c *Command) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "deploy",
+		Short: "slipway deploys a container image to ECS Fargate by its git SHA, verifies it, and rolls it back",
+		Long: `slipway deploys a container image to ECS Fargate by its git SHA: the SHA is the stack's
+slipway:imageTag config, an update with a new SHA is the rolling deploy, and ECS's own
+deployment state decides whether it is verified. Exit codes: README, "Exit codes".`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(c.Stderr)
+			_ = cmd.Usage()
+			return badInput("a command is required")
+		},
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, verbs[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'deploy <command> -h' for its flags.")
+	root.SetOut(c.Stdout)
+	root.SetErr(c.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
+	root.AddCommand(c.synthCmd(), c.previewCmd(), c.upCmd(), c.rollbackCmd(), c.historyCmd(),
+		c.statusCmd(), c.driftCmd(), c.versionCmd())
+	root.CompletionOptions.HiddenDefaultCmd = false
+	return root
 }
 
-// flags makes a verb's flag set; parse errors become bad input.
-func (c *Command) flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	return fs
+// noArgs refuses positional arguments: every verb takes flags only.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if !cmd.HasParent() {
+		return badInput("unknown command %q (see deploy --help)", args[0])
+	}
+	return badInput("unexpected argument %q: %s takes flags only (see deploy %s --help)", strings.Join(args, " "), cmd.Name(), cmd.Name())
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return inputError{err}
-	}
-	if fs.NArg() > 0 {
-		return badInput("unexpected argument %q: %s takes flags only (see -h)", strings.Join(fs.Args(), " "), fs.Name())
-	}
-	return nil
-}
+// verbs are the verbs the README documents, in its order.
+var verbs = []string{"synth", "preview", "up", "rollback", "history", "status", "drift", "version", "completion"}

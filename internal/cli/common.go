@@ -1,19 +1,20 @@
 package cli
 
 import (
+	"github.com/spf13/cobra"
+
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/contract"
+
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/pins"
 	"github.com/slipway-dev/slipway/internal/project"
@@ -32,7 +33,8 @@ type CommonOptions struct {
 	runsProgram bool
 }
 
-func (c *Command) commonFlags(fs *flag.FlagSet, o *CommonOptions) {
+func commonFlags(cmd *cobra.Command, o *CommonOptions) {
+	fs := cmd.Flags()
 	fs.StringVar(&o.Stack, "stack", "prod", "stack to operate on")
 	fs.StringVar(&o.Backend, "backend", "", "Pulumi backend URL (default $PULUMI_BACKEND_URL, then the project's setting)")
 	fs.StringVar(&o.Output, "output", "table", "output format: table or json")
@@ -46,13 +48,10 @@ func (o CommonOptions) validate() error {
 	return nil
 }
 
-// begin parses a stack verb's flags and checks them (the common ones, then
-// the verb's own with check) before it opens the stack: bad input never
-// reaches the engine.
-func (c *Command) begin(ctx context.Context, fs *flag.FlagSet, args []string, o *CommonOptions, check func() error) (*deploy.Session, error) {
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
+// begin checks a stack verb's flags (the common ones, then the verb's own
+// with check) before it opens the stack: bad input never reaches the
+// engine.
+func (c *Command) begin(ctx context.Context, o *CommonOptions, check func() error) (*deploy.Session, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -65,8 +64,8 @@ func (c *Command) begin(ctx context.Context, fs *flag.FlagSet, args []string, o 
 }
 
 // verifyTimeoutFlag is the --verify-timeout flag of the verbs that deploy.
-func verifyTimeoutFlag(fs *flag.FlagSet, d *time.Duration) {
-	fs.DurationVar(d, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
+func verifyTimeoutFlag(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().DurationVar(d, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
 }
 
 func checkVerifyTimeout(d time.Duration) error {
@@ -138,9 +137,8 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*deploy.Sessi
 			return nil, err
 		}
 	}
-	program := c.Program
-	if program == nil {
-		program = infra.Program
+	if c.Program == nil {
+		return nil, errors.New("no Pulumi program to run (cmd/deploy passes infra.Program)")
 	}
 	plugins := c.Plugins
 	if plugins == nil {
@@ -150,7 +148,7 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*deploy.Sessi
 		ProjectDir:  proj.Dir,
 		Stack:       o.Stack,
 		Backend:     o.Backend,
-		Program:     program,
+		Program:     c.Program,
 		ImageTagKey: imageTagKey(),
 		Plugins:     plugins,
 		Progress:    c.Stderr,
@@ -223,3 +221,38 @@ const (
 	defaultVerifyTimeout = 10 * time.Minute
 	verifyInterval       = 5 * time.Second
 )
+
+// note prints one progress or warning line on stderr.
+func (c *Command) note(format string, args ...interface{}) {
+	fmt.Fprintf(c.Stderr, "slipway: "+format+"\n", args...)
+}
+
+// currentSHA is the SHA ECS runs according to the stack's history; ""
+// when nothing was deployed yet. Updates history does not count as
+// deploys are named once on stderr.
+func (c *Command) currentSHA(ctx context.Context, s *deploy.Session) (string, error) {
+	sha, skipped, err := deploy.Running(ctx, s)
+	c.noteSkipped(skipped)
+	if errors.Is(err, deploy.ErrNeverDeployed) {
+		return "", nil
+	}
+	return sha, err
+}
+
+// rollbackTarget is the current SHA and the rollback's target; a target
+// that cannot be rolled back to is bad input.
+func (c *Command) rollbackTarget(ctx context.Context, s *deploy.Session, to string) (string, string, error) {
+	r, err := deploy.RollbackTarget(ctx, s, to)
+	c.noteSkipped(r.Skipped)
+	if err != nil && !errors.Is(err, deploy.ErrNeverDeployed) && ctx.Err() == nil {
+		return r.Current, r.Target, badInput("%v", err)
+	}
+	return r.Current, r.Target, err
+}
+
+// noteSkipped names, once, the updates history does not count as deploys.
+func (c *Command) noteSkipped(s deploy.Skipped) {
+	if note := s.Note(); note != "" {
+		c.note("%s", note)
+	}
+}

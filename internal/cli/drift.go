@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -13,12 +15,23 @@ type DriftOptions struct {
 	CommonOptions
 }
 
-func (c *Command) drift(ctx context.Context, args []string) error {
+func (c *Command) driftCmd() *cobra.Command {
 	var o DriftOptions
 	o.runsProgram = true
-	fs := c.flags("drift")
-	c.commonFlags(fs, &o.CommonOptions)
-	session, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
+	cmd := &cobra.Command{
+		Use:   "drift",
+		Short: "preview with refresh: does the cloud still match the stack?",
+		Example: `  deploy drift
+  deploy drift --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.drift(cmd.Context(), o) },
+	}
+	commonFlags(cmd, &o.CommonOptions)
+	return cmd
+}
+
+func (c *Command) drift(ctx context.Context, o DriftOptions) error {
+	session, err := c.begin(ctx, &o.CommonOptions, nil)
 	if err != nil {
 		return err
 	}

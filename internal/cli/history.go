@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // HistoryOptions are the flags of history.
 type HistoryOptions struct {
 	CommonOptions
 	Limit int
+	All   bool
 }
 
 // historyRow is one update, as history --output json prints it.
@@ -24,14 +29,33 @@ type historyRow struct {
 	Message         string  `json:"message"`
 }
 
-func (c *Command) history(ctx context.Context, args []string) error {
+func (c *Command) historyCmd() *cobra.Command {
 	var o HistoryOptions
-	fs := c.flags("history")
-	c.commonFlags(fs, &o.CommonOptions)
-	fs.IntVar(&o.Limit, "limit", 0, "show at most this many updates (0: all)")
-	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
-		if o.Limit < 0 {
-			return badInput("--limit %d: want 0 (all) or more", o.Limit)
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "list the stack's updates, newest first",
+		Example: `  deploy history
+  deploy history --limit 50 --output json
+  deploy history --all`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.history(cmd.Context(), o) },
+	}
+	commonFlags(cmd, &o.CommonOptions)
+	cmd.Flags().IntVar(&o.Limit, "limit", defaultHistoryLimit, "show the newest N updates")
+	cmd.Flags().BoolVar(&o.All, "all", false, "show every update (not with --limit)")
+	return cmd
+}
+
+// defaultHistoryLimit is how many updates history shows by default.
+const defaultHistoryLimit = 20
+
+func (c *Command) history(ctx context.Context, o HistoryOptions) error {
+	session, err := c.begin(ctx, &o.CommonOptions, func() error {
+		if o.All && o.Limit != defaultHistoryLimit {
+			return badInput("--all and --limit %d: pick one (--all shows every update)", o.Limit)
+		}
+		if o.Limit < 1 {
+			return badInput("--limit %d: want 1 or more (or --all)", o.Limit)
 		}
 		return nil
 	})
@@ -39,17 +63,18 @@ func (c *Command) history(ctx context.Context, args []string) error {
 		return err
 	}
 	defer session.Close()
-	hist, err := session.History(ctx)
+	limit := o.Limit
+	if o.All {
+		limit = 0
+	}
+	hist, err := deploy.Recent(ctx, session, limit)
 	if err != nil {
 		return err
 	}
-	if o.Limit > 0 && len(hist) > o.Limit {
-		hist = hist[:o.Limit]
-	}
 	rows := make([]historyRow, len(hist))
 	for i, u := range hist {
-		rows[i] = historyRow{Version: u.Version, Kind: u.Kind, Result: u.Result, ImageTag: u.ImageTag,
-			StartTime: u.Start.UTC().Format(time.RFC3339), DurationSeconds: u.Duration().Seconds(), Message: u.Message}
+		rows[i] = historyRow{Version: u.Version, Kind: deploy.Printable(u.Kind), Result: deploy.Printable(u.Result), ImageTag: deploy.Printable(u.ImageTag),
+			StartTime: u.Start.UTC().Format(time.RFC3339), DurationSeconds: u.Duration().Seconds(), Message: deploy.Printable(u.Message)}
 	}
 	if o.Output == "json" {
 		return writeJSON(c.Stdout, rows)

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/ghcomment"
@@ -31,15 +33,26 @@ type previewReport struct {
 	Comment     string          `json:"comment,omitempty"`
 }
 
-func (c *Command) preview(ctx context.Context, args []string) error {
+func (c *Command) previewCmd() *cobra.Command {
 	var o PreviewOptions
 	o.runsProgram = true
-	fs := c.flags("preview")
-	c.commonFlags(fs, &o.CommonOptions)
-	fs.StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
-	fs.BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
-	fs.IntVar(&o.PR, "pr", 0, "pull request number for --comment")
-	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	cmd := &cobra.Command{
+		Use:   "preview",
+		Short: "preview the stack with the deployed SHA (infrastructure changes only); job summary, PR comment",
+		Example: `  deploy preview
+  deploy preview --comment --pr 42    # in a pull_request job`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.preview(cmd.Context(), o) },
+	}
+	commonFlags(cmd, &o.CommonOptions)
+	cmd.Flags().StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
+	cmd.Flags().BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
+	cmd.Flags().IntVar(&o.PR, "pr", 0, "pull request number for --comment")
+	return cmd
+}
+
+func (c *Command) preview(ctx context.Context, o PreviewOptions) error {
+	session, err := c.begin(ctx, &o.CommonOptions, func() error {
 		if o.Comment && o.PR <= 0 {
 			return badInput("--comment needs --pr N, the pull request to comment on")
 		}
@@ -104,20 +117,14 @@ func nonNil(c []deploy.Change) []deploy.Change {
 
 // deployedSHA is the SHA to preview with: --sha, else what runs now.
 func (c *Command) deployedSHA(ctx context.Context, session *deploy.Session, override string) (string, error) {
-	sha := override
-	if sha == "" {
-		hist, err := session.History(ctx)
-		if err != nil {
-			return "", err
-		}
-		if sha, err = deploy.CurrentSHA(hist); err != nil {
-			if errors.Is(err, deploy.ErrNeverDeployed) {
-				return "", badInput("%v: pass --sha to preview with an image SHA", err)
-			}
-			return "", err
-		}
+	if override != "" {
+		return override, nil
 	}
-	return sha, nil
+	sha, err := c.currentSHA(ctx, session)
+	if err == nil && sha == "" {
+		return "", badInput("%v: pass --sha to preview with an image SHA", deploy.ErrNeverDeployed)
+	}
+	return sha, err
 }
 
 // countsLine is "2 create, 1 update" (or "no changes").

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -16,15 +18,29 @@ type RollbackOptions struct {
 	DryRun bool
 }
 
-func (c *Command) rollback(ctx context.Context, args []string) error {
+func (c *Command) rollbackCmd() *cobra.Command {
 	var o RollbackOptions
 	o.runsProgram = true
-	fs := c.flags("rollback")
-	c.commonFlags(fs, &o.CommonOptions)
-	fs.StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
-	verifyTimeoutFlag(fs, &o.VerifyTimeout)
-	session, err := c.begin(ctx, fs, args, &o.CommonOptions, func() error {
+	cmd := &cobra.Command{
+		Use:   "rollback",
+		Short: "deploy the previous good SHA (or --to SHA); --dry-run shows the target",
+		Long: `rollback deploys the newest SHA that really ran before the current one (never one ECS rolled
+back), or --to a SHA that ran successfully before, with the same checks and verification as up.`,
+		Example: `  deploy rollback --dry-run
+  deploy rollback
+  deploy rollback --to 0123456789abcdef0123456789abcdef01234567`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.rollback(cmd.Context(), o) },
+	}
+	commonFlags(cmd, &o.CommonOptions)
+	cmd.Flags().StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
+	verifyTimeoutFlag(cmd, &o.VerifyTimeout)
+	return cmd
+}
+
+func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
+	session, err := c.begin(ctx, &o.CommonOptions, func() error {
 		if o.To != "" {
 			if err := contract.ValidateSHA(o.To); err != nil {
 				return badInput("--to: %v", err)
@@ -36,16 +52,12 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 		return err
 	}
 	defer session.Close()
-	hist, err := session.History(ctx)
-	if err != nil {
-		return err
-	}
-	current, target, err := deploy.RollbackTarget(hist, o.To)
+	current, target, err := c.rollbackTarget(ctx, session, o.To)
 	if errors.Is(err, deploy.ErrNeverDeployed) {
 		return exitError{ExitRefused, fmt.Errorf("%w: nothing to roll back", err)}
 	}
 	if err != nil {
-		return badInput("%v", err)
+		return err
 	}
 	if o.DryRun {
 		if o.Output == "json" {
@@ -54,8 +66,8 @@ func (c *Command) rollback(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target\n", o.Stack, current, target)
 		return nil
 	}
-	o.SHA = target
-	return c.deploySHA(ctx, session, deployRequest{
-		opts: o.UpOptions, sha: target, previous: current, message: contract.RollbackMessage(target, current).String(), verb: "rollback",
+	return c.deploy(ctx, session, o.UpOptions, deploy.Request{
+		Stack: o.Stack, SHA: target, Previous: current, Message: contract.RollbackMessage(target, current),
+		VerifyTimeout: o.VerifyTimeout,
 	})
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"strings"
 
-	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // StatusOptions are the flags of status.
@@ -15,24 +16,22 @@ type StatusOptions struct {
 	CommonOptions
 }
 
-// statusReport is what status prints.
-type statusReport struct {
-	Stack             string            `json:"stack"`
-	ImageTag          string            `json:"imageTag"`
-	TaskDefinitionArn string            `json:"taskDefinitionArn"`
-	RunningImage      string            `json:"runningImage"`
-	Running           int32             `json:"running"`
-	Desired           int32             `json:"desired"`
-	Deployments       []awsx.Deployment `json:"deployments"`
-	Events            []awsx.Event      `json:"events"`
-	Problems          []string          `json:"problems"`
+func (c *Command) statusCmd() *cobra.Command {
+	var o StatusOptions
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "compare the running ECS service with the stack's outputs",
+		Example: `  deploy status
+  deploy status --stack prod --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.status(cmd.Context(), o) },
+	}
+	commonFlags(cmd, &o.CommonOptions)
+	return cmd
 }
 
-func (c *Command) status(ctx context.Context, args []string) error {
-	var o StatusOptions
-	fs := c.flags("status")
-	c.commonFlags(fs, &o.CommonOptions)
-	session, err := c.begin(ctx, fs, args, &o.CommonOptions, nil)
+func (c *Command) status(ctx context.Context, o StatusOptions) error {
+	session, err := c.begin(ctx, &o.CommonOptions, nil)
 	if err != nil {
 		return err
 	}
@@ -41,62 +40,26 @@ func (c *Command) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	want, err := outputString(outputs, contract.OutTaskDefinitionArn)
+	r, err := deploy.ReadStatus(ctx, outputs, openCloud)
 	if err != nil {
 		return err
-	}
-	cluster, err := outputString(outputs, contract.OutClusterName)
-	if err != nil {
-		return err
-	}
-	service, err := outputString(outputs, contract.OutServiceName)
-	if err != nil {
-		return err
-	}
-	aws, err := c.awsFor(ctx, outputs)
-	if err != nil {
-		return err
-	}
-	st, err := aws.Service(ctx, cluster, service)
-	if err != nil {
-		return err
-	}
-	r := statusReport{Stack: o.Stack, TaskDefinitionArn: want, Running: st.Running, Desired: st.Desired,
-		Deployments: st.Deployments, Events: st.Events, Problems: []string{}}
-	r.ImageTag, _ = outputs[contract.OutImageTag].(string)
-	if v := awsx.Verify(st, want); !v.OK {
-		r.Problems = append(r.Problems, v.Reason)
-	}
-	if primary, ok := st.Primary(); ok {
-		images, err := aws.Images(ctx, primary.TaskDefinition)
-		switch {
-		case err != nil:
-			r.Problems = append(r.Problems, "running image unknown: "+err.Error())
-		case images[contract.ContainerName] == "":
-			r.Problems = append(r.Problems, "the PRIMARY task definition has no "+contract.ContainerName+" container")
-		default:
-			r.RunningImage = images[contract.ContainerName]
-			if !strings.HasSuffix(r.RunningImage, ":"+r.ImageTag) {
-				r.Problems = append(r.Problems, fmt.Sprintf("ECS runs image %s, the stack deployed %s", r.RunningImage, r.ImageTag))
-			}
-		}
-	}
-	if st.Running != st.Desired {
-		r.Problems = append(r.Problems, fmt.Sprintf("%d of %d tasks running", st.Running, st.Desired))
 	}
 	if o.Output == "json" {
-		if err := writeJSON(c.Stdout, r); err != nil {
+		if err := writeJSON(c.Stdout, struct {
+			Stack string `json:"stack"`
+			deploy.Status
+		}{o.Stack, r}); err != nil {
 			return err
 		}
 	} else {
 		w := c.Stdout
 		fmt.Fprintf(w, "stack %s: %s/%s\n  stack image   %s\n  stack taskdef %s\n  running image %s\n  tasks         %d running / %d desired\ndeployments:\n",
-			o.Stack, cluster, service, r.ImageTag, want, firstNonEmpty(r.RunningImage, "(unknown)"), st.Running, st.Desired)
-		for _, d := range st.Deployments {
+			o.Stack, r.Cluster, r.Service, r.ImageTag, r.TaskDefinitionArn, firstNonEmpty(r.RunningImage, "(unknown)"), r.Running, r.Desired)
+		for _, d := range r.Deployments {
 			fmt.Fprintf(w, "  %-8s %-12s %s  %d/%d running  %s\n", d.Status, d.RolloutState, shortArn(d.TaskDefinition), d.Running, d.Desired, d.RolloutStateReason)
 		}
 		fmt.Fprintln(w, "recent events:")
-		printEvents(w, st.Events)
+		printEvents(w, r.Events)
 		if len(r.Problems) == 0 {
 			fmt.Fprintln(w, "OK: ECS runs the stack's task definition")
 		}

@@ -1,10 +1,9 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +11,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/slipway-dev/slipway/infra"
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/contract"
+
 	"github.com/slipway-dev/slipway/internal/project"
 	"github.com/slipway-dev/slipway/internal/synth"
 )
@@ -25,21 +27,26 @@ type SynthOptions struct {
 	Dir   string
 }
 
-func (c *Command) synth(_ context.Context, args []string) error {
+func (c *Command) synthCmd() *cobra.Command {
 	var o SynthOptions
-	fs := c.flags("synth")
-	fs.StringVar(&o.Stack, "stack", "prod", "stack whose config (Pulumi.<stack>.yaml) to use")
-	fs.StringVar(&o.SHA, "sha", "", "image git SHA (40 lowercase hex) to synthesize with (required)")
-	fs.StringVar(&o.Out, "out", "", "folder to write resources.json into (required)")
-	fs.StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
-	if err := parse(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "synth",
+		Short: "run the program offline under mocks; write resources.json",
+		Example: `  deploy synth --sha 0123456789abcdef0123456789abcdef01234567 --out out
+  deploy synth --stack prod --sha "$(git rev-parse HEAD)" --out /tmp/synth`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return c.synth(o) },
 	}
-	return Synth(o, c.Stdout)
+	cmd.Flags().StringVar(&o.Stack, "stack", "prod", "stack whose config (Pulumi.<stack>.yaml) to use")
+	cmd.Flags().StringVar(&o.SHA, "sha", "", "image git SHA (40 lowercase hex) to synthesize with (required)")
+	cmd.Flags().StringVar(&o.Out, "out", "", "folder to write resources.json into (required)")
+	cmd.Flags().StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
+	return cmd
 }
 
-// Synth runs the program offline and writes Out/resources.json.
-func Synth(o SynthOptions, stdout io.Writer) error {
+// synth runs the program offline and writes Out/resources.json.
+func (c *Command) synth(o SynthOptions) error {
+	stdout := c.Stdout
 	if o.SHA == "" {
 		return badInput("--sha is required: the image's full git commit SHA (git rev-parse HEAD)")
 	}
@@ -58,11 +65,14 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 		return badInput("%v", err)
 	}
 	config[contract.Project+":"+contract.KeyImageTag] = o.SHA
-	cfg, err := contract.ParseMap(config)
+	_, err = contract.ParseMap(config)
 	if err != nil {
 		return badInput("stack %s: %v", o.Stack, err)
 	}
-	res, err := synth.Run(infra.Program, proj.Name, o.Stack, config)
+	if c.Program == nil {
+		return errors.New("no Pulumi program to synthesize (cmd/deploy passes infra.Program)")
+	}
+	res, err := synth.Run(c.Program, proj.Name, o.Stack, config)
 	if err != nil {
 		return err
 	}
@@ -73,7 +83,7 @@ func Synth(o SynthOptions, stdout io.Writer) error {
 	if err := writeFileAtomic(filepath.Join(o.Out, "resources.json"), b); err != nil {
 		return err
 	}
-	printSummary(stdout, res, cfg)
+	printSummary(stdout, res)
 	fmt.Fprintf(stdout, "\nwrote %s (%d resources)\n", filepath.Join(o.Out, "resources.json"), len(res.Resources))
 	if keys := placeholderKeys(config); len(keys) > 0 {
 		fmt.Fprintf(stdout, "note: %s still hold example values; replace them before the bootstrap (README, step 2): the deploy verbs refuse them\n", strings.Join(keys, ", "))
@@ -138,7 +148,7 @@ func display(v interface{}) string {
 	return fmt.Sprint(v)
 }
 
-func printSummary(w io.Writer, res synth.Result, cfg contract.Config) {
+func printSummary(w io.Writer, res synth.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tNAME\tPARENT\tKEY SETTINGS")
 	for _, r := range res.Resources {
@@ -158,8 +168,6 @@ func printSummary(w io.Writer, res synth.Result, cfg contract.Config) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Type, r.Name, r.Parent, strings.Join(settings, " "))
 	}
 	tw.Flush()
-	ours := infra.RolloutSeconds(infra.HealthyThreshold, infra.HealthCheckInterval, cfg.DeregistrationDelay)
-	defaults := infra.RolloutSeconds(infra.AWSDefaultHealthyThreshold, infra.AWSDefaultHealthCheckInterval, infra.AWSDefaultDeregistrationDelay)
 	for _, td := range res.Find("aws:ecs/taskDefinition:TaskDefinition") {
 		var containers []struct {
 			Name  string `json:"name"`
@@ -171,7 +179,26 @@ func printSummary(w io.Writer, res synth.Result, cfg contract.Config) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "modeled rollout time per task batch: %d s (healthy %d × interval %d s + deregistration %d s); AWS defaults: %d s (%d × %d s + %d s)\n",
-		ours, infra.HealthyThreshold, infra.HealthCheckInterval, cfg.DeregistrationDelay,
-		defaults, infra.AWSDefaultHealthyThreshold, infra.AWSDefaultHealthCheckInterval, infra.AWSDefaultDeregistrationDelay)
+	for _, tg := range res.Find("aws:lb/targetGroup:TargetGroup") {
+		healthy, interval, dereg := number(tg.Inputs, "healthCheck.healthyThreshold"), number(tg.Inputs, "healthCheck.interval"), number(tg.Inputs, "deregistrationDelay")
+		fmt.Fprintf(w, "modeled rollout time per task batch: %d s (healthy %d × interval %d s + deregistration %d s); AWS defaults: %d s (%d × %d s + %d s)\n",
+			healthy*interval+dereg, healthy, interval, dereg,
+			awsHealthyThreshold*awsHealthCheckInterval+awsDeregistrationDelay, awsHealthyThreshold, awsHealthCheckInterval, awsDeregistrationDelay)
+	}
+}
+
+// A target group's health check and draining when left to AWS's defaults
+// (Elastic Load Balancing, "Health checks for your target groups" and
+// "Deregistration delay"): 5 passing checks 30 s apart, 300 s draining.
+const (
+	awsHealthyThreshold    = 5
+	awsHealthCheckInterval = 30
+	awsDeregistrationDelay = 300
+)
+
+// number reads a whole-number input of a synthesized resource (0 when absent).
+func number(inputs map[string]interface{}, path string) int {
+	v, _ := lookupPath(inputs, path)
+	f, _ := v.(float64)
+	return int(f)
 }

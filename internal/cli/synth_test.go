@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/project"
 )
 
@@ -26,7 +27,7 @@ func projectRoot(t *testing.T) string {
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	c := &Command{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	c := &Command{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Program: infra.Program}
 	code = c.Main(context.Background(), args)
 	return code, out.String(), errb.String()
 }

@@ -5,13 +5,14 @@ package integration
 import (
 	"context"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -32,10 +33,24 @@ import (
 //	AWS_PROFILE or AWS_ACCESS_KEY_ID/...  administrator credentials of the sandbox account
 //	GITHUB_TOKEN            a token with repo and workflow scopes on the scratch repository
 //	SLIPWAY_IT_SHA1, SLIPWAY_IT_SHA2  two image SHAs to deploy
+//	SLIPWAY_IT_BAD_SHA      a third SHA, whose image exits 1 at start (ECS's circuit breaker rolls it back)
 //	SLIPWAY_IT_PUSH         a shell command that pushes the image $SHA to $REPOSITORY_URL
-//	                        (e.g. docker pull/tag/push of a small HTTP server answering /health)
+//	                        (e.g. docker pull/tag/push of a small HTTP server answering /health);
+//	                        with BAD=1 in its environment, an image whose container exits 1
+//	SLIPWAY_IT_CI_CREDENTIALS  a shell command that prints the deploy role's credentials
+//	                        (AWS_ACCESS_KEY_ID=..., AWS_SECRET_ACCESS_KEY=..., AWS_SESSION_TOKEN=...,
+//	                        one per line) for the role ARN in $ROLE_ARN: the deploys after the
+//	                        bootstrap run with the CI role, not the administrator. In a GitHub
+//	                        Actions job of the scratch repository (environment: production,
+//	                        permissions: id-token: write) that is
+//	                        aws sts assume-role-with-web-identity --role-arn "$ROLE_ARN" \
+//	                          --role-session-name it --web-identity-token "$(curl -sH \
+//	                          "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
+//	                          "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | jq -r .value)" \
+//	                          --query Credentials --output json | jq -r '"AWS_ACCESS_KEY_ID=\(.AccessKeyId)",
+//	                          "AWS_SECRET_ACCESS_KEY=\(.SecretAccessKey)", "AWS_SESSION_TOKEN=\(.SessionToken)"'
 var required = []string{"SLIPWAY_IT_STACK", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN",
-	"SLIPWAY_IT_SHA1", "SLIPWAY_IT_SHA2", "SLIPWAY_IT_PUSH"}
+	"SLIPWAY_IT_SHA1", "SLIPWAY_IT_SHA2", "SLIPWAY_IT_BAD_SHA", "SLIPWAY_IT_PUSH", "SLIPWAY_IT_CI_CREDENTIALS"}
 
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -62,7 +77,7 @@ func copyProject(t *testing.T, stack string) string {
 
 func deploy(t *testing.T, dir string, args ...string) int {
 	t.Helper()
-	c := &cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	c := &cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Program: infra.Program}
 	return c.Main(context.Background(), append(args, "--dir", dir, "--stack", os.Getenv("SLIPWAY_IT_STACK")))
 }
 
@@ -78,7 +93,7 @@ func TestRealCloud(t *testing.T) {
 	}
 	ctx := context.Background()
 	stackName := os.Getenv("SLIPWAY_IT_STACK")
-	sha1, sha2 := os.Getenv("SLIPWAY_IT_SHA1"), os.Getenv("SLIPWAY_IT_SHA2")
+	sha1, sha2, bad := os.Getenv("SLIPWAY_IT_SHA1"), os.Getenv("SLIPWAY_IT_SHA2"), os.Getenv("SLIPWAY_IT_BAD_SHA")
 
 	dir := copyProject(t, stackName)
 	if code := deploy(t, dir, "synth", "--sha", sha1, "--out", t.TempDir()); code != cli.ExitOK {
@@ -117,28 +132,77 @@ func TestRealCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	repoURL, _ := outputs[contract.OutRepositoryURL].Value.(string)
-	for _, sha := range []string{sha1, sha2} {
+	for sha, badImage := range map[string]string{sha1: "", sha2: "", bad: "1"} {
 		push := exec.Command("bash", "-c", os.Getenv("SLIPWAY_IT_PUSH"))
-		push.Env = append(os.Environ(), "SHA="+sha, "REPOSITORY_URL="+repoURL)
+		push.Env = append(os.Environ(), "SHA="+sha, "REPOSITORY_URL="+repoURL, "BAD="+badImage)
 		if out, err := push.CombinedOutput(); err != nil {
 			t.Fatalf("pushing %s: %v\n%s", sha, err, out)
 		}
 	}
 
+	// The administrator's first deploy creates the roles; every later
+	// step runs with the deploy role's credentials, as CD does.
+	if got := deploy(t, dir, "up", "--all", "--sha", sha1); got != cli.ExitOK {
+		t.Fatalf("deploy up --all --sha %s: exit %d, want %d", sha1, got, cli.ExitOK)
+	}
+	outputs, err = stack.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := useCICredentials(t, outputs[contract.OutDeployRoleArn].Value.(string))
 	steps := []struct {
 		args []string
 		want int
 	}{
-		{[]string{"up", "--all", "--sha", sha1}, cli.ExitOK},
 		{[]string{"up", "--sha", sha2}, cli.ExitOK},
+		{[]string{"status"}, cli.ExitOK},
+		// ECS's circuit breaker rolls the exiting image back: exit 4, and
+		// the stack is reconciled to sha2, which status then confirms.
+		{[]string{"up", "--sha", bad}, cli.ExitRolledBack},
 		{[]string{"status"}, cli.ExitOK},
 		{[]string{"rollback"}, cli.ExitOK},
 		{[]string{"status"}, cli.ExitOK},
-		{[]string{"drift"}, cli.ExitOK},
 	}
 	for _, s := range steps {
 		if got := deploy(t, dir, s.args...); got != s.want {
 			t.Fatalf("deploy %s: exit %d, want %d", strings.Join(s.args, " "), got, s.want)
+		}
+	}
+	// Drift refreshes every resource, IAM and GitHub included, which CI
+	// does with the preview role: here the administrator checks it.
+	restore()
+	if got := deploy(t, dir, "drift"); got != cli.ExitOK {
+		t.Fatalf("deploy drift: exit %d, want %d", got, cli.ExitOK)
+	}
+}
+
+// useCICredentials replaces the administrator's AWS credentials with the
+// deploy role's, printed by SLIPWAY_IT_CI_CREDENTIALS, until restore.
+func useCICredentials(t *testing.T, roleArn string) (restore func()) {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", os.Getenv("SLIPWAY_IT_CI_CREDENTIALS"))
+	cmd.Env = append(os.Environ(), "ROLE_ARN="+roleArn)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("SLIPWAY_IT_CI_CREDENTIALS for %s: %v", roleArn, err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			got[k] = v
+		}
+	}
+	saved := map[string]string{}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		if k != "AWS_PROFILE" && got[k] == "" {
+			t.Fatalf("SLIPWAY_IT_CI_CREDENTIALS printed no %s line", k)
+		}
+		saved[k] = os.Getenv(k)
+		t.Setenv(k, got[k])
+	}
+	return func() {
+		for k, v := range saved {
+			t.Setenv(k, v)
 		}
 	}
 }

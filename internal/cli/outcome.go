@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/slipway-dev/slipway/internal/deploy"
+)
+
+// outcomeExit is the exit code of each deploy outcome: the one table the
+// tool follows and the README's "Exit codes of up and rollback" repeats.
+var outcomeExit = map[deploy.Kind]int{
+	deploy.Verified:                  ExitOK,
+	deploy.Unverified:                ExitFailure,
+	deploy.RefusedNeverDeployed:      ExitRefused,
+	deploy.RefusedPlatform:           ExitRefused,
+	deploy.RefusedNoImage:            ExitNoImage,
+	deploy.RolledBackReconciled:      ExitRolledBack,
+	deploy.RolledBackPlatform:        ExitRolledBack,
+	deploy.RolledBackRedeploy:        ExitRolledBack,
+	deploy.RolledBackNoEarlier:       ExitRolledBack,
+	deploy.RolledBackDiverged:        ExitRolledBack,
+	deploy.RolledBackReconcileFailed: ExitRolledBack,
+	deploy.Failed:                    ExitFailure,
+	deploy.Locked:                    ExitLocked,
+	deploy.Interrupted:               ExitFailure,
+}
+
+// exitCode is the exit code of an outcome kind; a kind missing from the
+// table is a failure.
+func exitCode(k deploy.Kind) int {
+	if code, ok := outcomeExit[k]; ok {
+		return code
+	}
+	return ExitFailure
+}
+
+// renderOutcome prints a deploy's outcome (what ECS said and the warnings
+// on stderr, the result on stdout), appends the job summary, and returns
+// the outcome's exit error.
+func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
+	if o.Diagnostics != nil {
+		printDiagnostics(c.Stderr, *o.Diagnostics)
+	}
+	for _, w := range o.Warnings {
+		c.note("warning: %s", w)
+	}
+	reported := o.Kind == deploy.Verified || o.Kind == deploy.Unverified || o.Kind.RolledBack()
+	if format == "json" {
+		if err := writeJSON(c.Stdout, o); err != nil {
+			return err
+		}
+	} else if reported {
+		printOutcome(c.Stdout, o)
+	}
+	if reported {
+		// A job summary that cannot be written is worth a warning, not the
+		// exit code of a failed deploy.
+		if err := c.appendStepSummary(deploySummaryMarkdown(o)); err != nil {
+			c.note("warning: %v", err)
+		}
+	}
+	if o.Kind == deploy.Verified {
+		return nil
+	}
+	err := errors.New(explain(o))
+	if o.Kind == deploy.Locked {
+		err = fmt.Errorf("%w\n%s", err, lockedRunbook)
+	}
+	return exitError{exitCode(o.Kind), err}
+}
+
+// explain is the one-paragraph account of an outcome that is not a
+// verified deploy, ending with what to do.
+func explain(o deploy.Outcome) string {
+	because := ""
+	if o.Reason != "" {
+		because = " (" + o.Reason + ")"
+	}
+	switch o.Kind {
+	case deploy.RefusedPlatform:
+		var b strings.Builder
+		fmt.Fprintf(&b, "refused before touching anything: the stack has %d platform change(s) pending, which CD must not apply:\n", len(o.Platform))
+		for _, ch := range o.Platform {
+			fmt.Fprintf(&b, "  %-18s %s %s\n", ch.Op, ch.Type, ch.Name)
+		}
+		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", o.Stack, firstNonEmpty(o.Previous, o.ImageTag))
+		return b.String()
+	case deploy.RefusedNoImage:
+		return "refused before touching anything: " + o.Error
+	case deploy.Unverified:
+		if strings.Contains(o.Error, awsx.ErrTimeout.Error()) {
+			return "the stack records the deploy but it is UNVERIFIED: " + o.Error + "; watch it with deploy status, and if ECS rolls it back, run deploy rollback"
+		}
+		return fmt.Sprintf("the stack records %s as deployed, but ECS does not confirm it: %s; check with deploy status (nothing was rolled back or reconciled)", o.ImageTag, o.Error)
+	case deploy.RolledBackPlatform:
+		return fmt.Sprintf("ECS rolled back the deploy of %s%s, which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
+			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", o.ImageTag, because, len(o.Platform), o.ImageTag)
+	case deploy.RolledBackRedeploy:
+		return fmt.Sprintf("ECS rolled back a re-deploy of the running SHA %s%s: the image is not marked rejected, and ECS runs its previous task definition; see deploy status", o.ImageTag, because)
+	case deploy.RolledBackNoEarlier:
+		return fmt.Sprintf("ECS rolled back the deploy of %s%s and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", o.ImageTag, because)
+	case deploy.RolledBackDiverged:
+		return o.Error + "; check deploy status, then deploy up --sha with the SHA ECS runs"
+	case deploy.RolledBackReconcileFailed:
+		return fmt.Sprintf("%s; ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", o.Error, o.Previous)
+	case deploy.RolledBackReconciled:
+		return fmt.Sprintf("ECS rolled back the deploy of %s%s; the stack is reconciled to %s", o.ImageTag, because, o.Reconciled)
+	}
+	return o.Error
+}
+
+func printDiagnostics(w io.Writer, d deploy.Diagnostics) {
+	fmt.Fprintf(w, "\nslipway: %s\n", d.Headline)
+	for _, u := range d.Unavailable {
+		fmt.Fprintf(w, "  (%s unavailable)\n", u)
+	}
+	fmt.Fprintln(w, "stopped tasks:")
+	for _, t := range d.StoppedTasks {
+		printStoppedTask(w, t)
+	}
+	fmt.Fprintln(w, "latest service events:")
+	printEvents(w, d.Events)
+}
+
+func printStoppedTask(w io.Writer, t awsx.StoppedTask) {
+	fmt.Fprintf(w, "  %s  %s  %s: %s\n", t.StoppedAt.UTC().Format(time.RFC3339), shortArn(t.TaskDefinition), t.StopCode, t.StoppedReason)
+	for _, ct := range t.Containers {
+		code := "-"
+		if ct.ExitCode != nil {
+			code = fmt.Sprint(*ct.ExitCode)
+		}
+		fmt.Fprintf(w, "      container %s exit %s %s\n", ct.Name, code, ct.Reason)
+	}
+}
+
+func printEvents(w io.Writer, events []awsx.Event) {
+	for _, e := range events {
+		fmt.Fprintf(w, "  %s  %s\n", e.At.UTC().Format(time.RFC3339), e.Message)
+	}
+}
+
+// shortArn is the last path element of an ARN (family:revision).
+func shortArn(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// state is the one-line result of a reported outcome.
+func state(o deploy.Outcome) string {
+	switch {
+	case o.Kind == deploy.Verified:
+		return "verified: ECS runs it (PRIMARY deployment COMPLETED)"
+	case o.Kind == deploy.RolledBackReconciled:
+		return "ROLLED BACK by ECS; stack reconciled to " + o.Reconciled
+	case o.Kind.RolledBack():
+		return "ROLLED BACK by ECS"
+	}
+	return "UNVERIFIED: ECS did not confirm the rollout"
+}
+
+func printOutcome(w io.Writer, o deploy.Outcome) {
+	fmt.Fprintf(w, "stack %s: %s\n  image      %s\n  previous   %s\n  task def   %s\n  duration   %s\n  changes    %s\n",
+		o.Stack, state(o), o.ImageTag, firstNonEmpty(o.Previous, "(none)"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
+}
+
+// duration is the time from the first phase's start to the last's end.
+func duration(phases []deploy.Phase) string {
+	if len(phases) == 0 {
+		return "0s"
+	}
+	return phases[len(phases)-1].End.Sub(phases[0].Start).Round(time.Second).String()
+}
+
+func deploySummaryMarkdown(o deploy.Outcome) string {
+	status := "✅ verified: ECS runs it"
+	switch {
+	case o.Kind == deploy.RolledBackReconciled:
+		status = "❌ ECS rolled the deploy back; stack reconciled to `" + o.Reconciled + "`"
+	case o.Kind.RolledBack():
+		status = "❌ ECS rolled the deploy back"
+	case o.Kind == deploy.Unverified:
+		status = "⚠️ unverified: ECS did not confirm the rollout"
+	}
+	return fmt.Sprintf("### slipway %s `%s` to %s\n%s\n\n| | |\n|---|---|\n| image | `%s` |\n| previous | `%s` |\n| task definition | `%s` |\n| duration | %s |\n| changes | %s |\n",
+		o.Verb, o.ImageTag[:7], o.Stack, status, o.ImageTag, firstNonEmpty(o.Previous, "none"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
