@@ -31,13 +31,14 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, sha := range []string{shaA, shaB} {
+	for i, sha := range []string{shaA, shaB} {
 		res, err := open(t, p).Up(ctx, sha, contract.DeployMessage(sha).String())
 		if err != nil {
 			t.Fatalf("up %s: %v", sha, err)
 		}
-		if got := res.Outputs["taskDefinitionArn"]; got != deploytest.TaskDefinitionArn(sha) {
-			t.Errorf("taskDefinitionArn = %v, want %s", got, deploytest.TaskDefinitionArn(sha))
+		// Each SHA registers the family's next revision in ECS.
+		if got, want := res.Outputs["taskDefinitionArn"], deploytest.TaskDefinitionArn("api-service", i+1); got != want {
+			t.Errorf("taskDefinitionArn = %v, want %s", got, want)
 		}
 	}
 	after, err := os.ReadFile(p.StackFile())

@@ -1,16 +1,19 @@
 // Package deploytest gives the deploy tool's tests a real Pulumi engine to
-// run against: a provider-free stand-in for infra.Program, and a project
-// with a stack in a local file:// backend.
+// run against: a stand-in for infra.Program whose ECS resources are served
+// by a fake "aws" provider in the test process (the engine attaches to it
+// through PULUMI_DEBUG_PROVIDERS; no provider plugin is installed), and a
+// project with a stack in a local file:// backend.
 package deploytest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +21,54 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Passphrase encrypts the test stacks' secrets.
 const Passphrase = "slipway-test"
 
-// Region and account of the stand-in's outputs.
+// Region and account of the stand-in's outputs and of MemoryECS.
 const (
 	Region  = "us-east-1"
 	Account = "123456789012"
 )
 
-// TaskDefinitionArn is the task definition the stand-in reports for sha.
-func TaskDefinitionArn(sha string) string {
-	return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/api-service:%s", Region, Account, sha[:7])
-}
-
-// RepositoryURL is the repository the stand-in reports.
+// RepositoryURL is the repository the stand-in reports; its images are
+// RepositoryURL:<sha>.
 const RepositoryURL = Account + ".dkr.ecr." + Region + ".amazonaws.com/api-service"
 
-// Program stands in for infra.Program without cloud providers. It loads and
-// validates the same config (contract.Load), registers resources shaped like
-// the real ones (a task definition per SHA under a service, platform
-// resources) as components, and exports the same outputs. Test-only keys in
-// the "test" namespace make it change platform resources (test:platform),
-// fail (test:fail) or hold an update (test:hold, see Hold; previews do not
+type cluster struct {
+	pulumi.CustomResourceState
+	Name pulumi.StringOutput `pulumi:"name"`
+	Arn  pulumi.StringOutput `pulumi:"arn"`
+}
+
+type taskDefinition struct {
+	pulumi.CustomResourceState
+	Arn pulumi.StringOutput `pulumi:"arn"`
+}
+
+type service struct {
+	pulumi.CustomResourceState
+	Name pulumi.StringOutput `pulumi:"name"`
+}
+
+type securityGroup struct {
+	pulumi.CustomResourceState
+}
+
+// Program stands in for infra.Program. It loads and validates the same
+// config (contract.Load) and registers, under a slipway:infra:Service
+// component as the real program does, real custom resources of the fake
+// "aws" provider: the cluster, the task definition "task" (its container
+// runs RepositoryURL:<imageTag>; skipDestroy as in the real program) and
+// the service running it, with the same outputs (the task definition ARN
+// is ECS's answer). A new image tag therefore replaces the task
+// definition and updates the service in place, as for the real program.
+// Test-only keys in the "test" namespace make it create a platform
+// resource, a security group task-sg-<value> (test:platform), fail
+// (test:fail) or hold an update (test:hold, see Hold; previews do not
 // hold, so that a second deploy reaches the lock while the first holds it).
 func Program(ctx *pulumi.Context) error {
 	cfg, err := contract.Load(ctx)
@@ -62,21 +88,58 @@ func Program(ctx *pulumi.Context) error {
 	if err := ctx.RegisterComponentResource("slipway:infra:Service", "service", &svc); err != nil {
 		return err
 	}
-	var task struct{ pulumi.ResourceState }
-	if err := ctx.RegisterComponentResource("aws:ecs/taskDefinition:TaskDefinition", "task-"+cfg.ImageTag[:7], &task, pulumi.Parent(&svc)); err != nil {
+	parent := pulumi.Parent(&svc)
+	var c cluster
+	if err := ctx.RegisterResource("aws:ecs/cluster:Cluster", "cluster", pulumi.Map{
+		"name": pulumi.String(cfg.ClusterName),
+	}, &c, parent); err != nil {
+		return err
+	}
+	containers, err := json.Marshal([]map[string]any{{
+		"name":         contract.ContainerName,
+		"image":        RepositoryURL + ":" + cfg.ImageTag,
+		"essential":    true,
+		"portMappings": []map[string]any{{"containerPort": cfg.ContainerPort, "protocol": "tcp"}},
+		"environment":  []map[string]string{{"name": "APP_VERSION", "value": cfg.ImageTag}},
+	}})
+	if err != nil {
+		return err
+	}
+	var task taskDefinition
+	if err := ctx.RegisterResource("aws:ecs/taskDefinition:TaskDefinition", "task", pulumi.Map{
+		"family":                  pulumi.String(cfg.ServiceName),
+		"requiresCompatibilities": pulumi.StringArray{pulumi.String("FARGATE")},
+		"networkMode":             pulumi.String("awsvpc"),
+		"cpu":                     pulumi.String(strconv.Itoa(cfg.CPU)),
+		"memory":                  pulumi.String(strconv.Itoa(cfg.Memory)),
+		"containerDefinitions":    pulumi.String(containers),
+		"skipDestroy":             pulumi.Bool(true),
+	}, &task, parent); err != nil {
+		return err
+	}
+	var s service
+	if err := ctx.RegisterResource("aws:ecs/service:Service", "service", pulumi.Map{
+		"name":           pulumi.String(cfg.ServiceName),
+		"cluster":        c.Arn,
+		"taskDefinition": task.Arn,
+		"desiredCount":   pulumi.Int(cfg.DesiredCount),
+		"launchType":     pulumi.String("FARGATE"),
+	}, &s, parent); err != nil {
 		return err
 	}
 	if p := test.Get("platform"); p != "" {
-		var sg struct{ pulumi.ResourceState }
-		if err := ctx.RegisterComponentResource("aws:ec2/securityGroup:SecurityGroup", "task-sg-"+p, &sg); err != nil {
+		var sg securityGroup
+		if err := ctx.RegisterResource("aws:ec2/securityGroup:SecurityGroup", "task-sg-"+p, pulumi.Map{
+			"description": pulumi.String("tasks of " + cfg.ServiceName),
+		}, &sg); err != nil {
 			return err
 		}
 	}
 	ctx.Export(contract.OutRepositoryURL, pulumi.String(RepositoryURL))
-	ctx.Export(contract.OutClusterName, pulumi.String(cfg.ClusterName))
-	ctx.Export(contract.OutServiceName, pulumi.String(cfg.ServiceName))
+	ctx.Export(contract.OutClusterName, c.Name)
+	ctx.Export(contract.OutServiceName, s.Name)
 	ctx.Export(contract.OutServiceURL, pulumi.String("http://alb.example.com"))
-	ctx.Export(contract.OutTaskDefinitionArn, pulumi.String(TaskDefinitionArn(cfg.ImageTag)))
+	ctx.Export(contract.OutTaskDefinitionArn, task.Arn)
 	ctx.Export(contract.OutRegion, pulumi.String(cfg.Region))
 	ctx.Export(contract.OutImageTag, pulumi.String(cfg.ImageTag))
 	return nil
@@ -164,12 +227,17 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
-// Project is a project folder with one stack in a file:// backend.
+// Project is a project folder with one stack in a file:// backend, and
+// the fake "aws" provider its engine runs attach to.
 type Project struct {
 	Dir     string
 	Stack   string
 	Backend string
-	Env     map[string]string
+	Env     map[string]string // for the Pulumi CLI: passphrase, backend, PULUMI_DEBUG_PROVIDERS
+	// ECS is where the provider's ECS calls go while the environment
+	// sets no ECS endpoint (AWS_ENDPOINT_URL_ECS or AWS_ENDPOINT_URL);
+	// with one they go to an SDK client for it.
+	ECS *MemoryECS
 }
 
 // StackFile is the stack's settings file.
@@ -190,12 +258,17 @@ func UsePulumiCLI(t testing.TB) {
 
 // NewProject makes a project with the real Pulumi.yaml, a stack file with
 // config (key: value lines under config:), and the stack created in a
-// fresh file:// backend, as an administrator's bootstrap would.
+// fresh file:// backend, as an administrator's bootstrap would. It serves
+// the fake "aws" provider until the test ends.
 func NewProject(t testing.TB, stack string, config map[string]string) Project {
 	t.Helper()
 	UsePulumiCLI(t)
-	p := Project{Dir: t.TempDir(), Stack: stack, Backend: "file://" + t.TempDir()}
-	p.Env = map[string]string{"PULUMI_CONFIG_PASSPHRASE": Passphrase, "PULUMI_BACKEND_URL": p.Backend}
+	p := Project{Dir: t.TempDir(), Stack: stack, Backend: "file://" + t.TempDir(), ECS: NewMemoryECS()}
+	p.Env = map[string]string{
+		"PULUMI_CONFIG_PASSPHRASE": Passphrase,
+		"PULUMI_BACKEND_URL":       p.Backend,
+		"PULUMI_DEBUG_PROVIDERS":   serveProvider(t, &provider{ecs: envOrMemory(p.ECS)}),
+	}
 	b, err := os.ReadFile(filepath.Join(Root(), "Pulumi.yaml"))
 	if err != nil {
 		t.Fatal(err)
