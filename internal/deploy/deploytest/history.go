@@ -41,7 +41,7 @@ type historyFile struct {
 // .pulumi/history/<project>/<stack>/<stack>-<unix-ns>.history.json with
 // the config it ran with and its quoted message, next to a
 // .checkpoint.json copy of the stack's state. This makes a stack of a
-// thousand updates in well under a second instead of a thousand deploys.
+// thousand updates in about a second instead of a thousand deploys.
 // The entries start one second apart and the newest a second before now,
 // so that the test's real updates run afterwards are newer than all of
 // them; their recorded version is 0, as every DIY backend's is.
