@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 )
 

@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"io"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
-	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 	"github.com/slipway-dev/slipway/internal/pins"
 )
@@ -17,52 +17,79 @@ import (
 // benchSHA is the i-th deploy's SHA.
 func benchSHA(i int) string { return fmt.Sprintf("%040x", i+1) }
 
-// deployedProject is a stack with n real deploys in a file:// backend.
-func deployedProject(b *testing.B, n int) deploytest.Project {
+// benchProject is a stack whose history holds n deploys, written straight
+// into its file:// backend.
+func benchProject(b *testing.B, n int) deploytest.Project {
 	b.Helper()
 	p := deploytest.NewProject(b, "bench", deploytest.BaseConfig())
 	for k, v := range p.Env {
 		b.Setenv(k, v)
 	}
-	s, err := deploy.Open(context.Background(), deploy.Options{
-		ProjectDir: p.Dir, Stack: p.Stack, Program: deploytest.Program, ImageTagKey: imageTagKey(),
-	})
-	if err != nil {
-		b.Fatal(err)
+	entries := make([]deploytest.Entry, n)
+	for i := range entries {
+		entries[i] = deploytest.Entry{ImageTag: benchSHA(i), Message: contract.DeployMessage(benchSHA(i)).String()}
 	}
-	defer s.Close()
-	for i := 0; i < n; i++ {
-		if _, err := s.Up(context.Background(), benchSHA(i), contract.DeployMessage(benchSHA(i)).String()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	p.WriteHistory(b, entries)
 	return p
 }
 
-// BenchmarkHistory compares the tool's history (and rollback --dry-run,
-// which reads the same history) with the raw CLI's `pulumi stack history
-// --json` on the same stack, at 10 and 200 past deploys. Report the ratio
-// of ns/op (tool / raw).
-func BenchmarkHistory(b *testing.B) {
-	for _, n := range []int{10, 200} {
-		p := deployedProject(b, n)
+// BenchmarkVerbs times the tool's read-only verbs as a user runs them
+// (the whole command, opening the stack included) side by side with what
+// a user would run instead, the raw `pulumi stack history --json`
+// (default page, no secrets), alternately in the same process, on stacks
+// of 10, 300 and 1000 updates. It reports each mean (ms) and tool/raw.
+func BenchmarkVerbs(b *testing.B) {
+	for _, n := range []int{10, 300, 1000} {
+		p := benchProject(b, n)
 		c := &Command{Stdout: io.Discard, Stderr: io.Discard, Getenv: os.Getenv, Program: deploytest.Program, Plugins: []pins.Plugin{}}
-		b.Run(fmt.Sprintf("deploys=%d/raw-cli", n), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				cmd := exec.Command("pulumi", "stack", "history", "--json", "--show-secrets", "--stack", p.Stack)
-				cmd.Dir = p.Dir
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("%v\n%s", err, out)
-				}
+		raw := func() error {
+			cmd := exec.Command("pulumi", "stack", "history", "--json", "--stack", p.Stack)
+			cmd.Dir = p.Dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%w\n%s", err, out)
 			}
-		})
-		for _, verb := range [][]string{{"history", "--output", "json"}, {"rollback", "--dry-run"}} {
-			b.Run(fmt.Sprintf("deploys=%d/tool-%s", n, verb[0]), func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					if code := c.Main(context.Background(), append(verb, "--dir", p.Dir, "--stack", p.Stack)); code != ExitOK {
-						b.Fatalf("exit %d", code)
-					}
+			return nil
+		}
+		verbs := [][]string{{"history", "--output", "json"}, {"rollback", "--dry-run"}}
+		if n > 250 {
+			verbs = append(verbs, []string{"rollback", "--dry-run", "--to", benchSHA(n - 1 - 250)})
+		}
+		for _, verb := range verbs {
+			name := verb[0]
+			if len(verb) > 2 && verb[2] == "--to" {
+				name += "-to-250-back"
+			} else if verb[0] == "rollback" {
+				name += "-dry-run"
+			}
+			tool := func() error {
+				if code := c.Main(context.Background(), append(verb, "--dir", p.Dir, "--stack", p.Stack)); code != ExitOK {
+					return fmt.Errorf("deploy %v: exit %d", verb, code)
 				}
+				return nil
+			}
+			b.Run(fmt.Sprintf("updates=%d/%s", n, name), func(b *testing.B) {
+				var rawTime, toolTime time.Duration
+				runs := 0
+				timed := func(f func() error, total *time.Duration) {
+					start := time.Now()
+					if err := f(); err != nil {
+						b.Fatal(err)
+					}
+					*total += time.Since(start)
+				}
+				for b.Loop() {
+					if runs%2 == 0 {
+						timed(raw, &rawTime)
+						timed(tool, &toolTime)
+					} else {
+						timed(tool, &toolTime)
+						timed(raw, &rawTime)
+					}
+					runs++
+				}
+				b.ReportMetric(float64(rawTime)/1e6/float64(runs), "raw-ms")
+				b.ReportMetric(float64(toolTime)/1e6/float64(runs), "tool-ms")
+				b.ReportMetric(float64(toolTime)/float64(rawTime), "tool/raw")
 			})
 		}
 	}

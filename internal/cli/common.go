@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/spf13/cobra"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,8 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/spf13/cobra"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/pins"
 	"github.com/slipway-dev/slipway/internal/project"
@@ -52,15 +51,25 @@ func (o CommonOptions) validate() error {
 // with check) before it opens the stack: bad input never reaches the
 // engine.
 func (c *Command) begin(ctx context.Context, o *CommonOptions, check func() error) (*deploy.Session, error) {
-	if err := o.validate(); err != nil {
+	opts, err := c.stackOptions(o, check)
+	if err != nil {
 		return nil, err
 	}
-	if check != nil {
-		if err := check(); err != nil {
-			return nil, err
-		}
+	s, err := deploy.Open(ctx, opts)
+	if errors.Is(err, deploy.ErrNoStack) {
+		return nil, badInput("%v", err)
 	}
-	return c.openStack(ctx, *o)
+	return s, err
+}
+
+// beginHistory checks a read-only verb's flags as begin does, and opens
+// the stack's history only.
+func (c *Command) beginHistory(o *CommonOptions, check func() error) (*deploy.HistoryReader, error) {
+	opts, err := c.stackOptions(o, check)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.OpenHistory(opts), nil
 }
 
 // verifyTimeoutFlag is the --verify-timeout flag of the verbs that deploy.
@@ -120,31 +129,40 @@ func validateConfig(stack string, config map[string]string) error {
 	return nil
 }
 
-// openStack finds the project, reads the stack's config and opens the
-// stack. Progress of the engine goes to stderr, so that stdout stays
-// parseable with --output json.
-func (c *Command) openStack(ctx context.Context, o CommonOptions) (*deploy.Session, error) {
+// stackOptions checks the flags and finds the project and the stack's
+// config, checking the config for the verbs that run the program. Engine
+// progress goes to stderr, so that stdout stays parseable with --output
+// json.
+func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Options, error) {
+	if err := o.validate(); err != nil {
+		return deploy.Options{}, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return deploy.Options{}, err
+		}
+	}
 	proj, err := project.Find(o.Dir)
 	if err != nil {
-		return nil, badInput("%v", err)
+		return deploy.Options{}, badInput("%v", err)
 	}
 	config, err := proj.StackConfig(o.Stack)
 	if err != nil {
-		return nil, badInput("%v", err)
+		return deploy.Options{}, badInput("%v", err)
 	}
 	if o.runsProgram {
 		if err := validateConfig(o.Stack, config); err != nil {
-			return nil, err
+			return deploy.Options{}, err
 		}
 	}
 	if c.Program == nil {
-		return nil, errors.New("no Pulumi program to run (cmd/deploy passes infra.Program)")
+		return deploy.Options{}, errors.New("no Pulumi program to run (cmd/deploy passes infra.Program)")
 	}
 	plugins := c.Plugins
 	if plugins == nil {
 		plugins = pins.Plugins
 	}
-	s, err := deploy.Open(ctx, deploy.Options{
+	return deploy.Options{
 		ProjectDir:  proj.Dir,
 		Stack:       o.Stack,
 		Backend:     o.Backend,
@@ -152,14 +170,7 @@ func (c *Command) openStack(ctx context.Context, o CommonOptions) (*deploy.Sessi
 		ImageTagKey: imageTagKey(),
 		Plugins:     plugins,
 		Progress:    c.Stderr,
-	})
-	if err != nil {
-		if errors.Is(err, deploy.ErrNoStack) {
-			return nil, badInput("%v", err)
-		}
-		return nil, err
-	}
-	return s, nil
+	}, nil
 }
 
 // stackError maps the engine's lock conflict to its exit code and runbook.
@@ -230,7 +241,7 @@ func (c *Command) note(format string, args ...interface{}) {
 // currentSHA is the SHA ECS runs according to the stack's history; ""
 // when nothing was deployed yet. Updates history does not count as
 // deploys are named once on stderr.
-func (c *Command) currentSHA(ctx context.Context, s *deploy.Session) (string, error) {
+func (c *Command) currentSHA(ctx context.Context, s deploy.HistorySource) (string, error) {
 	sha, skipped, err := deploy.Running(ctx, s)
 	c.noteSkipped(skipped)
 	if errors.Is(err, deploy.ErrNeverDeployed) {
@@ -240,11 +251,12 @@ func (c *Command) currentSHA(ctx context.Context, s *deploy.Session) (string, er
 }
 
 // rollbackTarget is the current SHA and the rollback's target; a target
-// that cannot be rolled back to is bad input.
-func (c *Command) rollbackTarget(ctx context.Context, s *deploy.Session, to string) (string, string, error) {
+// that cannot be rolled back to, or a stack that does not exist, is bad
+// input.
+func (c *Command) rollbackTarget(ctx context.Context, s deploy.HistorySource, to string) (string, string, error) {
 	r, err := deploy.RollbackTarget(ctx, s, to)
 	c.noteSkipped(r.Skipped)
-	if err != nil && !errors.Is(err, deploy.ErrNeverDeployed) && ctx.Err() == nil {
+	if errors.Is(err, deploy.ErrNoStack) || errors.Is(err, deploy.ErrNoTarget) {
 		return r.Current, r.Target, badInput("%v", err)
 	}
 	return r.Current, r.Target, err

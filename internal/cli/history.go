@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -50,7 +51,7 @@ func (c *Command) historyCmd() *cobra.Command {
 const defaultHistoryLimit = 20
 
 func (c *Command) history(ctx context.Context, o HistoryOptions) error {
-	session, err := c.begin(ctx, &o.CommonOptions, func() error {
+	reader, err := c.beginHistory(&o.CommonOptions, func() error {
 		if o.All && o.Limit != defaultHistoryLimit {
 			return badInput("--all and --limit %d: pick one (--all shows every update)", o.Limit)
 		}
@@ -62,12 +63,14 @@ func (c *Command) history(ctx context.Context, o HistoryOptions) error {
 	if err != nil {
 		return err
 	}
-	defer session.Close()
 	limit := o.Limit
 	if o.All {
 		limit = 0
 	}
-	hist, err := deploy.Recent(ctx, session, limit)
+	hist, err := deploy.Recent(ctx, reader, limit)
+	if errors.Is(err, deploy.ErrNoStack) {
+		return badInput("%v", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipway-dev/slipway/internal/deploy"
-
 	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // The README documents every exit code and every config key.

@@ -40,34 +40,49 @@ back), or --to a SHA that ran successfully before, with the same checks and veri
 }
 
 func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
-	session, err := c.begin(ctx, &o.CommonOptions, func() error {
+	check := func() error {
 		if o.To != "" {
 			if err := contract.ValidateSHA(o.To); err != nil {
 				return badInput("--to: %v", err)
 			}
 		}
 		return checkVerifyTimeout(o.VerifyTimeout)
-	})
-	if err != nil {
-		return err
-	}
-	defer session.Close()
-	current, target, err := c.rollbackTarget(ctx, session, o.To)
-	if errors.Is(err, deploy.ErrNeverDeployed) {
-		return exitError{ExitRefused, fmt.Errorf("%w: nothing to roll back", err)}
-	}
-	if err != nil {
-		return err
 	}
 	if o.DryRun {
+		// A dry run reads the history only: no stack to open.
+		reader, err := c.beginHistory(&o.CommonOptions, check)
+		if err != nil {
+			return err
+		}
+		current, target, err := c.rollbackTarget(ctx, reader, o.To)
+		if err != nil {
+			return rollbackRefusal(err)
+		}
 		if o.Output == "json" {
 			return writeJSON(c.Stdout, map[string]string{"stack": o.Stack, "current": current, "target": target})
 		}
 		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target\n", o.Stack, current, target)
 		return nil
 	}
+	session, err := c.begin(ctx, &o.CommonOptions, check)
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	current, target, err := c.rollbackTarget(ctx, session, o.To)
+	if err != nil {
+		return rollbackRefusal(err)
+	}
 	return c.deploy(ctx, session, o.UpOptions, deploy.Request{
 		Stack: o.Stack, SHA: target, Previous: current, Message: contract.RollbackMessage(target, current),
 		VerifyTimeout: o.VerifyTimeout,
 	})
+}
+
+// rollbackRefusal is the exit of a rollback that has nothing to go to.
+func rollbackRefusal(err error) error {
+	if errors.Is(err, deploy.ErrNeverDeployed) {
+		return exitError{ExitRefused, fmt.Errorf("%w: nothing to roll back", err)}
+	}
+	return err
 }

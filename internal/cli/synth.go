@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/internal/contract"
-
 	"github.com/slipway-dev/slipway/internal/project"
 	"github.com/slipway-dev/slipway/internal/synth"
 )

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 
 	"github.com/slipway-dev/slipway/internal/contract"
@@ -85,18 +86,24 @@ func (s *Session) HistoryPage(ctx context.Context, pageSize, page int) ([]Update
 	if err != nil {
 		return nil, err
 	}
+	return toUpdates(hist, s.o.ImageTagKey), nil
+}
+
+// toUpdates reads the CLI's history entries, with the image tag under
+// imageTagKey.
+func toUpdates(hist []auto.UpdateSummary, imageTagKey string) []Update {
 	out := make([]Update, 0, len(hist))
 	for _, h := range hist {
 		u := Update{Version: h.Version, Kind: h.Kind, Result: h.Result, Start: parseTime(h.StartTime), Message: unquote(h.Message)}
 		if h.EndTime != nil {
 			u.End = parseTime(*h.EndTime)
 		}
-		if v, ok := h.Config[s.o.ImageTagKey]; ok {
+		if v, ok := h.Config[imageTagKey]; ok {
 			u.ImageTag = v.Value
 		}
 		out = append(out, u)
 	}
-	return out, nil
+	return out
 }
 
 // History is the whole history of the stack, newest first.
@@ -154,6 +161,11 @@ func Recent(ctx context.Context, src HistorySource, limit int) ([]Update, error)
 	}
 	return out, nil
 }
+
+// ErrNoTarget is wrapped by RollbackTarget's errors for a rollback that
+// has no target: the --to SHA never ran, is the current one, or nothing
+// older qualifies.
+var ErrNoTarget = errors.New("no rollback target")
 
 // ErrNeverDeployed is returned when the history holds no successful deploy.
 var ErrNeverDeployed = errors.New("the stack has no successful deploy yet")
@@ -335,7 +347,7 @@ func RollbackTarget(ctx context.Context, src HistorySource, to string) (Rollback
 			r.Current = u.ImageTag
 			if to == r.Current {
 				r.Skipped = l.skipped
-				return r, fmt.Errorf("%s is already the deployed SHA: nothing to roll back to", to)
+				return r, fmt.Errorf("%w: %s is already the deployed SHA: nothing to roll back to", ErrNoTarget, to)
 			}
 		}
 		if to != "" {
@@ -357,9 +369,9 @@ func RollbackTarget(ctx context.Context, src HistorySource, to string) (Rollback
 	case r.Current == "":
 		return r, ErrNeverDeployed
 	case to != "":
-		return r, fmt.Errorf("%s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", to)
+		return r, fmt.Errorf("%w: %s never ran successfully on this stack (never deployed, its deploy failed, or ECS rolled it back); pick one from `deploy history` (rollback only goes to a known-good SHA; use up --sha for a new one)", ErrNoTarget, to)
 	}
-	return r, fmt.Errorf("no deploy older than %s's to roll back to (see deploy history; use rollback --to SHA or up --sha)", r.Current)
+	return r, fmt.Errorf("%w: no deploy older than %s's to roll back to (see deploy history; use rollback --to SHA or up --sha)", ErrNoTarget, r.Current)
 }
 
 // Printable makes history text (a message, an image tag) safe to print

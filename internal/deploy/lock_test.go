@@ -3,9 +3,9 @@ package deploy_test
 import (
 	"context"
 	"errors"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"testing"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 )

