@@ -2,11 +2,12 @@ package infra
 
 import (
 	"encoding/json"
-	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Data settings: the table's key schema and the queue's redrive.

@@ -2,13 +2,13 @@ package infra
 
 import (
 	"errors"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"path"
 	"strings"
 
 	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/pins"
 	"github.com/slipway-dev/slipway/workflows"
 )

@@ -2,12 +2,13 @@ package infra
 
 import (
 	"fmt"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Health check and rollout tuning of the target group. A task becomes

@@ -7,6 +7,7 @@ package infra
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/slipway-dev/slipway/internal/contract"
 )
 

@@ -2,10 +2,11 @@ package infra
 
 import (
 	"encoding/json"
-	"github.com/slipway-dev/slipway/internal/contract"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // UntaggedExpiryDays is how long ECR keeps untagged images (failed or

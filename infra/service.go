@@ -2,13 +2,14 @@ package infra
 
 import (
 	"encoding/json"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Deployment settings of the Fargate service.

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"github.com/slipway-dev/slipway/internal/contract"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/project"
 )
 
