@@ -193,15 +193,6 @@ func writeJSON(w io.Writer, v interface{}) error {
 	return enc.Encode(v)
 }
 
-// outputString reads a string stack output.
-func outputString(outputs map[string]interface{}, key string) (string, error) {
-	s, ok := outputs[key].(string)
-	if !ok || s == "" {
-		return "", fmt.Errorf("the stack has no %q output: it was never deployed with this program (an administrator runs up --all first)", key)
-	}
-	return s, nil
-}
-
 // appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when set.
 func (c *Command) appendStepSummary(markdown string) error {
 	path := c.getenv("GITHUB_STEP_SUMMARY")

@@ -48,7 +48,7 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Errorf("Pulumi.dev.yaml changed by up:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	hist, err := open(t, p).History(ctx)
+	hist, err := deploy.Recent(ctx, open(t, p), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +63,8 @@ func TestUpHistoryAndStackFileUntouched(t *testing.T) {
 			t.Errorf("history[%d] times %v..%v", i, hist[i].Start, hist[i].End)
 		}
 	}
-	if cur, err := deploy.CurrentSHA(hist); err != nil || cur != shaB {
-		t.Errorf("CurrentSHA = %q, %v; want %s", cur, err, shaB)
+	if cur, _, err := deploy.Running(ctx, open(t, p)); err != nil || cur != shaB {
+		t.Errorf("Running = %q, %v; want %s", cur, err, shaB)
 	}
 }
 
@@ -118,15 +118,15 @@ func TestFailedUpdateIsInHistory(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("up with a failing program: err %v, want the program's error", err)
 	}
-	hist, err := open(t, p).History(ctx)
+	hist, err := deploy.Recent(ctx, open(t, p), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hist) != 2 || hist[0].Result != "failed" || hist[0].ImageTag != shaB {
 		t.Fatalf("history %+v, want the failed update of %s first", hist, shaB)
 	}
-	if cur, _ := deploy.CurrentSHA(hist); cur != shaA {
-		t.Errorf("CurrentSHA after a failed update = %s, want %s", cur, shaA)
+	if cur, _, _ := deploy.Running(ctx, open(t, p)); cur != shaA {
+		t.Errorf("Running after a failed update = %s, want %s", cur, shaA)
 	}
 }
 
@@ -154,7 +154,7 @@ func TestMarkChangesNothing(t *testing.T) {
 	if err := open(t, p).Mark(ctx, shaA, contract.RejectedMessage(shaA).String()); err != nil {
 		t.Fatalf("Mark with the deployed SHA: %v", err)
 	}
-	hist, err := open(t, p).History(ctx)
+	hist, err := deploy.Recent(ctx, open(t, p), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

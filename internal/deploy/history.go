@@ -106,11 +106,6 @@ func toUpdates(hist []auto.UpdateSummary, imageTagKey string) []Update {
 	return out
 }
 
-// History is the whole history of the stack, newest first.
-func (s *Session) History(ctx context.Context) ([]Update, error) {
-	return Recent(ctx, s, 0)
-}
-
 // unquote undoes the quoting the Automation API gives --message.
 func unquote(s string) string {
 	if u, err := strconv.Unquote(s); err == nil {
@@ -249,18 +244,6 @@ func (l *ledger) add(u Update) bool {
 	}
 	l.good = append(l.good, u)
 	return true
-}
-
-// CurrentSHA is the image SHA of the newest deploy that really ran in
-// history (newest first), already read.
-func CurrentSHA(history []Update) (string, error) {
-	l := newLedger()
-	for _, u := range history {
-		if l.add(u) {
-			return u.ImageTag, nil
-		}
-	}
-	return "", ErrNeverDeployed
 }
 
 // Running is the image SHA of the newest deploy that really ran: what ECS
