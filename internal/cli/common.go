@@ -72,18 +72,6 @@ func (c *Command) beginHistory(o *CommonOptions, check func() error) (*deploy.Hi
 	return deploy.OpenHistory(opts), nil
 }
 
-// verifyTimeoutFlag is the --verify-timeout flag of the verbs that deploy.
-func verifyTimeoutFlag(cmd *cobra.Command, d *time.Duration) {
-	cmd.Flags().DurationVar(d, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete the rollout after pulumi up")
-}
-
-func checkVerifyTimeout(d time.Duration) error {
-	if d <= 0 {
-		return badInput("--verify-timeout %s: want a positive duration such as 10m", d)
-	}
-	return nil
-}
-
 // imageTagKey is the config key of the image SHA.
 func imageTagKey() string { return contract.Project + ":" + contract.KeyImageTag }
 

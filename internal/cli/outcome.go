@@ -14,20 +14,25 @@ import (
 // outcomeExit is the exit code of each deploy outcome: the one table the
 // tool follows and the README's "Exit codes of up and rollback" repeats.
 var outcomeExit = map[deploy.Kind]int{
-	deploy.Verified:                  ExitOK,
-	deploy.Unverified:                ExitFailure,
-	deploy.RefusedNeverDeployed:      ExitRefused,
-	deploy.RefusedPlatform:           ExitRefused,
-	deploy.RefusedNoImage:            ExitNoImage,
-	deploy.RolledBackReconciled:      ExitRolledBack,
-	deploy.RolledBackPlatform:        ExitRolledBack,
-	deploy.RolledBackRedeploy:        ExitRolledBack,
-	deploy.RolledBackNoEarlier:       ExitRolledBack,
-	deploy.RolledBackDiverged:        ExitRolledBack,
-	deploy.RolledBackReconcileFailed: ExitRolledBack,
-	deploy.Failed:                    ExitFailure,
-	deploy.Locked:                    ExitLocked,
-	deploy.Interrupted:               ExitFailure,
+	deploy.Verified:                   ExitOK,
+	deploy.Unverified:                 ExitFailure,
+	deploy.RefusedNeverDeployed:       ExitRefused,
+	deploy.RefusedPlatform:            ExitRefused,
+	deploy.RefusedNoImage:             ExitNoImage,
+	deploy.RefusedDiverged:            ExitMismatch,
+	deploy.RefusedRejected:            ExitRefused,
+	deploy.RefusedOlder:               ExitRefused,
+	deploy.RefusedNoTarget:            ExitBadInput,
+	deploy.RolledBackReconciled:       ExitRolledBack,
+	deploy.RolledBackPlatform:         ExitRolledBack,
+	deploy.RolledBackRedeploy:         ExitRolledBack,
+	deploy.RolledBackNoEarlier:        ExitRolledBack,
+	deploy.RolledBackDiverged:         ExitRolledBack,
+	deploy.RolledBackReconcileFailed:  ExitRolledBack,
+	deploy.RolledBackReconcileSkipped: ExitRolledBack,
+	deploy.Failed:                     ExitFailure,
+	deploy.Locked:                     ExitLocked,
+	deploy.Interrupted:                ExitFailure,
 }
 
 // exitCode is the exit code of an outcome kind; a kind missing from the
@@ -92,6 +97,20 @@ func explain(o deploy.Outcome) string {
 		return b.String()
 	case deploy.RefusedNoImage:
 		return "refused before touching anything: " + o.Error
+	case deploy.RefusedDiverged:
+		return fmt.Sprintf("refused before touching anything: %s. ECS may have rolled back a deploy the tool could not verify, or someone deployed by hand: check deploy status; "+
+			"to make the stack follow ECS, deploy up --sha %s --force; to %s anyway, add --force", o.Error, o.RunningImageTag, o.Verb)
+	case deploy.RefusedRejected:
+		return "refused before touching anything: " + o.Error + "; fix the image and deploy a new SHA, or add --force to deploy this one again"
+	case deploy.RefusedOlder:
+		return "refused before touching anything: " + o.Error + "; a re-run of an old CD run must not go back quietly (add --force to deploy it as a new deploy)"
+	case deploy.Interrupted:
+		if o.TaskDefinitionArn != "" {
+			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
+		}
+		return o.Error
+	case deploy.RolledBackReconcileSkipped:
+		return fmt.Sprintf("%s; ECS runs the previous task definition: run deploy status, then deploy up --sha %s", o.Error, o.Previous)
 	case deploy.Unverified:
 		if strings.Contains(o.Error, awsx.ErrTimeout.Error()) {
 			return "the stack records the deploy but it is UNVERIFIED: " + o.Error + "; watch it with deploy status, and if ECS rolls it back, run deploy rollback"

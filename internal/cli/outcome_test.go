@@ -23,11 +23,12 @@ func TestOutcomeExitCodes(t *testing.T) {
 		if got, want := code == ExitOK, k == deploy.Verified; got != want {
 			t.Errorf("%s exits %d: only a verified deploy exits 0", k, code)
 		}
-		if strings.HasPrefix(string(k), "refused-") && code != ExitRefused && code != ExitNoImage {
-			t.Errorf("%s exits %d, want %d or %d (refused before touching anything)", k, code, ExitRefused, ExitNoImage)
+		if strings.HasPrefix(string(k), "refused-") && (code == ExitOK || code == ExitFailure || code == ExitRolledBack) {
+			t.Errorf("%s exits %d: a refusal changes nothing and has its own code, not %d, %d or %d", k, code, ExitOK, ExitFailure, ExitRolledBack)
 		}
 	}
-	for k, want := range map[deploy.Kind]int{deploy.Locked: ExitLocked, deploy.RefusedNoImage: ExitNoImage, deploy.Unverified: ExitFailure, deploy.Interrupted: ExitFailure} {
+	for k, want := range map[deploy.Kind]int{deploy.Locked: ExitLocked, deploy.RefusedNoImage: ExitNoImage, deploy.Unverified: ExitFailure, deploy.Interrupted: ExitFailure,
+		deploy.RefusedDiverged: ExitMismatch, deploy.RefusedNoTarget: ExitBadInput, deploy.RefusedOlder: ExitRefused} {
 		if got := exitCode(k); got != want {
 			t.Errorf("exitCode(%s) = %d, want %d", k, got, want)
 		}

@@ -35,7 +35,8 @@ back), or --to a SHA that ran successfully before, with the same checks and veri
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.To, "to", "", "SHA to roll back to (default: the newest good deploy before the current one); must have been deployed successfully")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the current SHA and the target, change nothing (reads the stack history only)")
-	verifyTimeoutFlag(cmd, &o.VerifyTimeout)
+	cmd.Flags().BoolVar(&o.Force, "force", false, "roll back although ECS runs something other than history's current SHA")
+	deployFlags(cmd, &o.UpOptions)
 	return cmd
 }
 
@@ -46,7 +47,7 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 				return badInput("--to: %v", err)
 			}
 		}
-		return checkVerifyTimeout(o.VerifyTimeout)
+		return checkDeployFlags(o.UpOptions)
 	}
 	if o.DryRun {
 		// A dry run reads the history only: no stack to open.
@@ -69,14 +70,10 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 		return err
 	}
 	defer session.Close()
-	current, target, err := c.rollbackTarget(ctx, session, o.To)
-	if err != nil {
-		return rollbackRefusal(err)
-	}
-	return c.deploy(ctx, session, o.UpOptions, deploy.Request{
-		Stack: o.Stack, SHA: target, Previous: current, Message: contract.RollbackMessage(target, current),
-		VerifyTimeout: o.VerifyTimeout,
+	out := c.deployer(session).Rollback(ctx, deploy.RollbackRequest{
+		Stack: o.Stack, To: o.To, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions),
 	})
+	return c.renderOutcome(o.Output, out)
 }
 
 // rollbackRefusal is the exit of a rollback that has nothing to go to.

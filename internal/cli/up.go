@@ -16,7 +16,9 @@ type UpOptions struct {
 	CommonOptions
 	SHA           string
 	All           bool
+	Force         bool
 	VerifyTimeout time.Duration
+	Deadline      time.Duration
 }
 
 func (c *Command) upCmd() *cobra.Command {
@@ -38,7 +40,8 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
-	verifyTimeoutFlag(cmd, &o.VerifyTimeout)
+	cmd.Flags().BoolVar(&o.Force, "force", false, "deploy although ECS runs something other than history's current SHA, or the SHA is older than the current deploy or was rolled back by ECS")
+	deployFlags(cmd, &o)
 	return cmd
 }
 
@@ -50,33 +53,64 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if err := contract.ValidateSHA(o.SHA); err != nil {
 			return badInput("--sha: %v", err)
 		}
-		return checkVerifyTimeout(o.VerifyTimeout)
+		return checkDeployFlags(o)
 	})
 	if err != nil {
 		return err
 	}
 	defer session.Close()
-	previous, err := c.currentSHA(ctx, session)
-	if err != nil {
-		return err
-	}
-	return c.deploy(ctx, session, o, deploy.Request{
-		Stack: o.Stack, SHA: o.SHA, Previous: previous, Message: contract.DeployMessage(o.SHA),
-		All: o.All, VerifyTimeout: o.VerifyTimeout,
+	out := c.deployer(session).Up(ctx, deploy.UpRequest{
+		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
 	})
+	return c.renderOutcome(o.Output, out)
 }
 
-// deploy runs one deploy through the deployer and renders its outcome.
-func (c *Command) deploy(ctx context.Context, session *deploy.Session, o UpOptions, r deploy.Request) error {
-	d := &deploy.Deployer{
+// deployer decides the deploys of session.
+func (c *Command) deployer(session *deploy.Session) *deploy.Deployer {
+	return &deploy.Deployer{
 		Stack:          session,
+		History:        session,
 		OpenCloud:      openCloud,
 		VerifyInterval: c.VerifyInterval,
 		Notify:         func(line string) { c.note("%s", line) },
 	}
-	out := d.Deploy(ctx, r)
-	return c.renderOutcome(o.Output, out)
 }
+
+// deployFlags are the flags up and rollback share.
+func deployFlags(cmd *cobra.Command, o *UpOptions) {
+	cmd.Flags().DurationVar(&o.VerifyTimeout, "verify-timeout", defaultVerifyTimeout, "how long to wait for ECS to complete a rollout")
+	cmd.Flags().DurationVar(&o.Deadline, "deadline", 0, "how long the whole command may run (default: two updates and two rollouts, "+
+		"the deploy's and a reconcile's: 2 × (update allowance + --verify-timeout)); a reconcile that cannot finish in the time left is skipped")
+}
+
+func checkDeployFlags(o UpOptions) error {
+	if o.VerifyTimeout <= 0 || o.VerifyTimeout > maxVerifyTimeout {
+		return badInput("--verify-timeout %s: want a positive duration up to %s, such as 10m", o.VerifyTimeout, maxVerifyTimeout)
+	}
+	if o.Deadline < 0 || o.Deadline > maxDeadline {
+		return badInput("--deadline %s: want a duration up to %s, such as 45m (0: the default)", o.Deadline, maxDeadline)
+	}
+	return nil
+}
+
+// deadline is when a deploy must be done: --deadline from now, or room
+// for two updates and two rollouts.
+func deadline(o UpOptions) time.Time {
+	d := o.Deadline
+	if d == 0 {
+		d = 2 * (updateAllowance + o.VerifyTimeout)
+	}
+	return time.Now().Add(d)
+}
+
+// Limits of the deploy flags. updateAllowance is what an engine update of
+// the service takes at most: the program's service timeout for its API
+// calls. The ceilings keep a typo (876000h) from holding a CI job.
+const (
+	updateAllowance  = 10 * time.Minute
+	maxVerifyTimeout = 2 * time.Hour
+	maxDeadline      = 6 * time.Hour
+)
 
 // openCloud opens the AWS clients the deploy verbs use in region.
 func openCloud(ctx context.Context, region string) (deploy.Cloud, error) {

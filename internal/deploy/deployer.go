@@ -37,6 +37,9 @@ type Cloud interface {
 // decision and finding is in the Outcome it returns.
 type Deployer struct {
 	Stack Stack
+	// History is the stack's history, read newest first (a *Session is
+	// one).
+	History HistorySource
 	// OpenCloud opens ECR and ECS clients in the stack's region.
 	OpenCloud func(ctx context.Context, region string) (Cloud, error)
 	// VerifyInterval is how often ECS is polled while a rollout is in
@@ -56,8 +59,14 @@ type Request struct {
 	Previous string // the SHA running before, "" when there is none
 	Message  contract.Message
 	// All lets the update apply platform changes too (administrators).
-	All           bool
+	All bool
+	// Force deploys although ECS runs something other than history's
+	// current SHA (and, for up, a SHA ECS rolled back or an older one).
+	Force         bool
 	VerifyTimeout time.Duration
+	// Deadline is when the tool must be done; zero means none. Waits end
+	// by it, and a reconcile that cannot finish by it is skipped.
+	Deadline time.Time
 }
 
 // Kind is what came of a deploy. Each kind has one exit code (see the
@@ -79,6 +88,17 @@ const (
 	RefusedPlatform Kind = "refused-platform-changes"
 	// RefusedNoImage: the image is not in ECR, or not pullable (archived).
 	RefusedNoImage Kind = "refused-no-image"
+	// RefusedDiverged: ECS runs another image than history's current SHA;
+	// nothing is applied without --force.
+	RefusedDiverged Kind = "refused-ecs-differs"
+	// RefusedRejected: up of a SHA ECS rolled back, without --force.
+	RefusedRejected Kind = "refused-rolled-back-before"
+	// RefusedOlder: up of a SHA older than the current deploy, which is a
+	// rollback (rollback --to), without --force.
+	RefusedOlder Kind = "refused-older-sha"
+	// RefusedNoTarget: a rollback with nothing to go to (the --to SHA
+	// never ran, or is the current one, or nothing older qualifies).
+	RefusedNoTarget Kind = "refused-no-rollback-target"
 	// RolledBackReconciled: ECS rolled back; the rejection is recorded and
 	// the stack is reconciled to the SHA ECS went back to.
 	RolledBackReconciled Kind = "rolled-back-reconciled"
@@ -94,6 +114,9 @@ const (
 	RolledBackDiverged Kind = "rolled-back-diverged"
 	// RolledBackReconcileFailed: ECS rolled back and the reconcile failed.
 	RolledBackReconcileFailed Kind = "rolled-back-reconcile-failed"
+	// RolledBackReconcileSkipped: ECS rolled back, and the reconcile could
+	// not finish before the deadline, so it did not start.
+	RolledBackReconcileSkipped Kind = "rolled-back-reconcile-skipped"
 	// Failed: the update failed (or could not start) and ECS did not roll
 	// anything back.
 	Failed Kind = "failed"
@@ -105,8 +128,8 @@ const (
 
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
-	RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
-	RolledBackReconcileFailed, Failed, Locked, Interrupted}
+	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RolledBackReconcileFailed, RolledBackReconcileSkipped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
 func (k Kind) RolledBack() bool { return strings.HasPrefix(string(k), "rolled-back-") }
@@ -175,6 +198,81 @@ func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
 	return o
 }
 
+// UpRequest is a deploy of a SHA by up.
+type UpRequest struct {
+	Stack, SHA    string
+	All, Force    bool
+	VerifyTimeout time.Duration
+	Deadline      time.Time
+}
+
+// Up deploys r.SHA. Unless r.Force, it refuses a SHA ECS rolled back and
+// a SHA older than the current deploy (going back is a rollback: a re-run
+// of an old CD run must not quietly go back), before touching anything.
+func (d *Deployer) Up(ctx context.Context, r UpRequest) Outcome {
+	o := Outcome{Stack: r.Stack, Verb: "deploy", ImageTag: r.SHA, Phases: []Phase{}}
+	p, err := PrecedentOf(ctx, d.History, r.SHA)
+	o.Previous = p.Current
+	o.Warnings = skippedWarning(p.Skipped)
+	switch {
+	case err != nil:
+		engineEnd(ctx, &o, err)
+	case p.Rejected && !r.Force:
+		end(&o, RefusedRejected, fmt.Errorf("ECS rolled back a deploy of %s, and it has not run since", r.SHA))
+	case p.Older && !r.Force:
+		end(&o, RefusedOlder, fmt.Errorf("%s is older than the current deploy %s: going back to it is a rollback (deploy rollback --to %s)", r.SHA, p.Current, r.SHA))
+	default:
+		return d.finish(ctx, Request{Stack: r.Stack, SHA: r.SHA, Previous: p.Current, Message: contract.DeployMessage(r.SHA),
+			All: r.All, Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o.Warnings)
+	}
+	o.Error = o.Err.Error()
+	return o
+}
+
+// RollbackRequest is a rollback, to To or to the previous good SHA.
+type RollbackRequest struct {
+	Stack, To     string
+	Force         bool
+	VerifyTimeout time.Duration
+	Deadline      time.Time
+}
+
+// Rollback deploys the rollback target (see RollbackTarget).
+func (d *Deployer) Rollback(ctx context.Context, r RollbackRequest) Outcome {
+	o := Outcome{Stack: r.Stack, Verb: "rollback", ImageTag: r.To, Phases: []Phase{}}
+	t, err := RollbackTarget(ctx, d.History, r.To)
+	o.Previous = t.Current
+	o.Warnings = skippedWarning(t.Skipped)
+	switch {
+	case errors.Is(err, ErrNeverDeployed):
+		end(&o, RefusedNeverDeployed, fmt.Errorf("%w: nothing to roll back", err))
+	case errors.Is(err, ErrNoTarget):
+		end(&o, RefusedNoTarget, err)
+	case err != nil:
+		engineEnd(ctx, &o, err)
+	default:
+		return d.finish(ctx, Request{Stack: r.Stack, SHA: t.Target, Previous: t.Current, Message: contract.RollbackMessage(t.Target, t.Current),
+			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o.Warnings)
+	}
+	o.Error = o.Err.Error()
+	return o
+}
+
+// finish runs the deploy and puts the warnings found before it first.
+func (d *Deployer) finish(ctx context.Context, r Request, warnings []string) Outcome {
+	o := d.Deploy(ctx, r)
+	o.Warnings = append(warnings, o.Warnings...)
+	return o
+}
+
+// skippedWarning names the history entries that count as no deploy.
+func skippedWarning(s Skipped) []string {
+	if note := s.Note(); note != "" {
+		return []string{note}
+	}
+	return nil
+}
+
 func verb(m contract.Message) string {
 	if m.Kind == contract.Rollback {
 		return "rollback"
@@ -234,6 +332,20 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 			end(o, Failed, err)
 			return
 		}
+		if r.Previous != "" && !r.Force {
+			// ECS is asked before acting: history's order comes from the
+			// writing machine's clock, and ECS may have moved on its own.
+			running, err := runningNow(ctx, cloud, outputs)
+			if err != nil {
+				end(o, Failed, fmt.Errorf("reading the image ECS runs now: %w", err))
+				return
+			}
+			o.RunningImageTag = running
+			if running != r.Previous {
+				end(o, RefusedDiverged, fmt.Errorf("ECS runs image tag %q, but history's current SHA is %s", running, r.Previous))
+				return
+			}
+		}
 		start := d.now()
 		if k, err := checkImage(ctx, cloud, outputs, r.SHA); err != nil {
 			d.phase(o, PhaseImageCheck, start, "refused")
@@ -281,13 +393,19 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	}
 
 	start = d.now()
-	v, err := d.verify(ctx, cloud, res.Outputs, r.VerifyTimeout)
+	v, err := d.verify(ctx, cloud, res.Outputs, d.waitFor(r))
 	o.Reason = v.Reason
 	switch {
 	case err != nil:
 		d.phase(o, PhaseVerify, start, verifyResult(err))
 		if ctx.Err() != nil {
-			end(o, Interrupted, err)
+			// The update is done and its lock released: stopping here
+			// leaves ECS rolling out, its circuit breaker still on guard.
+			// Say what ECS is doing, with a short wait of its own.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), snapshotTimeout)
+			defer cancel()
+			o.Diagnostics = diagnose(sctx, cloud, res.Outputs, "interrupted while ECS rolls out "+o.TaskDefinitionArn+": ECS goes on with it, and its circuit breaker still guards it", "")
+			end(o, Interrupted, fmt.Errorf("interrupted while waiting for ECS (the update is done and holds no lock): %w", err))
 			return
 		}
 		end(o, Unverified, err)
@@ -352,6 +470,13 @@ func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud 
 		end(o, RolledBackDiverged, fmt.Errorf("ECS rolled back the deploy of %s to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled", r.SHA, running, r.Previous))
 		return
 	}
+	// A reconcile is an update and a rollout like the deploy's: when the
+	// time left is shorter than those took, it would be cut off midway.
+	if need := phaseTime(o.Phases, PhaseUpdate, PhaseVerify); !r.Deadline.IsZero() && r.Deadline.Sub(d.now()) < need {
+		end(o, RolledBackReconcileSkipped, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s (about %s, as long as this deploy's update and rollout) cannot finish before the deadline (%s left): it was not started",
+			r.SHA, r.Previous, need.Round(time.Second), r.Deadline.Sub(d.now()).Round(time.Second)))
+		return
+	}
 	if err := d.reconcile(ctx, r, o, cloud, outputs); err != nil {
 		end(o, RolledBackReconcileFailed, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s failed: %w", r.SHA, r.Previous, err))
 		return
@@ -377,7 +502,7 @@ func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud C
 		d.phase(o, PhaseReconcile, start, "failed")
 		return err
 	}
-	v, err := d.verify(ctx, cloud, res.Outputs, r.VerifyTimeout)
+	v, err := d.verify(ctx, cloud, res.Outputs, d.waitFor(r))
 	if err != nil {
 		d.phase(o, PhaseReconcile, start, verifyResult(err))
 		return err
@@ -389,6 +514,28 @@ func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud C
 	d.phase(o, PhaseReconcile, start, "ok")
 	d.tag(ctx, cloud, res.Outputs, r.Previous, o)
 	return nil
+}
+
+// waitFor is how long a rollout may be waited for: the verify timeout,
+// cut to the time left before the deadline.
+func (d *Deployer) waitFor(r Request) time.Duration {
+	if r.Deadline.IsZero() {
+		return r.VerifyTimeout
+	}
+	return max(min(r.VerifyTimeout, r.Deadline.Sub(d.now())), time.Millisecond)
+}
+
+// phaseTime is how long the named phases took together.
+func phaseTime(phases []Phase, names ...string) time.Duration {
+	var total time.Duration
+	for _, p := range phases {
+		for _, n := range names {
+			if p.Name == n {
+				total += p.End.Sub(p.Start)
+			}
+		}
+	}
+	return total
 }
 
 func verifyResult(err error) string {
@@ -443,6 +590,9 @@ func checkImage(ctx context.Context, cloud Cloud, outputs map[string]interface{}
 	return "", nil
 }
 
+// snapshotTimeout bounds what an interrupted deploy still asks ECS.
+const snapshotTimeout = 5 * time.Second
+
 // verify waits until ECS settles on the stack's task definition or not.
 func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]interface{}, timeout time.Duration) (awsx.Verification, error) {
 	var names [3]string
@@ -466,6 +616,27 @@ func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]i
 		return v, fmt.Errorf("verifying the rollout of %s: %w", want, err)
 	}
 	return v, nil
+}
+
+// runningNow is the image tag of the service's PRIMARY deployment.
+func runningNow(ctx context.Context, cloud Cloud, outputs map[string]interface{}) (string, error) {
+	cluster, err := outputString(outputs, contract.OutClusterName)
+	if err != nil {
+		return "", err
+	}
+	service, err := outputString(outputs, contract.OutServiceName)
+	if err != nil {
+		return "", err
+	}
+	st, err := cloud.Service(ctx, cluster, service)
+	if err != nil {
+		return "", err
+	}
+	primary, ok := st.Primary()
+	if !ok {
+		return "", fmt.Errorf("service %s has no PRIMARY deployment", service)
+	}
+	return runningTag(ctx, cloud, primary.TaskDefinition)
 }
 
 // runningTag is the image tag of the service container in taskDefinition.

@@ -17,6 +17,7 @@ const (
 	tdOld = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:1"
 	tdNew = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:2"
 	tdRec = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:3"
+	tdX   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:9"
 	repo  = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service"
 )
 
@@ -88,9 +89,11 @@ type fakeCloud struct {
 	log       *calls
 	images    map[string]imageAnswer // by tag; missing: not in ECR
 	waits     []waitAnswer
-	running   map[string]string // task definition -> image of the app container
-	imagesErr error
+	primary   string            // the PRIMARY deployment's task definition; tdOld when empty
+	running   map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
+	badImages map[string]error  // task definitions whose images cannot be read
 	tagErr    error
+	liveCtx   bool // StoppedTasks and Service fail on a cancelled context, as the SDK does
 }
 
 type imageAnswer struct {
@@ -126,24 +129,44 @@ func (c *fakeCloud) WaitVerified(_ context.Context, _, _, want string, _, _ time
 
 func (c *fakeCloud) Images(_ context.Context, taskDefinition string) (map[string]string, error) {
 	c.log.add("images %s", taskDefinition[strings.LastIndex(taskDefinition, ":")+1:])
-	if c.imagesErr != nil {
-		return nil, c.imagesErr
+	if err := c.badImages[taskDefinition]; err != nil {
+		return nil, err
 	}
-	return map[string]string{contract.ContainerName: c.running[taskDefinition]}, nil
+	image, ok := c.running[taskDefinition]
+	if !ok && taskDefinition == tdOld {
+		image = repo + ":" + shaOld
+	}
+	return map[string]string{contract.ContainerName: image}, nil
 }
 
-func (c *fakeCloud) Service(context.Context, string, string) (awsx.ServiceState, error) {
+func (c *fakeCloud) Service(ctx context.Context, _, _ string) (awsx.ServiceState, error) {
 	c.log.add("service")
-	return awsx.ServiceState{Events: []awsx.Event{{Message: "(service api-service) rolling back to deployment ecs-svc/1."}}}, nil
+	if c.liveCtx && ctx.Err() != nil {
+		return awsx.ServiceState{}, ctx.Err()
+	}
+	primary := c.primary
+	if primary == "" {
+		primary = tdOld
+	}
+	return awsx.ServiceState{
+		Deployments: []awsx.Deployment{{Status: "PRIMARY", TaskDefinition: primary}},
+		Events:      []awsx.Event{{Message: "(service api-service) rolling back to deployment ecs-svc/1."}},
+	}, nil
 }
 
-func (c *fakeCloud) StoppedTasks(context.Context, string, string, int) ([]awsx.StoppedTask, error) {
+func (c *fakeCloud) StoppedTasks(ctx context.Context, _, _ string, _ int) ([]awsx.StoppedTask, error) {
 	c.log.add("stopped-tasks")
+	if c.liveCtx && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	return []awsx.StoppedTask{
 		{TaskDefinition: tdNew, StopCode: "TaskFailedToStart", StoppedReason: "CannotPullContainerError"},
 		{TaskDefinition: tdOld, StopCode: "EssentialContainerExited", StoppedReason: "an older failure"},
 	}, nil
 }
+
+// clockStart is when the decision table's fake clock starts.
+var clockStart = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 var (
 	shaOld = strings.Repeat("a", 40)
@@ -153,8 +176,10 @@ var (
 	verified   = waitAnswer{v: awsx.Verification{OK: true, Want: tdNew, Primary: awsx.Deployment{TaskDefinition: tdNew}, Reason: "COMPLETED"}}
 	verifiedRe = waitAnswer{v: awsx.Verification{OK: true, Want: tdRec, Primary: awsx.Deployment{TaskDefinition: tdRec}, Reason: "COMPLETED"}}
 	rolledBack = waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, Primary: awsx.Deployment{TaskDefinition: tdOld}, Reason: "circuit breaker"}}
-	noPrimary  = waitAnswer{v: awsx.Verification{Want: tdNew, Reason: "no PRIMARY deployment"}}
-	timedOut   = waitAnswer{v: awsx.Verification{InProgress: true, Want: tdNew, Reason: "IN_PROGRESS"}, err: fmt.Errorf("%w of api-service", awsx.ErrTimeout)}
+	// ECS went back to a revision other than the one it ran before.
+	rolledBackElsewhere = waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, Primary: awsx.Deployment{TaskDefinition: tdX}, Reason: "circuit breaker"}}
+	noPrimary           = waitAnswer{v: awsx.Verification{Want: tdNew, Reason: "no PRIMARY deployment"}}
+	timedOut            = waitAnswer{v: awsx.Verification{InProgress: true, Want: tdNew, Reason: "IN_PROGRESS"}, err: fmt.Errorf("%w of api-service", awsx.ErrTimeout)}
 
 	platformPlan = Plan{Changes: []Change{{Op: "update", Type: "aws:ec2/securityGroup:SecurityGroup", Name: "task-sg", Keys: []string{"ingress"}}}}
 	deployPlan   = Plan{Changes: []Change{
@@ -171,7 +196,9 @@ func TestDeployDecisions(t *testing.T) {
 	rejected := contract.RejectedMessage(shaNew).String()
 	inECR := map[string]imageAnswer{shaOld: {ok: true}, shaNew: {ok: true}}
 	// What every deploy of a deployed stack does up to ECS's verdict.
-	upTo := []string{"outputs", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2"}
+	// ECS is asked what it runs before anything else.
+	checked := []string{"outputs", "open us-east-1", "service", "images 1"}
+	upTo := []string{"image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2"}
 	diagnosis := []string{"stopped-tasks", "service"}
 	// What a reconcile to shaOld does after the rejection is recorded.
 	reconciling := []string{"images 1", "image-exists aaaaaaa", "up " + reconcile, "wait 3"}
@@ -220,7 +247,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: map[string]imageAnswer{}},
 			want:    RefusedNoImage,
 			wantErr: "not in ECR",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+			calls:   join(checked, []string{"image-exists bbbbbbb"}),
 		},
 		{
 			name:    "image archived: refused",
@@ -228,7 +255,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {err: fmt.Errorf("is ARCHIVED: %w", awsx.ErrImageUnavailable)}}},
 			want:    RefusedNoImage,
 			wantErr: "ARCHIVED",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+			calls:   join(checked, []string{"image-exists bbbbbbb"}),
 		},
 		{
 			name:    "image check fails: failed, nothing applied",
@@ -236,7 +263,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {err: errors.New("AccessDenied")}}},
 			want:    Failed,
 			wantErr: "checking the image",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+			calls:   join(checked, []string{"image-exists bbbbbbb"}),
 		},
 		{
 			name:    "platform changes pending: refused, no up",
@@ -244,7 +271,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR},
 			want:    RefusedPlatform,
 			wantErr: "1 platform change(s)",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"},
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb"}),
 			check: func(t *testing.T, o Outcome) {
 				if len(o.Platform) != 1 || o.Platform[0].Name != "task-sg" {
 					t.Errorf("Platform = %+v, want the security group change", o.Platform)
@@ -257,7 +284,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR},
 			want:    Locked,
 			wantErr: "locked",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"},
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb"}),
 		},
 		{
 			name:    "up fails: failed, with what ECS says, no verification",
@@ -265,7 +292,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR},
 			want:    Failed,
 			wantErr: "up failed",
-			calls:   join([]string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy}, diagnosis),
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy}, diagnosis),
 			check: func(t *testing.T, o Outcome) {
 				if o.Diagnostics == nil || o.Diagnostics.Headline != "pulumi up failed" || len(o.Diagnostics.StoppedTasks) != 2 {
 					t.Errorf("Diagnostics = %+v, want the up failure with every stopped task", o.Diagnostics)
@@ -278,7 +305,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR},
 			want:    Locked,
 			wantErr: "by bob",
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy},
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy}),
 		},
 		{
 			name:    "up interrupted",
@@ -286,14 +313,14 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR},
 			ctxDone: true,
 			want:    Interrupted,
-			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy},
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy}),
 		},
 		{
 			name:  "verified: the image is tagged after verification",
 			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
 			want:  Verified,
-			calls: join([]string{"outputs", "open us-east-1"}, upTo[1:], []string{"add-tag deployed-bbbbbbb"}),
+			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
 			check: func(t *testing.T, o Outcome) {
 				var names []string
 				for _, p := range o.Phases {
@@ -313,7 +340,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
 			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}, tagErr: errors.New("AccessDenied")},
 			want:     Verified,
-			calls:    join([]string{"outputs", "open us-east-1"}, upTo[1:], []string{"add-tag deployed-bbbbbbb"}),
+			calls:    join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
 			warnings: 1,
 		},
 		{
@@ -322,7 +349,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{timedOut}},
 			want:    Unverified,
 			wantErr: "had not finished the rollout",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:]),
+			calls:   join(checked, upTo),
 		},
 		{
 			name:    "ECS does not confirm (no PRIMARY): unverified with diagnostics, nothing reconciled",
@@ -330,7 +357,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{noPrimary}},
 			want:    Unverified,
 			wantErr: "no PRIMARY deployment",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+			calls:   join(checked, upTo, diagnosis),
 		},
 		{
 			name:    "rolled back, the update also changed the platform: not blamed on the image",
@@ -339,16 +366,16 @@ func TestDeployDecisions(t *testing.T) {
 			req:     Request{All: true},
 			want:    RolledBackPlatform,
 			wantErr: "also applied 1 platform change(s)",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+			calls:   join(checked, upTo, diagnosis),
 		},
 		{
 			name:    "rolled back a re-deploy of the running SHA: no marker, no reconcile",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaNew}},
 			req:     Request{Previous: shaNew},
 			want:    RolledBackRedeploy,
 			wantErr: "re-deploy of the running SHA",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis),
+			calls:   join(checked, upTo, diagnosis),
 		},
 		{
 			name:    "rolled back, no earlier good SHA: rejection recorded, no reconcile",
@@ -357,23 +384,23 @@ func TestDeployDecisions(t *testing.T) {
 			noPrev:  true,
 			want:    RolledBackNoEarlier,
 			wantErr: "no earlier good SHA",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}),
+			calls:   join([]string{"outputs", "open us-east-1"}, upTo, diagnosis, []string{"mark " + rejected}),
 		},
 		{
 			name:    "rolled back, the running image cannot be read: no reconcile",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, imagesErr: errors.New("AccessDenied")},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBackElsewhere}, badImages: map[string]error{tdX: errors.New("AccessDenied")}},
 			want:    RolledBackDiverged,
 			wantErr: "could not be read",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1"}),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected, "images 9"}),
 		},
 		{
 			name:    "rolled back to something other than the last good SHA: no reconcile",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaX}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBackElsewhere}, running: map[string]string{tdX: repo + ":" + shaX}},
 			want:    RolledBackDiverged,
 			wantErr: `image tag "` + shaX + `"`,
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1"}),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected, "images 9"}),
 			check: func(t *testing.T, o Outcome) {
 				if o.RunningImageTag != shaX {
 					t.Errorf("RunningImageTag = %q, want %q", o.RunningImageTag, shaX)
@@ -385,7 +412,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:  RolledBackReconciled,
-			calls: join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
 			check: func(t *testing.T, o Outcome) {
 				if o.Reconciled != shaOld || o.Diagnostics == nil || len(o.Diagnostics.StoppedTasks) != 1 {
 					t.Errorf("outcome %+v, want reconciled to %s with the new task definition's stopped task only", o, shaOld)
@@ -397,7 +424,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}, markErr: errors.New("preview failed")},
 			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:     RolledBackReconciled,
-			calls:    join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			calls:    join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
 			warnings: 1,
 		},
 		{
@@ -406,7 +433,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: map[string]imageAnswer{shaNew: {ok: true}}, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:    RolledBackReconcileFailed,
 			wantErr: "not in ECR",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected, "images 1", "image-exists aaaaaaa"}),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected, "images 1", "image-exists aaaaaaa"}),
 		},
 		{
 			name:    "rolled back, the reconcile's up fails",
@@ -414,7 +441,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:    RolledBackReconcileFailed,
 			wantErr: "boom",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling[:3]),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:3]),
 		},
 		{
 			name:    "rolled back, ECS does not settle on the reconcile",
@@ -422,15 +449,66 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:    RolledBackReconcileFailed,
 			wantErr: "did not settle on the reconciled task definition",
-			calls:   join([]string{"outputs", "open us-east-1"}, upTo[1:], diagnosis, []string{"mark " + rejected}, reconciling),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling),
+		},
+		{
+			name:    "interrupted while waiting for ECS: says what ECS does, through a context of its own",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{err: context.Canceled}}, liveCtx: true},
+			ctxDone: true,
+			want:    Interrupted,
+			wantErr: "holds no lock",
+			calls:   join(checked, upTo, diagnosis),
+			check: func(t *testing.T, o Outcome) {
+				if o.Diagnostics == nil || !strings.Contains(o.Diagnostics.Headline, "circuit breaker still guards it") || len(o.Diagnostics.Unavailable) != 0 {
+					t.Errorf("Diagnostics = %+v, want what ECS does, read after the interrupt", o.Diagnostics)
+				}
+			},
+		},
+		{
+			name:    "ECS runs something other than history's current SHA: refused before anything",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{running: map[string]string{tdOld: repo + ":" + shaX}},
+			want:    RefusedDiverged,
+			wantErr: `ECS runs image tag "` + shaX + `", but history's current SHA is ` + shaOld,
+			calls:   checked,
+		},
+		{
+			name:    "what ECS runs cannot be read: failed before anything",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{badImages: map[string]error{tdOld: errors.New("AccessDenied")}},
+			want:    Failed,
+			wantErr: "reading the image ECS runs now",
+			calls:   checked,
+		},
+		{
+			name:  "--force deploys without asking ECS what it runs",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}, running: map[string]string{tdOld: repo + ":" + shaX}},
+			req:   Request{Force: true},
+			want:  Verified,
+			calls: join([]string{"outputs", "open us-east-1"}, upTo, []string{"add-tag deployed-bbbbbbb"}),
+		},
+		{
+			name:    "rolled back with too little time left for a reconcile: skipped",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			req:     Request{Deadline: clockStart.Add(10 * time.Minute)},
+			want:    RolledBackReconcileSkipped,
+			wantErr: "cannot finish before the deadline",
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected, "images 1"}),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log calls
 			tt.stack.log, tt.cloud.log = &log, &log
+			clock := clockStart
 			d := &Deployer{
 				Stack: &tt.stack,
+				// Every reading of the clock is a minute later: each phase
+				// takes a minute or more.
+				Now: func() time.Time { clock = clock.Add(time.Minute); return clock },
 				OpenCloud: func(_ context.Context, region string) (Cloud, error) {
 					log.add("open %s", region)
 					return &tt.cloud, nil
@@ -490,5 +568,66 @@ func TestKinds(t *testing.T) {
 		if k.RolledBack() {
 			t.Errorf("%s.RolledBack() = true, want false", k)
 		}
+	}
+}
+
+// up and rollback ask history first: what runs now, whether the SHA goes
+// back in time or was rejected, and what a rollback goes to.
+func TestUpAndRollbackDecisions(t *testing.T) {
+	marker := withMessage(deployed(shaX), contract.RejectedMessage(shaX))
+	history := memory{withMessage(deployed(shaOld), contract.ReconcileMessage(shaOld, shaX)), marker, deployed(shaX), deployed(shaOld), deployed(shaNew)}
+	deployOld := []string{"outputs", "open us-east-1", "service", "images 1"}
+	tests := []struct {
+		name     string
+		history  memory
+		run      func(d *Deployer) Outcome
+		want     Kind
+		wantErr  string
+		previous string
+		calls    []string
+	}{
+		{"up of a SHA ECS rolled back: refused before anything", history,
+			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaX}) },
+			RefusedRejected, "ECS rolled back a deploy of " + shaX, shaOld, nil},
+		{"up of an older SHA: refused, it is a rollback", history,
+			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew}) },
+			RefusedOlder, "deploy rollback --to " + shaNew, shaOld, nil},
+		{"up --force of an older SHA: deployed", history,
+			func(d *Deployer) Outcome {
+				return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew, Force: true})
+			},
+			RefusedPlatform, "platform change", shaOld, []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"}},
+		{"up of a new SHA: its previous is what history says runs", memory{deployed(shaOld)},
+			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew}) },
+			RefusedPlatform, "platform change", shaOld, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")},
+		{"rollback of a stack that never ran: refused", memory{failed(shaOld)},
+			func(d *Deployer) Outcome { return d.Rollback(context.Background(), RollbackRequest{Stack: "prod"}) },
+			RefusedNeverDeployed, "nothing to roll back", "", nil},
+		{"rollback --to a SHA that never ran: refused", history,
+			func(d *Deployer) Outcome {
+				return d.Rollback(context.Background(), RollbackRequest{Stack: "prod", To: shaX})
+			},
+			RefusedNoTarget, "never ran successfully", shaOld, nil},
+		{"rollback: the previous good SHA, skipping the rejected one", history,
+			func(d *Deployer) Outcome { return d.Rollback(context.Background(), RollbackRequest{Stack: "prod"}) },
+			RefusedPlatform, "platform change", shaOld, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log calls
+			stack := &fakeStack{log: &log, outputs: stackOutputs(tdOld), plan: platformPlan}
+			cloud := &fakeCloud{log: &log, images: map[string]imageAnswer{shaNew: {ok: true}}}
+			d := &Deployer{Stack: stack, History: tt.history, OpenCloud: func(_ context.Context, region string) (Cloud, error) {
+				log.add("open %s", region)
+				return cloud, nil
+			}}
+			o := tt.run(d)
+			if o.Kind != tt.want || o.Err == nil || !strings.Contains(o.Error, tt.wantErr) || o.Previous != tt.previous {
+				t.Errorf("outcome %s (%v), previous %q; want %s with %q, previous %q", o.Kind, o.Err, o.Previous, tt.want, tt.wantErr, tt.previous)
+			}
+			if !slices.Equal(log, tt.calls) {
+				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
+			}
+		})
 	}
 }

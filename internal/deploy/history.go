@@ -262,6 +262,46 @@ func Running(ctx context.Context, src HistorySource) (string, Skipped, error) {
 	return "", l.skipped, ErrNeverDeployed
 }
 
+// Precedent is what history says about deploying a SHA now.
+type Precedent struct {
+	Current string // the running SHA ("" when nothing ran yet)
+	// Older: the SHA ran before and is not the current one, so deploying
+	// it goes back in time: that is a rollback (rollback --to).
+	Older bool
+	// Rejected: ECS rolled back a deploy of the SHA, and it has not run
+	// since.
+	Rejected bool
+	Skipped  Skipped
+}
+
+// PrecedentOf reads src newest first until it finds sha's last deploy
+// that really ran (or to the end, for a SHA that never ran), and reports
+// whether deploying sha now goes back in time or redeploys a SHA ECS
+// rejected.
+func PrecedentOf(ctx context.Context, src HistorySource, sha string) (Precedent, error) {
+	l := newLedger()
+	var p Precedent
+	for u, err := range updates(ctx, src, deepPage) {
+		if err != nil {
+			p.Skipped = l.skipped
+			return p, err
+		}
+		if !l.add(u) {
+			continue
+		}
+		if p.Current == "" {
+			p.Current = u.ImageTag
+		}
+		if u.ImageTag == sha {
+			p.Older = sha != p.Current
+			p.Rejected, p.Skipped = l.rejected[sha], l.skipped
+			return p, nil
+		}
+	}
+	p.Rejected, p.Skipped = l.rejected[sha], l.skipped
+	return p, nil
+}
+
 // original reports whether u is a first-hand deploy of its SHA (by up or
 // pulumi up), not a rollback or reconcile going back to it.
 func original(u Update) bool {

@@ -398,3 +398,33 @@ func TestDestructive(t *testing.T) {
 		t.Errorf("Destructive = %+v, want the table's replace and the queue's delete", got)
 	}
 }
+
+// What history says about deploying a SHA now: a rollback in disguise, a
+// SHA ECS rejected, or neither.
+func TestPrecedentOf(t *testing.T) {
+	marker := func(sha string) Update { return withMessage(deployed(sha), contract.RejectedMessage(sha)) }
+	tests := []struct {
+		name    string
+		history []Update // newest first
+		sha     string
+		want    Precedent
+	}{
+		{"a new SHA", []Update{deployed(b), deployed(a)}, c, Precedent{Current: b}},
+		{"the current SHA again", []Update{deployed(b), deployed(a)}, b, Precedent{Current: b}},
+		{"an older SHA: a rollback", []Update{deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true}},
+		{"a SHA whose deploy only failed", []Update{deployed(b), failed(c), deployed(a)}, c, Precedent{Current: b}},
+		{"a SHA ECS rolled back, never good", []Update{withMessage(deployed(b), contract.ReconcileMessage(b, c)), marker(c), deployed(c), deployed(b)}, c, Precedent{Current: b, Rejected: true}},
+		{"a SHA ECS rolled back since it last ran", []Update{deployed(b), marker(a), deployed(a), deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true, Rejected: true}},
+		{"a rejected SHA that ran fine since", []Update{deployed(c), marker(c), deployed(c), deployed(b)}, c, Precedent{Current: c}},
+		{"nothing deployed yet", nil, a, Precedent{}},
+		{"a SHA hundreds of updates back", append(deploys(400)[:1], deploys(400)...), sha(10), Precedent{Current: sha(399), Older: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PrecedentOf(context.Background(), memory(tt.history), tt.sha)
+			if err != nil || got.Current != tt.want.Current || got.Older != tt.want.Older || got.Rejected != tt.want.Rejected {
+				t.Errorf("PrecedentOf(%s) = %+v, %v; want %+v", tt.sha[:7], got, err, tt.want)
+			}
+		})
+	}
+}
