@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"strconv"
 	"text/template"
 )
 
@@ -30,6 +31,7 @@ var templates = template.Must(template.New("workflows").
 		// Constants workflowcheck.Check holds the files to.
 		"deploySessionSeconds":     func() int { return DeploySessionSeconds },
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
+		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
 
@@ -93,11 +95,17 @@ const (
 // it.
 const DeploySessionSeconds = 7200
 
-// deployToolTimeoutMinutes is the timeout of the jobs that run the deploy
-// tool with the deploy role: the service's steady-state wait (30 minutes),
-// the ECS verification (up to 10) and a possible reconcile deploy (another
-// 30), plus setup.
-const deployToolTimeoutMinutes = 90
+// The time budget of the jobs that run up or rollback with the deploy
+// role. The tool gets ToolDeadlineMinutes (its --deadline): it waits for
+// ECS itself, holding no lock, and skips a reconcile that cannot finish in
+// the time left. ToolSetupMinutes covers checkout, Go, the tool's build
+// and the Pulumi CLI. The job's timeout is the sum, so the runner never
+// kills the tool before its own deadline.
+const (
+	ToolDeadlineMinutes      = 60
+	ToolSetupMinutes         = 15
+	deployToolTimeoutMinutes = ToolDeadlineMinutes + ToolSetupMinutes
+)
 
 // Variables are the names of the repository Actions variables the
 // workflows read as ${{ vars.NAME }}, sorted. The program creates them.

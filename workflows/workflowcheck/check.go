@@ -39,11 +39,8 @@ func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
 var readOnlyVerbs = []string{"drift", "preview"}
 
-// minDeployToolTimeoutMinutes is the least timeout Check accepts for the
-// jobs that run the deploy tool with the deploy role: the service's
-// steady-state wait (30 minutes), the ECS verification (up to 10) and a
-// possible reconcile deploy (another 30), plus setup.
-const minDeployToolTimeoutMinutes = 80
+// deadlineRE finds the deploy tool's --deadline in minutes.
+var deadlineRE = regexp.MustCompile(`--deadline[ =]([0-9]+)m\b`)
 
 // commentingJob is the one job allowed pull-requests: write.
 const commentingJob = "ci.yml/preview"
@@ -218,9 +215,27 @@ func (c *checker) toolStep(w *workflow, j *job, where string, s step) {
 // role: its timeout covers a deploy's worst case, and its AWS session, set
 // to workflows.DeploySessionSeconds, outlasts the job.
 func (c *checker) deploySession(where string, j *job) {
+	// Every up or rollback passes the tool its deadline, and the job's
+	// timeout covers it plus the setup: the runner must never kill the tool
+	// before its own deadline.
+	deadline := 0
+	for i, s := range j.Steps {
+		for _, call := range toolCalls(s.Run) {
+			if call.verb != "up" && call.verb != "rollback" {
+				continue
+			}
+			m := deadlineRE.FindStringSubmatch(s.Run)
+			if m == nil {
+				c.add("%s, step %d (%s): runs deploy %s without --deadline %dm: the tool must know how long it may run", where, i+1, s.Name, call.verb, workflows.ToolDeadlineMinutes)
+				continue
+			}
+			n, _ := strconv.Atoi(m[1])
+			deadline = max(deadline, n)
+		}
+	}
 	if t, err := strconv.Atoi(j.TimeoutMinutes.Value); err == nil {
-		if t < minDeployToolTimeoutMinutes {
-			c.add("%s: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least %d (steady-state wait 30 + ECS verification up to 10 + a reconcile deploy 30, plus setup), got %d", where, minDeployToolTimeoutMinutes, t)
+		if need := deadline + workflows.ToolSetupMinutes; t < need {
+			c.add("%s: runs the deploy tool with the deploy role and --deadline %dm, so it needs timeout-minutes of at least %d (the deadline plus %d minutes of setup), got %d", where, deadline, need, workflows.ToolSetupMinutes, t)
 		}
 		if t*60 > workflows.DeploySessionSeconds {
 			c.add("%s: timeout-minutes %d outlasts the AWS session of %d seconds: the credentials would expire before the job times out", where, t, workflows.DeploySessionSeconds)

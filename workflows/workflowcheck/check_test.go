@@ -65,7 +65,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"job preview, step 7 (Preview): run: contains a ${{ }} expression"},
 		{"input expression in run", "rollback.yml", `--to "$TARGET_SHA"`, `--to "${{ inputs.sha }}"`,
 			"job rollback, step 8 (Roll back): run: contains a ${{ }} expression"},
-		{"deploy without environment", "cd.yml", "timeout-minutes: 90\n    environment: production\n", "timeout-minutes: 90\n",
+		{"deploy without environment", "cd.yml", "timeout-minutes: 75\n    environment: production\n", "timeout-minutes: 75\n",
 			`job deploy: assumes the deploy role, so it needs environment: production (the role trusts that subject only), got ""`},
 		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
 			"job image: role-to-assume: want ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}"},
@@ -111,11 +111,15 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`got "${{ secrets.SLIPWAY_REPO_TOKEN }}"`},
 
 		// Deploy-role jobs that run the tool: time and session for a slow deploy.
-		{"deploy with the old timeout", "cd.yml", "timeout-minutes: 90\n", "timeout-minutes: 45\n",
-			"job deploy: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least 80 (steady-state wait 30 + ECS verification up to 10 + a reconcile deploy 30, plus setup), got 45"},
-		{"rollback just under", "rollback.yml", "timeout-minutes: 90\n", "timeout-minutes: 79\n",
-			"job rollback: runs the deploy tool with the deploy role, so it needs timeout-minutes of at least 80"},
-		{"rollback outlasts the session", "rollback.yml", "timeout-minutes: 90\n", "timeout-minutes: 121\n",
+		{"deploy with too short a timeout", "cd.yml", "timeout-minutes: 75\n", "timeout-minutes: 45\n",
+			"job deploy: runs the deploy tool with the deploy role and --deadline 60m, so it needs timeout-minutes of at least 75 (the deadline plus 15 minutes of setup), got 45"},
+		{"rollback just under", "rollback.yml", "timeout-minutes: 75\n", "timeout-minutes: 74\n",
+			"job rollback: runs the deploy tool with the deploy role and --deadline 60m, so it needs timeout-minutes of at least 75"},
+		{"deploy with a longer deadline than the job allows", "cd.yml", "--deadline 60m", "--deadline 70m",
+			"job deploy: runs the deploy tool with the deploy role and --deadline 70m, so it needs timeout-minutes of at least 85"},
+		{"deploy without a deadline", "cd.yml", " --deadline 60m", "",
+			"job deploy, step 7 (Deploy): runs deploy up without --deadline 60m: the tool must know how long it may run"},
+		{"rollback outlasts the session", "rollback.yml", "timeout-minutes: 75\n", "timeout-minutes: 121\n",
 			"job rollback: timeout-minutes 121 outlasts the AWS session of 7200 seconds"},
 		{"deploy with the default session", "cd.yml", "          role-duration-seconds: 7200\n", "",
 			"job deploy, step 6 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got nothing (the action's default, one hour)"},
@@ -179,7 +183,7 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 		driftJob   = "  drift:\n    runs-on: ubuntu-latest\n"
 		stepToken  = "          " + readToken + "\n"
 		toolDir    = "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL"
-		deployWait = "timeout-minutes: 90\n"
+		deployWait = "timeout-minutes: 75\n"
 	)
 	cases := []struct {
 		name  string
@@ -217,7 +221,7 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 			{toolDir, "        working-directory: .\n        env:\n          PULUMI_BACKEND_URL"},
 			{"    shell: bash\n", "    shell: bash\n    working-directory: .slipway\n"},
 		}, `runs the deploy tool in ".": want working-directory: .slipway`},
-		{"deploy at the least timeout", "cd.yml", [][2]string{{deployWait, "timeout-minutes: 80\n"}}, ""},
+		{"deploy at the least timeout", "cd.yml", [][2]string{{deployWait, "timeout-minutes: 75\n"}}, ""},
 		{"rollback as long as the session", "rollback.yml", [][2]string{{deployWait, "timeout-minutes: 120\n"}}, ""},
 		{"session quoted", "rollback.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: \"7200\"\n"}}, ""},
 		{"session longer than the role allows", "cd.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: 43200\n"}},
@@ -261,11 +265,11 @@ func TestRenderedTimeoutsAndSessions(t *testing.T) {
 	}{
 		"cd.yml/test":           {"30", ""},
 		"cd.yml/image":          {"30", ""},
-		"cd.yml/deploy":         {"90", "7200"},
+		"cd.yml/deploy":         {"75", "7200"},
 		"ci.yml/test":           {"30", ""},
 		"ci.yml/preview":        {"30", ""},
 		"drift.yml/drift":       {"30", ""},
-		"rollback.yml/rollback": {"90", "7200"},
+		"rollback.yml/rollback": {"75", "7200"},
 	}
 	for _, set := range paramSets {
 		got := map[string]struct{ timeout, session string }{}
