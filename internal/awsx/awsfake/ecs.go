@@ -65,6 +65,7 @@ type Rollout struct {
 	// are pending (first tick) then running beside the old deployment's.
 	Steps int
 	// RollbackSteps is how many ticks a rollback away from this image takes to settle (at least 1).
+	// A rollback to an image whose rollout is scripted CircuitBreaks fails when it would settle.
 	RollbackSteps int
 	// Failure is how each task of a CircuitBreaks rollout ends; zero means ContainerExited(1).
 	// Every tick the deployment launches its desired count of tasks (up to the threshold), and they fail.
@@ -270,12 +271,17 @@ func (s *Server) stepLocked(svc *service) {
 		sd.status, sd.stoppedAt, sd.finishedAt, p.frozen = "STOPPED", s.now, s.now, true
 	case p.rollingBack != nil:
 		p.rollbackLeft--
-		if p.rollbackLeft <= 0 {
-			rolled := p.rollingBack
-			p.rollingBack = nil
-			s.completeLocked(svc, p)
-			rolled.status, rolled.finishedAt, rolled.updatedAt = "ROLLBACK_SUCCESSFUL", s.now, s.now
+		if p.rollbackLeft > 0 {
+			break
 		}
+		rolled := p.rollingBack
+		p.rollingBack = nil
+		if p.rollout.Outcome == CircuitBreaks {
+			s.rollbackFailedLocked(svc, p, rolled)
+			break
+		}
+		s.completeLocked(svc, p)
+		rolled.status, rolled.finishedAt, rolled.updatedAt = "ROLLBACK_SUCCESSFUL", s.now, s.now
 	case p.rolloutState == "IN_PROGRESS" && !p.frozen:
 		s.progressLocked(svc, p)
 	}
@@ -364,6 +370,20 @@ func (s *Server) rollBackLocked(svc *service, failed, target *ecsDep, reason str
 	sd.rollback = &rollbackInfo{reason: reason, startedAt: s.now, revisionArn: target.rev.arn}
 	s.eventLocked(svc, fmt.Sprintf("rolling back to deployment %s.", target.id))
 }
+
+// rollbackFailedLocked ends rolled's rollback to target, whose image now fails too (SetRollout of
+// the image rolled back to, CircuitBreaks): "ROLLBACK_FAILED - The service deployment failed to roll
+// back" (types.ServiceDeploymentStatus); the deployment rolled back to FAILS in the deployments
+// list, and the service stays on it. The reason's wording is the fake's: AWS documents none.
+func (s *Server) rollbackFailedLocked(svc *service, target *ecsDep, rolled *svcDep) {
+	target.rolloutState, target.reason, target.pending, target.updatedAt = "FAILED", CircuitBreakerReason, 0, s.now
+	rolled.status, rolled.finishedAt, rolled.updatedAt = "ROLLBACK_FAILED", s.now, s.now
+	rolled.statusReason = RollbackFailedReason
+	s.eventLocked(svc, fmt.Sprintf("(deployment %s) deployment failed: tasks failed to start.", target.id))
+}
+
+// RollbackFailedReason is the statusReason the fake gives a service deployment whose rollback failed.
+const RollbackFailedReason = "The rollback failed: tasks of the service revision rolled back to failed to start."
 
 // StopRollbackReason is the rolloutStateReason the fake gives a deployment StopServiceDeployment
 // rolled back (its wording is the fake's: AWS documents none).

@@ -94,6 +94,18 @@ func (s *Server) summaryLocked(r *revision) wireRevisionSummary {
 	return w
 }
 
+// sourceSummary reports a source revision with the task counts of the deployment running it now,
+// as a rollout drains it; once no deployment runs it, its tasks are gone.
+func sourceSummary(svc *service, r *revision) wireRevisionSummary {
+	w := wireRevisionSummary{Arn: r.arn, RequestedTaskCount: r.requested}
+	for _, d := range svc.deps {
+		if d.rev != nil && d.rev.arn == r.arn {
+			w.RunningTaskCount, w.PendingTaskCount = d.running, d.pending
+		}
+	}
+	return w
+}
+
 type wireRollback struct {
 	Reason             string `json:"reason"`
 	StartedAt          epoch  `json:"startedAt"`
@@ -131,7 +143,7 @@ func (s *Server) wireServiceDeploymentLocked(sd *svcDep) wireServiceDeployment {
 		DeploymentCircuitBreaker: map[string]any{"failureCount": sd.failureCount, "threshold": sd.threshold, "status": sd.breakerStatus},
 	}
 	for _, r := range sd.source {
-		w.SourceServiceRevisions = append(w.SourceServiceRevisions, wireRevisionSummary{Arn: r.arn, RequestedTaskCount: r.requested, RunningTaskCount: r.running, PendingTaskCount: r.pending})
+		w.SourceServiceRevisions = append(w.SourceServiceRevisions, sourceSummary(sd.svc, r))
 	}
 	if rb := sd.rollback; rb != nil {
 		w.Rollback = &wireRollback{Reason: rb.reason, StartedAt: epoch(rb.startedAt), ServiceRevisionArn: rb.revisionArn}
@@ -139,13 +151,19 @@ func (s *Server) wireServiceDeploymentLocked(sd *svcDep) wireServiceDeployment {
 	return w
 }
 
-// listServiceDeployments lists a service's deployments, newest first, optionally filtered by status.
-// "If this parameter isn't used, then ListServiceDeployments returns up to 20 results".
+// listServiceDeployments lists a service's deployments, newest first, optionally filtered by status
+// and by creation time: createdAt.after and createdAt.before ("Include service deployments in the
+// result that were created after this time" / "before this time", types.CreatedAt; both bounds
+// exclusive). "If this parameter isn't used, then ListServiceDeployments returns up to 20 results".
 func (s *Server) listServiceDeployments(in struct {
-	Cluster    string   `json:"cluster"`
-	Service    string   `json:"service"`
-	Status     []string `json:"status"`
-	MaxResults *int     `json:"maxResults"`
+	Cluster   string   `json:"cluster"`
+	Service   string   `json:"service"`
+	Status    []string `json:"status"`
+	CreatedAt *struct {
+		After  *float64 `json:"after"`
+		Before *float64 `json:"before"`
+	} `json:"createdAt"`
+	MaxResults *int `json:"maxResults"`
 }) (any, *apiError) {
 	cluster, aerr := s.lookupClusterLocked(in.Cluster)
 	if aerr != nil {
@@ -168,6 +186,10 @@ func (s *Server) listServiceDeployments(in struct {
 			break
 		}
 		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status) {
+			continue
+		}
+		if c := in.CreatedAt; c != nil && ((c.After != nil && !sd.createdAt.After(fromEpoch(*c.After))) ||
+			(c.Before != nil && !sd.createdAt.Before(fromEpoch(*c.Before)))) {
 			continue
 		}
 		b := map[string]any{

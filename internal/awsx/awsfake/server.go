@@ -12,13 +12,16 @@
 // ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments,
 // DescribeServiceRevisions, StopServiceDeployment. ECR operations: CreateRepository,
 // DescribeRepositories, DescribeImages, BatchGetImage, PutImage. Errors have AWS's shape: HTTP 400
-// with {"__type": "<Exception>", "message": ...}.
+// with {"__type": "<Exception>", "message": ...}. Any operation can be made to answer slowly or
+// never (SetDelay), to be throttled for a number of calls (Throttle), or to be denied by IAM
+// (DenyOperation).
 package awsfake
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -50,11 +53,13 @@ const (
 type Server struct {
 	srv *httptest.Server
 
-	mu     sync.Mutex
-	calls  []string
-	seq    int
-	now    time.Time
-	delays map[string]time.Duration // operation → how long its responses are held back
+	mu        sync.Mutex
+	calls     []string
+	seq       int
+	now       time.Time
+	delays    map[string]time.Duration // operation → how long its responses are held back
+	throttled map[string]int           // operation → how many of its next calls are throttled
+	denied    map[string]bool          // operations answered AccessDeniedException
 
 	repos   map[string]*repository
 	tagsPut map[string][]string // repository → tags PutImage added, in order
@@ -74,7 +79,7 @@ type serviceKey struct{ cluster, service string }
 // New starts a fake whose clock reads Epoch; Close it when done.
 func New() *Server {
 	s := &Server{
-		now: Epoch, delays: map[string]time.Duration{},
+		now: Epoch, delays: map[string]time.Duration{}, throttled: map[string]int{}, denied: map[string]bool{},
 		repos: map[string]*repository{}, tagsPut: map[string][]string{},
 		clusters: map[string]bool{}, families: map[string][]*taskDef{},
 		services: map[serviceKey]*service{}, statics: map[serviceKey]*static{}, failures: map[serviceKey]string{},
@@ -148,6 +153,51 @@ func (s *Server) SetDelay(op string, d time.Duration) {
 	s.delays[op] = d
 }
 
+// Throttle makes the next n calls to op answer as ECS and ECR do when a caller exceeds the
+// operation's request rate: HTTP 400 with {"__type": "ThrottlingException", "message": "Rate
+// exceeded"} ("ThrottlingException: The request was denied due to request throttling. HTTP Status
+// Code: 400", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html; the
+// message is the one ECS sends, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
+// Later calls are answered normally.
+func (s *Server) Throttle(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttled[op] = n
+}
+
+// DenyOperation makes every call to op answer as AWS does when the caller's IAM policies do not
+// allow the action: HTTP 400 with __type AccessDeniedException ("You do not have sufficient access
+// to perform this action. HTTP Status Code: 400",
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html) and IAM's message
+// naming the action ("... is not authorized to perform: ecs:ListServiceDeployments on resource: ...
+// because no identity-based policy allows the ecs:ListServiceDeployments action",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+func (s *Server) DenyOperation(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[op] = true
+}
+
+// refusal is the throttling or access-denied answer scripted for op, consuming one throttled call.
+func (s *Server) refusal(prefix, op string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied[op] {
+		service := "ecs"
+		if prefix == ecrTargetPrefix {
+			service = "ecr"
+		}
+		return clientError("AccessDeniedException",
+			"User: arn:aws:sts::%s:assumed-role/slipway-deploy/fake is not authorized to perform: %s:%s on resource: * because no identity-based policy allows the %s:%s action",
+			Account, service, op, service, op)
+	}
+	if s.throttled[op] > 0 {
+		s.throttled[op]--
+		return clientError("ThrottlingException", "Rate exceeded")
+	}
+	return nil
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	s.mu.Lock()
@@ -187,6 +237,9 @@ func (s *Server) dispatch(r *http.Request, prefix, op string, body []byte, err e
 	// The real services reject unsigned requests; failing here catches a client built without credentials.
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		return nil, &apiError{http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"}
+	}
+	if aerr := s.refusal(prefix, op); aerr != nil {
+		return nil, aerr
 	}
 	var h func([]byte) (any, *apiError)
 	switch prefix {
@@ -262,6 +315,11 @@ type epoch time.Time
 
 func (e epoch) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(time.Time(e).UnixMilli())/1000, 'f', -1, 64)), nil
+}
+
+// fromEpoch reads a timestamp sent as epoch seconds, to the millisecond the fake keeps.
+func fromEpoch(sec float64) time.Time {
+	return time.UnixMilli(int64(math.Round(sec * 1000))).UTC()
 }
 
 // optEpoch is an optional timestamp: nil for the zero time, so omitempty leaves it out.

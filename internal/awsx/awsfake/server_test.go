@@ -775,3 +775,106 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// newest lists the service's deployments (which does not move the clock) and returns the newest.
+func (w *world) newest(t *testing.T, in *ecs.ListServiceDeploymentsInput) []ecstypes.ServiceDeploymentBrief {
+	t.Helper()
+	in.Cluster, in.Service = aws.String("prod"), aws.String("api")
+	out, err := w.ecs.ListServiceDeployments(t.Context(), in)
+	if err != nil {
+		t.Fatalf("ListServiceDeployments: %v", err)
+	}
+	return out.ServiceDeployments
+}
+
+// TestRollbackInBothViews: while the circuit breaker's rollback is under way the service
+// deployment is ROLLBACK_IN_PROGRESS and the deployment rolled back to is PRIMARY and IN_PROGRESS;
+// then both settle. A rollback to an image that fails too ends ROLLBACK_FAILED.
+func TestRollbackInBothViews(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		oldFails      bool
+		settled       ecstypes.ServiceDeploymentStatus
+		settledShape  []string
+		settledReason string
+	}{
+		{name: "rollback succeeds", settled: "ROLLBACK_SUCCESSFUL", settledShape: []string{"PRIMARY COMPLETED api:1"}, settledReason: CircuitBreakerReason},
+		{name: "rollback fails", oldFails: true, settled: "ROLLBACK_FAILED", settledShape: []string{"PRIMARY FAILED api:1", "ACTIVE FAILED api:2"}, settledReason: RollbackFailedReason},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 2, true)
+			w.s.SetRollout(imageV2, Rollout{Outcome: CircuitBreaks})
+			if tc.oldFails {
+				w.s.SetRollout(imageV1, Rollout{Outcome: CircuitBreaks})
+			}
+			w.deploy(t, imageV2)
+			w.s.Advance(2 * Tick) // the threshold (3) is reached on the second tick
+			if got := w.newest(t, &ecs.ListServiceDeploymentsInput{})[0].Status; got != "ROLLBACK_IN_PROGRESS" {
+				t.Errorf("service deployment while rolling back: %s, want ROLLBACK_IN_PROGRESS", got)
+			}
+			if got, want := shapeOf(w.describe(t)).deployments, []string{"PRIMARY IN_PROGRESS api:1", "ACTIVE FAILED api:2"}; !slices.Equal(got, want) {
+				t.Errorf("deployments while rolling back: %v, want %v", got, want)
+			}
+			b := w.newest(t, &ecs.ListServiceDeploymentsInput{})[0]
+			if b.Status != tc.settled || aws.ToString(b.StatusReason) != tc.settledReason {
+				t.Errorf("settled service deployment: %s %q, want %s %q", b.Status, aws.ToString(b.StatusReason), tc.settled, tc.settledReason)
+			}
+			if got := shapeOf(w.describe(t)).deployments; !slices.Equal(got, tc.settledShape) {
+				t.Errorf("settled deployments: %v, want %v", got, tc.settledShape)
+			}
+		})
+	}
+}
+
+func TestListServiceDeploymentsCreatedAt(t *testing.T) {
+	w := newWorld(t, 2, true)
+	w.s.Advance(Tick)
+	between := w.s.Now()
+	w.s.Advance(Tick)
+	w.deploy(t, imageV2)
+	for _, tc := range []struct {
+		name    string
+		filter  *ecstypes.CreatedAt
+		targets int // deployments listed
+	}{
+		{name: "no filter", targets: 2},
+		{name: "after", filter: &ecstypes.CreatedAt{After: aws.Time(between)}, targets: 1},
+		{name: "before", filter: &ecstypes.CreatedAt{Before: aws.Time(between)}, targets: 1},
+		{name: "after the newest", filter: &ecstypes.CreatedAt{After: aws.Time(w.s.Now())}, targets: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := len(w.newest(t, &ecs.ListServiceDeploymentsInput{CreatedAt: tc.filter})); got != tc.targets {
+				t.Errorf("listed %d service deployments, want %d", got, tc.targets)
+			}
+		})
+	}
+}
+
+func TestThrottleAndDeny(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.CreateCluster("prod")
+	s.Throttle("DescribeServices", 2)
+	s.DenyOperation("ListServiceDeployments")
+	for i, tc := range []struct {
+		target string
+		status int
+		typ    string
+		msg    string
+	}{
+		{ecsTargetPrefix + ".DescribeServices", 400, "ThrottlingException", "Rate exceeded"},
+		{ecsTargetPrefix + ".DescribeServices", 400, "ThrottlingException", "Rate exceeded"},
+		{ecsTargetPrefix + ".DescribeServices", 200, "", ""},
+		{ecsTargetPrefix + ".ListServiceDeployments", 400, "AccessDeniedException", "is not authorized to perform: ecs:ListServiceDeployments"},
+		{ecsTargetPrefix + ".ListServiceDeployments", 400, "AccessDeniedException", "because no identity-based policy allows the ecs:ListServiceDeployments action"},
+	} {
+		status, out := post(t, s, tc.target, `{"cluster":"prod","services":["x"],"service":"x"}`, fakeAuth)
+		msg, _ := out["message"].(string)
+		if typ, _ := out["__type"].(string); status != tc.status || typ != tc.typ || !strings.Contains(msg, tc.msg) {
+			t.Errorf("call %d to %s: %d %v, want %d %s containing %q", i, tc.target, status, out, tc.status, tc.typ, tc.msg)
+		}
+	}
+	if got, want := s.Calls(), []string{"DescribeServices", "DescribeServices", "DescribeServices", "ListServiceDeployments", "ListServiceDeployments"}; !slices.Equal(got, want) {
+		t.Errorf("Calls() = %v, want %v (refused calls count too)", got, want)
+	}
+}
