@@ -1,19 +1,25 @@
 package awsx
 
 import (
+	"context"
 	"errors"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 )
 
-// newFakeClient starts a fake and builds a Client through New, i.e. through LoadDefaultConfig and the
-// standard endpoint environment variables, exactly as the deploy tool does.
+// fast are deadlines that let retry and timeout tests run in milliseconds.
+var fast = Timeouts{Attempt: 5 * time.Second, Call: 10 * time.Second, MaxBackoff: time.Millisecond}
+
+// newFakeClient starts a fake and builds a Client through NewWithTimeouts(fast), i.e. through
+// LoadDefaultConfig and the standard endpoint environment variables as the deploy tool does, with
+// AWS_MAX_ATTEMPTS unset (the fake's Env sets 1), so calls retry as in production.
 func newFakeClient(t *testing.T) (*Client, *awsfake.Server) {
 	t.Helper()
 	fake := awsfake.New()
@@ -21,11 +27,18 @@ func newFakeClient(t *testing.T) (*Client, *awsfake.Server) {
 	for k, v := range fake.Env() {
 		t.Setenv(k, v)
 	}
-	c, err := New(t.Context(), "")
+	os.Unsetenv("AWS_MAX_ATTEMPTS")
+	return newClient(t, fast), fake
+}
+
+// newClient builds a Client from the environment with the given deadlines.
+func newClient(t *testing.T, timeouts Timeouts) *Client {
+	t.Helper()
+	c, err := NewWithTimeouts(t.Context(), "", timeouts)
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewWithTimeouts: %v", err)
 	}
-	return c, fake
+	return c
 }
 
 func TestNewHonoursEndpointEnv(t *testing.T) {
@@ -93,30 +106,103 @@ func TestNewRegion(t *testing.T) {
 	}
 }
 
-func TestNewCapsRetryAttempts(t *testing.T) {
+func TestNewRetryAttempts(t *testing.T) {
 	newFakeClient(t)
 	for _, tc := range []struct {
 		env  string
 		want int
 	}{
-		{env: "", want: 3},
-		{env: "10", want: 3},
+		{env: "", want: DefaultMaxAttempts},
+		{env: "25", want: 25},
 		{env: "2", want: 2},
 		{env: "1", want: 1},
 	} {
-		t.Setenv("AWS_MAX_ATTEMPTS", tc.env)
-		c, err := New(t.Context(), "")
-		if err != nil {
-			t.Fatalf("New: %v", err)
-		}
-		for name, got := range map[string]int{
-			"ECS": c.ecs.Options().Retryer.MaxAttempts(),
-			"ECR": c.ecr.Options().Retryer.MaxAttempts(),
-		} {
-			if got != tc.want {
-				t.Errorf("AWS_MAX_ATTEMPTS=%q: %s max attempts = %d, want %d", tc.env, name, got, tc.want)
+		t.Run("AWS_MAX_ATTEMPTS="+tc.env, func(t *testing.T) {
+			t.Setenv("AWS_MAX_ATTEMPTS", tc.env)
+			if tc.env == "" {
+				os.Unsetenv("AWS_MAX_ATTEMPTS")
 			}
-		}
+			c, err := New(t.Context(), "")
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			for name, got := range map[string]int{
+				"ECS": c.ecs.Options().Retryer.MaxAttempts(),
+				"ECR": c.ecr.Options().Retryer.MaxAttempts(),
+			} {
+				if got != tc.want {
+					t.Errorf("%s max attempts = %d, want %d", name, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestHungEndpoint: an endpoint that accepts requests and never answers fails each call within its
+// deadline, with an error naming the operation, after retrying the timed-out attempts.
+func TestHungEndpoint(t *testing.T) {
+	short := Timeouts{Attempt: 20 * time.Millisecond, Call: 300 * time.Millisecond, MaxBackoff: time.Millisecond}
+	for _, tc := range []struct {
+		name, op string
+		call     func(context.Context, *Client) error
+	}{
+		{name: "ImageExists", op: "DescribeImages", call: func(ctx context.Context, c *Client) error {
+			_, err := c.ImageExists(ctx, "api-service", "abc123")
+			return err
+		}},
+		{name: "AddTag", op: "BatchGetImage", call: func(ctx context.Context, c *Client) error {
+			return c.AddTag(ctx, "api-service", "abc123", "deployed-abc123")
+		}},
+		{name: "Service", op: "DescribeServices", call: func(ctx context.Context, c *Client) error {
+			_, err := c.Service(ctx, "prod", "api-service")
+			return err
+		}},
+		{name: "InFlight", op: "ListServiceDeployments", call: func(ctx context.Context, c *Client) error {
+			_, _, err := c.InFlight(ctx, "prod", "api-service")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fake := newFakeClient(t)
+			c := newClient(t, short)
+			fake.CreateRepository("api-service", awsfake.Immutable)
+			fake.PushImage("api-service", "abc123")
+			fake.SetService("prod", "api-service", awsfake.ServiceSpec{Primary: awsfake.Deployment{TaskDefinition: tdOld, Desired: 1, Running: 1}})
+			fake.SetDelay(tc.op, time.Hour)
+			done := make(chan error, 1)
+			go func() { done <- tc.call(t.Context(), c) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(time.Minute):
+				t.Fatalf("%s did not come back from a hung %s", tc.name, tc.op)
+			}
+			if err == nil || !strings.Contains(err.Error(), "operation error") || !strings.Contains(err.Error(), tc.op) {
+				t.Errorf("err = %v, want the SDK's operation error naming %s", err, tc.op)
+			}
+			if got := countCalls(fake.Calls(), tc.op); got < 2 {
+				t.Errorf("%s attempted %d times, want the timed-out attempt retried", tc.op, got)
+			}
+		})
+	}
+}
+
+// TestThrottlingIsRetried: a throttling burst shorter than the attempts is invisible to callers.
+func TestThrottlingIsRetried(t *testing.T) {
+	c, fake := newFakeClient(t)
+	fake.CreateRepository("api-service", awsfake.Immutable)
+	fake.PushImage("api-service", "abc123")
+	fake.Throttle("DescribeImages", DefaultMaxAttempts-1)
+	if ok, err := c.ImageExists(t.Context(), "api-service", "abc123"); !ok || err != nil {
+		t.Errorf("ImageExists = %v, %v; want true, nil after the burst", ok, err)
+	}
+	if got, want := countCalls(fake.Calls(), "DescribeImages"), DefaultMaxAttempts; got != want {
+		t.Errorf("DescribeImages called %d times, want %d", got, want)
+	}
+	fake.Throttle("DescribeImages", DefaultMaxAttempts)
+	_, err := c.ImageExists(t.Context(), "api-service", "abc123")
+	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "Rate exceeded") {
+		t.Errorf("ImageExists throttled on every attempt: err = %v, want ECS's ThrottlingException", err)
 	}
 }
 

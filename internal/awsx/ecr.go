@@ -17,8 +17,11 @@ import (
 // A missing tag is (false, nil); a missing repository is an error naming it, since that points at a
 // wrong name, account or region rather than an image that was never pushed. When the URL names an ECR
 // registry, its account is queried, so cross-account repositories work. An image that exists but is
-// archived is an error too: ECS cannot pull it until it is restored.
+// archived is an error too: ECS cannot pull it until it is restored. All its requests share one
+// call deadline (Timeouts.Call).
 func (c *Client) ImageExists(ctx context.Context, repository, tag string) (bool, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	host, name := splitRepository(repository)
 	if name == "" {
 		return false, fmt.Errorf("no ECR repository name in %q", repository)
@@ -77,8 +80,10 @@ var manifestMediaTypes = []string{
 
 // AddTag gives the image repository:tag a second tag, newTag, the way ECR
 // retags: PutImage of the same manifest under newTag. newTag already on
-// that image is success, so AddTag can be repeated.
+// that image is success, so AddTag can be repeated. All its requests share one call deadline.
 func (c *Client) AddTag(ctx context.Context, repository, tag, newTag string) error {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	host, name := splitRepository(repository)
 	if name == "" {
 		return fmt.Errorf("no ECR repository name in %q", repository)

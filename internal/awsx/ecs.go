@@ -68,6 +68,8 @@ type StoppedTask struct {
 // Service describes an ECS service. A service that does not exist or was deleted (INACTIVE) is an
 // error wrapping ErrServiceNotFound.
 func (c *Client) Service(ctx context.Context, cluster, service string) (ServiceState, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	out, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
 		Cluster:  optional(cluster),
 		Services: []string{service},
@@ -129,6 +131,8 @@ func (c *Client) Service(ctx context.Context, cluster, service string) (ServiceS
 // StoppedTasks returns up to max (all when max <= 0) of the service's stopped tasks, newest first.
 // ECS forgets stopped tasks about an hour after they stop, which covers a failed rollout.
 func (c *Client) StoppedTasks(ctx context.Context, cluster, service string, max int) ([]StoppedTask, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	var arns []string
 	pages := ecs.NewListTasksPaginator(c.ecs, &ecs.ListTasksInput{
 		Cluster:       optional(cluster),
@@ -202,6 +206,8 @@ func clusterLabel(cluster string) string {
 
 // Images returns the images of a task definition's containers, by name.
 func (c *Client) Images(ctx context.Context, taskDefinition string) (map[string]string, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &taskDefinition})
 	if err != nil {
 		return nil, fmt.Errorf("describe task definition %s: %w", taskDefinition, err)

@@ -28,8 +28,14 @@ const (
 // deploying drives the fake through the ECS API as the Pulumi program would: service api-service
 // in cluster prod, 2 tasks, circuit breaker and rollback on, runs tdOld (imageOld), completed; then
 // an update to tdNew (imageNew), whose rollout goes as r scripts (the zero Rollout leaves imageNew
-// unscripted). It returns right after the update.
-func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout) {
+// unscripted). It returns right after the update, with the fake's time the update began.
+func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout) time.Time {
+	t.Helper()
+	return deployingWith(t, c, fake, r, true)
+}
+
+// deployingWith is deploying with the circuit breaker's rollback on or off.
+func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout, rollback bool) time.Time {
 	t.Helper()
 	fake.CreateCluster("prod")
 	if r != (awsfake.Rollout{}) {
@@ -46,12 +52,22 @@ func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout)
 	}
 	if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(2),
-		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: rollback}},
 	}); err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}
 	fake.Advance(awsfake.Tick)
-	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api-service"), TaskDefinition: aws.String(tdNew)}); err != nil {
+	since := fake.Now()
+	update(t, c, tdNew, false)
+	return since
+}
+
+// update points api-service at taskDef, starting a deployment (forced: even of the same one).
+func update(t *testing.T, c *Client, taskDef string, force bool) {
+	t.Helper()
+	if _, err := c.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{
+		Cluster: aws.String("prod"), Service: aws.String("api-service"), TaskDefinition: aws.String(taskDef), ForceNewDeployment: force,
+	}); err != nil {
 		t.Fatalf("UpdateService: %v", err)
 	}
 }
