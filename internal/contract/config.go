@@ -35,9 +35,7 @@ const (
 	KeyDeregistrationDelay = "deregistrationDelay"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyVpcID               = "vpcId"
-	KeySubnetIDs           = "subnetIds"
 	KeyAvailabilityZones   = "availabilityZones"
-	KeyAssignPublicIP      = "assignPublicIp"
 	KeyOIDCProviderArn     = "oidcProviderArn"
 	KeyCertificateArn      = "certificateArn"
 	KeyStateBucket         = "stateBucket"
@@ -45,14 +43,38 @@ const (
 	KeyToolRepository      = "slipwayRepository"
 	KeyToolRef             = "slipwayRef"
 	KeyToolPath            = "slipwayPath"
+
+	KeyNATGateways                 = "natGateways"
+	KeyAlbSubnetIDs                = "albSubnetIds"
+	KeyTaskSubnetIDs               = "taskSubnetIds"
+	KeyAccessLogsBucket            = "accessLogsBucket"
+	KeySecrets                     = "secrets"
+	KeySecretsKMSKeyArns           = "secretsKmsKeyArns"
+	KeyEnvironment                 = "environment"
+	KeyAutoscaling                 = "autoscaling"
+	KeyAlarms                      = "alarms"
+	KeyReadonlyRootFilesystem      = "readonlyRootFilesystem"
+	KeyContainerUser               = "containerUser"
+	KeyStopTimeout                 = "stopTimeout"
+	KeyHealthCheckCommand          = "healthCheckCommand"
+	KeyEnableExec                  = "enableExec"
+	KeyExistingClusterName         = "existingClusterName"
+	KeyListenerArn                 = "listenerArn"
+	KeyHostHeader                  = "hostHeader"
+	KeyPathPattern                 = "pathPattern"
+	KeyListenerRulePriority        = "listenerRulePriority"
+	KeyLoadBalancerSecurityGroupID = "loadBalancerSecurityGroupId"
 )
 
 // Key describes one slipway:* config key: its type, default ("" = none) and
 // what it is for. Keys is the single list the loader, Pulumi.yaml and the
 // README's config reference follow.
 type Key struct {
-	Name        string
-	Type        string // "string", "integer", "boolean" or "array"
+	Name string
+	// "string", "integer", "boolean", "array" or "object". Pulumi.yaml
+	// has no object type: it declares an object key without a type, which
+	// lets the stack set a map.
+	Type        string
 	Required    bool   // no default: the stack (or the deploy tool) must set it
 	Default     string // as the engine passes it: "" for an empty string, "[]" for an empty list
 	Description string
@@ -75,10 +97,8 @@ var Keys = []Key{
 	{KeyRollbackWindow, "integer", false, "50", "Number of deployed images ECR keeps (at least 20; the tool tags each image ECS verifiably ran deployed-<sha>): the versions you can roll back to. ECR also keeps this many of the newest pushed images."},
 	{KeyDeregistrationDelay, "integer", false, "30", "Seconds the load balancer drains a stopping task (0 to 3600; AWS default 300)."},
 	{KeyLogRetentionDays, "integer", false, "30", "CloudWatch Logs retention in days."},
-	{KeyVpcID, "string", false, "", "Existing VPC to use (with subnetIds); empty creates a new VPC with two public subnets."},
-	{KeySubnetIDs, "array", false, "[]", "Existing subnets (at least two, in different zones) for the load balancer and tasks; required with vpcId."},
-	{KeyAvailabilityZones, "array", false, "[]", "Two zones for a new VPC; empty means <region>a and <region>b."},
-	{KeyAssignPublicIP, "boolean", false, "true", "Give tasks a public IP (needed in public subnets without a NAT gateway to pull images)."},
+	{KeyVpcID, "string", false, "", "Existing VPC to use (with albSubnetIds and taskSubnetIds); empty creates a new VPC with public subnets (load balancer, NAT) and private subnets (tasks) in each zone."},
+	{KeyAvailabilityZones, "array", false, "[]", "Two or three zones for a new VPC; empty means <region>a and <region>b."},
 	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
 	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
 	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
@@ -86,6 +106,26 @@ var Keys = []Key{
 	{KeyToolRepository, "string", false, "slipway-dev/slipway", "Repository (owner/name) of this project, checked out by the workflows to run the deploy tool; empty when the project lives in the application repository at slipwayPath."},
 	{KeyToolRef, "string", false, "", "Commit of slipwayRepository the workflows check out: a full 40-hex SHA (git rev-parse HEAD), never a tag or branch. Required when slipwayRepository is set."},
 	{KeyToolPath, "string", false, ".slipway", "Folder of the project in the workflows' checkout: where slipwayRepository is checked out, or its folder in the application repository."},
+	{KeyNATGateways, "integer", false, "1", "NAT gateways of a new VPC: 1 (shared, cheapest), one per zone (survives a zone outage), or 0 (no NAT: VPC endpoints for ECR, S3, CloudWatch Logs, SQS, DynamoDB and the secret stores)."},
+	{KeyAlbSubnetIDs, "array", false, "[]", "Public subnets (at least two, in different zones) of an existing VPC for the load balancer; required with vpcId unless listenerArn is set."},
+	{KeyTaskSubnetIDs, "array", false, "[]", "Private subnets (at least two, in different zones, none of albSubnetIds) of an existing VPC for the tasks, which get no public IP; required with vpcId."},
+	{KeyAccessLogsBucket, "string", false, "", "S3 bucket for the load balancer's access logs (its policy must let Elastic Load Balancing write); empty turns access logs off."},
+	{KeySecrets, "object", false, "{}", "Environment variable name to secret: an SSM parameter ARN or a Secrets Manager secret ARN, optionally with :JSON_KEY:VERSION_STAGE:VERSION_ID; the execution role may read exactly these."},
+	{KeySecretsKMSKeyArns, "array", false, "[]", "Customer managed KMS keys that encrypt slipway:secrets; the execution role may decrypt with these only (none for AWS managed keys)."},
+	{KeyEnvironment, "object", false, "{}", "Plain environment variables of the container (name to value); never secrets."},
+	{KeyAutoscaling, "object", false, "{}", "Target tracking autoscaling: min, max (required), cpuTarget (percent, default 60), requestsPerTarget (per target per minute, default 1000); empty keeps desiredCount fixed. When set, a deploy never resets the scaled task count."},
+	{KeyAlarms, "object", false, "{}", "Deployment alarms that roll a deploy back, on unless enabled is false: errorRatePercent (target 5xx, default 5), p99Milliseconds (default 2000), unhealthyHosts (default 1), periodSeconds (60), evaluationPeriods (3), datapointsToAlarm (2)."},
+	{KeyReadonlyRootFilesystem, "boolean", false, "true", "Read-only root filesystem for the container, with a writable scratch volume at /tmp."},
+	{KeyContainerUser, "string", false, "1000:1000", "User the container runs as (UID, UID:GID or a name); never root."},
+	{KeyStopTimeout, "integer", false, "60", "Seconds between SIGTERM and SIGKILL when a task stops (2 to 120); must exceed deregistrationDelay."},
+	{KeyHealthCheckCommand, "array", false, "[]", "Container health check command as ECS takes it ([\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]); empty relies on the load balancer's health check."},
+	{KeyEnableExec, "boolean", false, "false", "Turn on ECS Exec (needs readonlyRootFilesystem false): adds the SSM messages permissions to the task role and logs sessions to the service's log group."},
+	{KeyExistingClusterName, "string", false, "", "Run in this existing ECS cluster instead of creating clusterName; the stack never modifies it."},
+	{KeyListenerArn, "string", false, "", "Existing load balancer listener to join with a listener rule (with vpcId, taskSubnetIds, loadBalancerSecurityGroupId, listenerRulePriority and hostHeader and/or pathPattern) instead of creating a load balancer."},
+	{KeyHostHeader, "string", false, "", "Host header (such as api.example.com) the shared listener's rule routes to this service; with listenerArn."},
+	{KeyPathPattern, "string", false, "", "Path pattern (such as /api/*) the shared listener's rule routes to this service; with listenerArn."},
+	{KeyListenerRulePriority, "integer", false, "0", "Priority (1 to 50000, unique on the listener) of this service's rule on the shared listener; with listenerArn."},
+	{KeyLoadBalancerSecurityGroupID, "string", false, "", "Security group of the shared load balancer, the only source tasks accept traffic from; with listenerArn."},
 }
 
 // Config is the validated configuration of one stack.
@@ -107,9 +147,7 @@ type Config struct {
 	DeregistrationDelay int
 	LogRetentionDays    int
 	VpcID               string
-	SubnetIDs           []string
 	AvailabilityZones   []string
-	AssignPublicIP      bool
 	OIDCProviderArn     string
 	CertificateArn      string
 	StateBucket         string // from stateBucket, or the bucket of an s3:// backendUrl
@@ -118,7 +156,36 @@ type Config struct {
 	ToolRepository      string
 	ToolRef             string
 	ToolPath            string
+
+	NATGateways                 int
+	AlbSubnetIDs                []string
+	TaskSubnetIDs               []string
+	AccessLogsBucket            string
+	Secrets                     []SecretRef // sorted by name
+	SecretsKMSKeyArns           []string
+	Environment                 []EnvVar // sorted by name
+	Autoscaling                 Autoscaling
+	Alarms                      Alarms
+	ReadonlyRootFilesystem      bool
+	ContainerUser               string
+	StopTimeout                 int
+	HealthCheckCommand          []string
+	EnableExec                  bool
+	ExistingClusterName         string // set: ClusterName is this cluster, which the stack does not own
+	ListenerArn                 string
+	LoadBalancerArnSuffix       string // of the shared listener's load balancer (app/NAME/ID), for metrics
+	HostHeader                  string
+	PathPattern                 string
+	ListenerRulePriority        int
+	LoadBalancerSecurityGroupID string
 }
+
+// SharedCluster reports whether the service joins a cluster it does not own.
+func (c Config) SharedCluster() bool { return c.ExistingClusterName != "" }
+
+// SharedListener reports whether the service joins a load balancer listener
+// it does not own (and so creates no load balancer).
+func (c Config) SharedListener() bool { return c.ListenerArn != "" }
 
 // Load reads and validates the stack's configuration.
 func Load(ctx *pulumi.Context) (Config, error) {
@@ -330,9 +397,7 @@ func Parse(get Lookup) (Config, error) {
 		DeregistrationDelay: p.integer(KeyDeregistrationDelay, 0, 3600),
 		LogRetentionDays:    p.integer(KeyLogRetentionDays, 1, 3653),
 		VpcID:               p.str(KeyVpcID, vpcPattern, false, "a VPC ID such as vpc-0123456789abcdef0"),
-		SubnetIDs:           p.list(KeySubnetIDs, subnetPattern, "a subnet ID such as subnet-0123456789abcdef0"),
 		AvailabilityZones:   p.list(KeyAvailabilityZones, zonePattern, "an availability zone such as us-east-1a"),
-		AssignPublicIP:      p.boolean(KeyAssignPublicIP),
 		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
 		CertificateArn:      p.str(KeyCertificateArn, certificatePattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
 		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
@@ -380,18 +445,12 @@ func Parse(get Lookup) (Config, error) {
 	if !logRetentionDays[c.LogRetentionDays] {
 		p.fail(KeyLogRetentionDays, p.raw(KeyLogRetentionDays), "a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653")
 	}
-	if c.VpcID != "" && len(c.SubnetIDs) < 2 {
-		p.fail(KeySubnetIDs, p.raw(KeySubnetIDs), "at least two subnet IDs in different zones when vpcId is set")
-	}
-	if c.VpcID == "" && len(c.SubnetIDs) > 0 {
-		p.fail(KeyVpcID, "", "the VPC of the subnets in subnetIds (set both, or neither to create a new VPC)")
-	}
 	if c.VpcID == "" {
 		if len(c.AvailabilityZones) == 0 && c.Region != "" {
 			c.AvailabilityZones = []string{c.Region + "a", c.Region + "b"}
 		}
-		if len(c.AvailabilityZones) != 2 {
-			p.fail(KeyAvailabilityZones, p.raw(KeyAvailabilityZones), "exactly two zones of the stack's region")
+		if n := len(c.AvailabilityZones); n < 2 || n > 3 {
+			p.fail(KeyAvailabilityZones, p.raw(KeyAvailabilityZones), "two or three zones of the stack's region")
 		}
 		for _, z := range c.AvailabilityZones {
 			if c.Region != "" && !strings.HasPrefix(z, c.Region) {
@@ -399,6 +458,8 @@ func Parse(get Lookup) (Config, error) {
 			}
 		}
 	}
+	p.parsePlatform(&c)
+	p.checkRetired()
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)
 	}
