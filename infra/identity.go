@@ -127,15 +127,43 @@ func stateBucketStatements(cfg contract.Config, args IdentityArgs, write bool) [
 	}
 }
 
+// Service deployments and revisions of this service. The Service
+// Authorization Reference for Amazon ECS ("Actions, resources, and
+// condition keys for Amazon Elastic Container Service") gives
+// ListServiceDeployments the service resource type, DescribeServiceDeployments
+// and StopServiceDeployment the service-deployment type
+// (service-deployment/<cluster>/<service>/<id>) and DescribeServiceRevisions
+// the service-revision type (service-revision/<cluster>/<service>/<id>); the
+// ECS Developer Guide's "Permissions required for viewing Amazon ECS service
+// deployments" scopes the three reads to one service the same way.
+func rolloutResources(cfg contract.Config, a Account) (deployments, revisions string) {
+	return a.ARN("ecs", a.Region, fmt.Sprintf("service-deployment/%s/%s/*", cfg.ClusterName, cfg.ServiceName)),
+		a.ARN("ecs", a.Region, fmt.Sprintf("service-revision/%s/%s/*", cfg.ClusterName, cfg.ServiceName))
+}
+
+// rolloutReads are the statements the deploy tool's rollout tracking reads
+// with: this service's deployments and the revisions they move between.
+func rolloutReads(cfg contract.Config, a Account, service string) []Statement {
+	deployments, revisions := rolloutResources(cfg, a)
+	return []Statement{
+		{Sid: "ListDeployments", Actions: []string{"ecs:ListServiceDeployments"}, Resources: Strings(service)},
+		{Sid: "DescribeDeployments", Actions: []string{"ecs:DescribeServiceDeployments"}, Resources: Strings(deployments)},
+		{Sid: "DescribeRevisions", Actions: []string{"ecs:DescribeServiceRevisions"}, Resources: Strings(revisions)},
+	}
+}
+
 // DeployStatements is the deploy role's policy: push this image repository,
-// register task definitions, update and watch this service. No IAM write:
-// CD can change the image, never its own trust.
+// register task definitions, update and watch this service, follow its
+// rollouts and stop (roll back) one in flight. No IAM write: CD can change
+// the image, never its own trust, and nothing of the platform (network,
+// alarms, autoscaling, cluster).
 func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	a := args.Account
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
+	deployments, _ := rolloutResources(cfg, a)
 	family := a.ARN("ecs", a.Region, fmt.Sprintf("task-definition/%s:*", args.Service.TaskFamily))
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
-	return append([]Statement{
+	statements := append([]Statement{
 		{Sid: "EcrAuth", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: Strings("*")},
 		{Sid: "EcrPush", Actions: []string{
 			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
@@ -149,10 +177,14 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 			{Operator: "ArnEquals", Key: "ecs:cluster", Values: []pulumi.StringInput{args.Service.ClusterArn}},
 		}},
 		{Sid: "DescribeTasks", Actions: []string{"ecs:DescribeTasks"}, Resources: Strings(tasks)},
+	}, rolloutReads(cfg, a, service)...)
+	statements = append(statements, []Statement{
+		{Sid: "StopDeployment", Actions: []string{"ecs:StopServiceDeployment"}, Resources: Strings(deployments)},
 		{Sid: "PassTaskRoles", Actions: []string{"iam:PassRole"},
 			Resources:  []pulumi.StringInput{args.Service.ExecutionRoleArn, args.Service.TaskRoleArn},
 			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:PassedToService", Values: Strings(ecsTasksPrincipal)}}},
-	}, stateBucketStatements(cfg, args, true)...)
+	}...)
+	return append(statements, stateBucketStatements(cfg, args, true)...)
 }
 
 // PreviewStatements is the preview role's policy: read-only, enough for a
@@ -161,7 +193,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	a := args.Account
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
-	return append([]Statement{
+	statements := append([]Statement{
 		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"},
 			Resources: []pulumi.StringInput{args.RepositoryArn}},
 		{Sid: "EcsRead", Actions: []string{"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTagsForResource"},
@@ -171,12 +203,17 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 			{Operator: "ArnEquals", Key: "ecs:cluster", Values: []pulumi.StringInput{args.Service.ClusterArn}},
 		}},
 		{Sid: "NetworkRead", Actions: []string{
-			"ec2:DescribeInternetGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables",
+			"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+			"cloudwatch:DescribeAlarms",
+			"ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute",
+			"ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces",
+			"ec2:DescribePrefixLists", "ec2:DescribeRouteTables",
 			"ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
-			"ec2:DescribeVpcAttribute", "ec2:DescribeVpcs",
+			"ec2:DescribeVpcAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
 			"elasticloadbalancing:DescribeCapacityReservation",
 			"elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
 			"elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers",
+			"elasticloadbalancing:DescribeRules",
 			"elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
 			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
 			"logs:DescribeLogGroups",
@@ -190,7 +227,19 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 			Resources: []pulumi.StringInput{args.Data.TableArn}},
 		{Sid: "QueueRead", Actions: []string{"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
 			Resources: []pulumi.StringInput{args.Data.QueueArn, args.Data.DLQArn}},
-	}, stateBucketStatements(cfg, args, false)...)
+	}, rolloutReads(cfg, a, service)...)
+	var alarms []string
+	for _, n := range args.Service.AlarmNames {
+		alarms = append(alarms, a.ARN("cloudwatch", a.Region, "alarm:"+n))
+	}
+	if len(alarms) > 0 {
+		statements = append(statements, Statement{Sid: "AlarmTags", Actions: []string{"cloudwatch:ListTagsForResource"}, Resources: Strings(alarms...)})
+	}
+	if cfg.Autoscaling.Enabled {
+		statements = append(statements, Statement{Sid: "ScalingTags", Actions: []string{"application-autoscaling:ListTagsForResource"},
+			Resources: []pulumi.StringInput{args.Service.ScalableTargetArn}})
+	}
+	return append(statements, stateBucketStatements(cfg, args, false)...)
 }
 
 // NewIdentity creates (or reuses) the GitHub OIDC provider and the two roles.
@@ -217,9 +266,9 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 	deploy, err := iam.NewRole(ctx, "deploy-role", &iam.RoleArgs{
 		Description:      pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubject(cfg)),
 		AssumeRolePolicy: trust(provider, DeploySubject(cfg)),
-		// A deploy (30-minute steady-state wait, verification, perhaps a
-		// reconcile deploy) must not outlive its credentials mid-update: the
-		// deploy jobs ask for sessions this long.
+		// A deploy (the update, the tool's rollout tracking with the
+		// alarms' bake, perhaps a reconcile deploy) must not outlive its
+		// credentials mid-update: the deploy jobs ask for sessions this long.
 		MaxSessionDuration: pulumi.Int(workflows.DeploySessionSeconds),
 		Tags:               tags(cfg),
 	}, parent)

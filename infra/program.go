@@ -64,6 +64,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 		return nil, err
 	}
 	service, err := NewService(ctx, "service", cfg, ServiceArgs{
+		Account:       account,
 		RepositoryURL: registry.URL,
 		RepositoryArn: registry.Arn,
 		Network:       network,

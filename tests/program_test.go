@@ -171,10 +171,32 @@ var resourceWildcardActions = map[string]bool{
 	"elasticloadbalancing:DescribeTargetGroups":           true,
 	"elasticloadbalancing:DescribeTargetHealth":           true,
 	"logs:DescribeLogGroups":                              true,
+	"application-autoscaling:DescribeScalableTargets":     true,
+	"application-autoscaling:DescribeScalingPolicies":     true,
+	"cloudwatch:DescribeAlarms":                           true,
+	"ec2:DescribeAddresses":                               true,
+	"ec2:DescribeAddressesAttribute":                      true,
+	"ec2:DescribeNatGateways":                             true,
+	"ec2:DescribePrefixLists":                             true,
+	"ec2:DescribeVpcEndpoints":                            true,
+	"elasticloadbalancing:DescribeRules":                  true,
+	"ssmmessages:CreateControlChannel":                    true,
+	"ssmmessages:CreateDataChannel":                       true,
+	"ssmmessages:OpenControlChannel":                      true,
+	"ssmmessages:OpenDataChannel":                         true,
 }
 
 func TestNoWildcardActions(t *testing.T) {
-	res := synthProd(t, sha1, map[string]string{"stateBucket": "acme-pulumi-state"})
+	for _, overrides := range []map[string]string{
+		{"stateBucket": "acme-pulumi-state"},
+		{"enableExec": "true", "readonlyRootFilesystem": "false", "autoscaling": `{"min":2,"max":4}`, "secrets": prodSecrets},
+	} {
+		noWildcardActions(t, synthProd(t, sha1, overrides))
+	}
+}
+
+func noWildcardActions(t *testing.T, res synth.Result) {
+	t.Helper()
 	for name, d := range allPolicies(t, res) {
 		for _, s := range d.Statement {
 			if s.Effect != "Allow" {
@@ -240,7 +262,7 @@ func TestPassRoleScoped(t *testing.T) {
 // scopedWildcard are the wildcards that stay within the stack: the
 // revisions of its task family, the tasks of its cluster, the indexes of
 // its table, the streams of its log group, and its own state objects.
-var scopedWildcard = regexp.MustCompile(`(:task-definition/api-service:\*|:task/prod-cluster/\*|:table/[a-z0-9-]+/index/\*|:log-stream:\*|/\.pulumi/(stacks/slipway/prod\.json\*|(history|backups)/slipway/prod/\*|locks/\*/slipway/prod/\*))$`)
+var scopedWildcard = regexp.MustCompile(`(:task-definition/api-service:\*|:task/prod-cluster/\*|:service-(deployment|revision)/prod-cluster/api-service/\*|:table/[a-z0-9-]+/index/\*|:log-stream:\*|/\.pulumi/(stacks/slipway/prod\.json\*|(history|backups)/slipway/prod/\*|locks/\*/slipway/prod/\*))$`)
 
 var readOnlyAction = regexp.MustCompile(`^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z]*$`)
 
@@ -287,6 +309,13 @@ func TestDeployRolePermissions(t *testing.T) {
 		{"ecs:DescribeTasks", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task/prod-cluster/*"},
 		{"ecs:ListTasks", "*"},
 		{"s3:ListBucket", "arn:aws:s3:::acme-pulumi-state"},
+
+		// Rollout tracking and the tool's rollback of a deploy in flight,
+		// each on this service's resources only.
+		{"ecs:ListServiceDeployments", serviceArn},
+		{"ecs:DescribeServiceDeployments", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":service-deployment/prod-cluster/api-service/*"},
+		{"ecs:StopServiceDeployment", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":service-deployment/prod-cluster/api-service/*"},
+		{"ecs:DescribeServiceRevisions", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":service-revision/prod-cluster/api-service/*"},
 	}
 	for _, tt := range tests {
 		if got := grants[tt.action]; !cmp.Equal(got, []string{tt.resource}) {
@@ -325,6 +354,48 @@ func TestDeployRolePermissions(t *testing.T) {
 		if _, ok := grants[forbidden]; ok {
 			t.Errorf("deploy role grants %s, want not", forbidden)
 		}
+	}
+	// Exhaustive: nothing else, so nothing of the platform (network,
+	// endpoints, load balancer, alarms, autoscaling, cluster, secrets).
+	for action := range grants {
+		if !deployActions[action] {
+			t.Errorf("deploy role grants %s, which is not among the actions a deploy needs", action)
+		}
+	}
+}
+
+// deployActions are every action the deploy role may have.
+var deployActions = map[string]bool{
+	"ecr:GetAuthorizationToken": true, "ecr:BatchCheckLayerAvailability": true, "ecr:BatchGetImage": true,
+	"ecr:CompleteLayerUpload": true, "ecr:DescribeImages": true, "ecr:GetDownloadUrlForLayer": true,
+	"ecr:InitiateLayerUpload": true, "ecr:PutImage": true, "ecr:UploadLayerPart": true,
+	"ecs:DescribeTaskDefinition": true, "ecs:RegisterTaskDefinition": true, "ecs:ListTagsForResource": true,
+	"ecs:TagResource": true, "ecs:DescribeServices": true, "ecs:UpdateService": true, "ecs:ListTasks": true,
+	"ecs:DescribeTasks": true, "ecs:ListServiceDeployments": true, "ecs:DescribeServiceDeployments": true,
+	"ecs:DescribeServiceRevisions": true, "ecs:StopServiceDeployment": true, "iam:PassRole": true,
+	"s3:ListBucket": true, "s3:GetObject": true, "s3:PutObject": true, "s3:DeleteObject": true,
+}
+
+// The preview role follows rollouts too (status, the PR preview), read-only
+// and on this service's deployments and revisions only.
+func TestPreviewRoleReadsRollouts(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	prefix := "arn:aws:ecs:us-east-1:" + synth.AccountID + ":"
+	want := map[string][]string{
+		"ecs:ListServiceDeployments":     {prefix + "service/prod-cluster/api-service"},
+		"ecs:DescribeServiceDeployments": {prefix + "service-deployment/prod-cluster/api-service/*"},
+		"ecs:DescribeServiceRevisions":   {prefix + "service-revision/prod-cluster/api-service/*"},
+	}
+	got := map[string][]string{}
+	for _, s := range rolePolicy(t, res, "preview-role-policy").Statement {
+		for _, a := range s.Action {
+			if _, ok := want[a]; ok || a == "ecs:StopServiceDeployment" {
+				got[a] = append(got[a], s.Resource...)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("preview role rollout reads (-want +got):\n%s", diff)
 	}
 }
 
@@ -423,9 +494,9 @@ func TestServiceDeploymentSettings(t *testing.T) {
 		{"deploymentMaximumPercent", in["deploymentMaximumPercent"], 200.0},
 		{"circuit breaker enable", breaker["enable"], true},
 		{"circuit breaker rollback", breaker["rollback"], true},
-		{"waitForSteadyState", in["waitForSteadyState"], true},
+		{"waitForSteadyState", in["waitForSteadyState"], false},
 		{"launchType", in["launchType"], "FARGATE"},
-		{"update timeout", svc.UpdateTimeout, "30m"},
+		{"update timeout", svc.UpdateTimeout, "10m"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -472,6 +543,7 @@ type container struct {
 	Name             string
 	Image            string
 	Environment      []struct{ Name, Value string }
+	Secrets          []struct{ Name, ValueFrom string }
 	LogConfiguration struct {
 		LogDriver string
 		Options   map[string]string
@@ -536,72 +608,6 @@ func TestSHAChangeAltersOnlyTaskDefinition(t *testing.T) {
 	if want := []string{"aws:ecs/taskDefinition:TaskDefinition task"}; !cmp.Equal(changed, want) {
 		t.Errorf("a SHA change alters %v, want only %v", changed, want)
 	}
-}
-
-func TestNetwork(t *testing.T) {
-	t.Run("new VPC in two zones", func(t *testing.T) {
-		res := synthProd(t, sha1, nil)
-		subnets := res.Find("aws:ec2/subnet:Subnet")
-		zones := map[interface{}]bool{}
-		for _, s := range subnets {
-			zones[s.Inputs["availabilityZone"]] = true
-		}
-		if len(subnets) != 2 || len(zones) != 2 {
-			t.Errorf("%d subnets in zones %v, want 2 in 2 zones", len(subnets), zones)
-		}
-	})
-	t.Run("tasks accept traffic from the load balancer only", func(t *testing.T) {
-		res := synthProd(t, sha1, nil)
-		sg := mustGet(t, res, "aws:ec2/securityGroup:SecurityGroup", "task-sg")
-		ingress := sg.Inputs["ingress"].([]interface{})
-		if len(ingress) != 1 {
-			t.Fatalf("task-sg has %d ingress rules, want 1", len(ingress))
-		}
-		rule := ingress[0].(map[string]interface{})
-		if cidrs, ok := rule["cidrBlocks"]; ok && cidrs != nil && len(cidrs.([]interface{})) > 0 {
-			t.Errorf("task-sg ingress from CIDRs %v, want the load balancer's security group only", cidrs)
-		}
-		if got := fmt.Sprint(rule["securityGroups"]); !strings.HasPrefix(got, "[sg-") {
-			t.Errorf("task-sg ingress source = %s, want the alb-sg ID", got)
-		}
-		if rule["fromPort"] != 8080.0 || rule["toPort"] != 8080.0 {
-			t.Errorf("task-sg ingress ports %v-%v, want the container port 8080", rule["fromPort"], rule["toPort"])
-		}
-	})
-	t.Run("existing VPC", func(t *testing.T) {
-		res := synthProd(t, sha1, map[string]string{
-			"vpcId":     "vpc-0123456789abcdef0",
-			"subnetIds": `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`,
-		})
-		for _, typ := range []string{"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway"} {
-			if n := len(res.Find(typ)); n != 0 {
-				t.Errorf("with an existing VPC: %d %s created, want 0", n, typ)
-			}
-		}
-		svc := mustGet(t, res, "aws:ecs/service:Service", "service")
-		nc := svc.Inputs["networkConfiguration"].(map[string]interface{})
-		if got := fmt.Sprint(nc["subnets"]); got != "[subnet-0123456789abcdef0 subnet-0123456789abcdef1]" {
-			t.Errorf("service subnets = %s, want the configured ones", got)
-		}
-		if got := mustGet(t, res, "aws:lb/targetGroup:TargetGroup", "tg").Inputs["vpcId"]; got != "vpc-0123456789abcdef0" {
-			t.Errorf("target group vpcId = %v, want the configured VPC", got)
-		}
-	})
-	t.Run("HTTPS when a certificate is configured", func(t *testing.T) {
-		res := synthProd(t, sha1, map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"})
-		https := mustGet(t, res, "aws:lb/listener:Listener", "https")
-		if https.Inputs["port"] != 443.0 || https.Inputs["certificateArn"] != "arn:aws:acm:us-east-1:123456789012:certificate/abc" {
-			t.Errorf("https listener = %v", https.Inputs)
-		}
-		http := mustGet(t, res, "aws:lb/listener:Listener", "http")
-		action := http.Inputs["defaultActions"].([]interface{})[0].(map[string]interface{})
-		if action["type"] != "redirect" {
-			t.Errorf("http listener action %v, want a redirect to HTTPS", action["type"])
-		}
-		if n := len(synthProd(t, sha1, nil).Find("aws:lb/listener:Listener")); n != 1 {
-			t.Errorf("without a certificate: %d listeners, want 1 (HTTP)", n)
-		}
-	})
 }
 
 func TestDataStores(t *testing.T) {
@@ -734,6 +740,13 @@ var refreshReads = map[string][]string{
 	"aws:iam/openIdConnectProvider:OpenIdConnectProvider":      {"iam:GetOpenIDConnectProvider"},
 	"aws:dynamodb/table:Table":                                 {"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
 	"aws:sqs/queue:Queue":                                      {"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
+	"aws:ec2/eip:Eip":                                          {"ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute"},
+	"aws:ec2/natGateway:NatGateway":                            {"ec2:DescribeNatGateways"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                          {"ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"},
+	"aws:lb/listenerRule:ListenerRule":                         {"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm":                   {"cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
+	"aws:appautoscaling/target:Target":                         {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource"},
+	"aws:appautoscaling/policy:Policy":                         {"application-autoscaling:DescribeScalingPolicies"},
 	"github:index/repositoryFile:RepositoryFile":               nil, // read with the drift job's GitHub token
 	"github:index/actionsVariable:ActionsVariable":             nil,
 	"github:index/repositoryEnvironment:RepositoryEnvironment": nil,
@@ -741,7 +754,17 @@ var refreshReads = map[string][]string{
 }
 
 func TestPreviewRoleCanRefreshEveryResource(t *testing.T) {
-	res := synthProd(t, sha1, map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"})
+	for name, overrides := range map[string]map[string]string{
+		"HTTPS, autoscaling": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc", "autoscaling": `{"min":2,"max":4}`},
+		"no NAT, endpoints":  {"natGateways": "0", "secrets": prodSecrets},
+		"shared platform":    sharedPlatform("orders"),
+	} {
+		t.Run(name, func(t *testing.T) { previewRefreshes(t, synthProd(t, sha1, overrides)) })
+	}
+}
+
+func previewRefreshes(t *testing.T, res synth.Result) {
+	t.Helper()
 	granted := map[string]bool{}
 	for _, s := range rolePolicy(t, res, "preview-role-policy").Statement {
 		for _, a := range s.Action {
