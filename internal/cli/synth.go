@@ -113,7 +113,12 @@ func writeFileAtomic(path string, data []byte) error {
 var keySettings = map[string][]string{
 	"aws:ecr/repository:Repository":                       {"name", "imageTagMutability", "imageScanningConfiguration.scanOnPush", "forceDelete"},
 	"aws:ecs/cluster:Cluster":                             {"name"},
-	"aws:ecs/service:Service":                             {"name", "desiredCount", "deploymentMinimumHealthyPercent", "deploymentMaximumPercent", "deploymentCircuitBreaker.rollback", "waitForSteadyState", "healthCheckGracePeriodSeconds"},
+	"aws:ecs/service:Service":                             {"name", "desiredCount", "deploymentMinimumHealthyPercent", "deploymentMaximumPercent", "deploymentCircuitBreaker.rollback", "alarms.rollback", "waitForSteadyState", "healthCheckGracePeriodSeconds", "enableExecuteCommand"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                     {"serviceName", "vpcEndpointType"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm":              {"name", "threshold", "evaluationPeriods"},
+	"aws:appautoscaling/target:Target":                    {"minCapacity", "maxCapacity"},
+	"aws:lb/loadBalancer:LoadBalancer":                    {"enableDeletionProtection", "dropInvalidHeaderFields"},
+	"aws:lb/listenerRule:ListenerRule":                    {"priority"},
 	"aws:ecs/taskDefinition:TaskDefinition":               {"family", "cpu", "memory", "skipDestroy"},
 	"aws:lb/targetGroup:TargetGroup":                      {"deregistrationDelay", "healthCheck.path", "healthCheck.interval", "healthCheck.healthyThreshold"},
 	"aws:lb/listener:Listener":                            {"port", "protocol"},
@@ -183,7 +188,125 @@ func printSummary(w io.Writer, res synth.Result) {
 		fmt.Fprintf(w, "modeled rollout time per task batch: %d s (healthy %d × interval %d s + deregistration %d s); AWS defaults: %d s (%d × %d s + %d s)\n",
 			healthy*interval+dereg, healthy, interval, dereg,
 			awsHealthyThreshold*awsHealthCheckInterval+awsDeregistrationDelay, awsHealthyThreshold, awsHealthCheckInterval, awsDeregistrationDelay)
+		if bake, alarms := AlarmBake(res); alarms > 0 {
+			fmt.Fprintf(w, "deployment alarm bake after the rollout: %d s (the longest period × evaluation periods of its %d alarms); modeled rollout with the bake: %d s\n",
+				bake, alarms, healthy*interval+dereg+bake)
+			fmt.Fprintln(w, "  ECS computes the bake from the alarms and does not let you set it (AWS, Amazon ECS Developer Guide, \"How CloudWatch alarms detect Amazon ECS deployment failures\");")
+			fmt.Fprintln(w, "  the rule modeled, the longest evaluation time of the alarms, is the ECS deployments team's as quoted in aws/copilot-cli#4294")
+		}
 	}
+	printCosts(w, FixedCosts(res))
+}
+
+// AlarmBake models the bake time ECS adds after a rollout watched by
+// deployment alarms: the longest evaluation time (period × evaluation
+// periods) among the alarms, and how many alarms there are.
+func AlarmBake(res synth.Result) (seconds, alarms int) {
+	for _, a := range res.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		alarms++
+		period := number(a.Inputs, "period")
+		if queries, ok := a.Inputs["metricQueries"].([]interface{}); ok {
+			for _, q := range queries {
+				if m, ok := q.(map[string]interface{}); ok {
+					period = max(period, number(m, "metric.period"))
+				}
+			}
+		}
+		seconds = max(seconds, period*number(a.Inputs, "evaluationPeriods"))
+	}
+	return seconds, alarms
+}
+
+// HoursPerMonth is the month the cost table prices (AWS's own convention).
+const HoursPerMonth = 730
+
+// Unit prices assumed for the fixed monthly cost (us-east-1 list prices;
+// other regions differ). Usage-based charges (load balancer capacity
+// units, NAT and endpoint data processing, requests) come on top.
+const (
+	natGatewayHourly        = 0.045 // per NAT gateway hour
+	publicIPv4Hourly        = 0.005 // per public IPv4 address hour
+	loadBalancerHourly      = 0.0225
+	interfaceEndpointHourly = 0.01 // per endpoint per zone (network interface) hour
+	alarmMetricMonthly      = 0.10 // per standard-resolution alarm metric
+	targetTrackingAlarms    = 2    // alarms Application Auto Scaling creates per target tracking policy
+)
+
+// Price sources.
+const (
+	vpcPricing        = "https://aws.amazon.com/vpc/pricing/"
+	elbPricing        = "https://aws.amazon.com/elasticloadbalancing/pricing/"
+	privateLinkPrice  = "https://aws.amazon.com/privatelink/pricing/"
+	cloudWatchPricing = "https://aws.amazon.com/cloudwatch/pricing/"
+)
+
+// CostLine is one kind of resource with a fixed monthly price.
+type CostLine struct {
+	What    string
+	Count   int
+	Unit    string  // the unit price as assumed
+	Monthly float64 // for all Count of them
+	Source  string
+}
+
+// FixedCosts lists the synthesized resources that cost a fixed amount per
+// month whatever the traffic, with the unit prices assumed.
+func FixedCosts(res synth.Result) []CostLine {
+	var out []CostLine
+	add := func(what string, count int, unit string, each float64, source string) {
+		if count > 0 {
+			out = append(out, CostLine{What: what, Count: count, Unit: unit, Monthly: float64(count) * each, Source: source})
+		}
+	}
+	hourly := func(p float64) string { return "$" + strconv.FormatFloat(p, 'f', -1, 64) + "/h" }
+	add("NAT gateway", len(res.Find("aws:ec2/natGateway:NatGateway")), hourly(natGatewayHourly), natGatewayHourly*HoursPerMonth, vpcPricing)
+	publicIPs := len(res.Find("aws:ec2/eip:Eip"))
+	albs := res.Find("aws:lb/loadBalancer:LoadBalancer")
+	for _, lb := range albs {
+		if subnets, ok := lb.Inputs["subnets"].([]interface{}); ok {
+			publicIPs += len(subnets) // at least one per zone
+		}
+	}
+	add("application load balancer", len(albs), hourly(loadBalancerHourly)+" + LCUs", loadBalancerHourly*HoursPerMonth, elbPricing)
+	add("public IPv4 address (NAT, load balancer nodes)", publicIPs, hourly(publicIPv4Hourly), publicIPv4Hourly*HoursPerMonth, vpcPricing)
+	zones := 0
+	for _, e := range res.Find("aws:ec2/vpcEndpoint:VpcEndpoint") {
+		if e.Inputs["vpcEndpointType"] == "Interface" {
+			subnets, _ := e.Inputs["subnetIds"].([]interface{})
+			zones += len(subnets)
+		}
+	}
+	add("interface endpoint × zone", zones, hourly(interfaceEndpointHourly), interfaceEndpointHourly*HoursPerMonth, privateLinkPrice)
+	metrics := 0
+	for _, a := range res.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		queries, _ := a.Inputs["metricQueries"].([]interface{})
+		n := 0
+		for _, q := range queries {
+			if m, ok := q.(map[string]interface{}); ok && m["metric"] != nil {
+				n++
+			}
+		}
+		metrics += max(n, 1)
+	}
+	metrics += targetTrackingAlarms * len(res.Find("aws:appautoscaling/policy:Policy"))
+	add("alarm metric (deployment and target tracking alarms)", metrics, "$0.10/month", alarmMetricMonthly, cloudWatchPricing)
+	return out
+}
+
+func printCosts(w io.Writer, lines []CostLine) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nfixed monthly cost this config adds (us-east-1 list prices, %d h a month; traffic-based charges come on top):\n", HoursPerMonth)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tCOUNT\tUNIT PRICE\tMONTHLY\tSOURCE")
+	total := 0.0
+	for _, l := range lines {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t$%.2f\t%s\n", l.What, l.Count, l.Unit, l.Monthly, l.Source)
+		total += l.Monthly
+	}
+	fmt.Fprintf(tw, "total\t\t\t$%.2f\t\n", total)
+	tw.Flush()
 }
 
 // A target group's health check and draining when left to AWS's defaults

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/project"
+	"github.com/slipway-dev/slipway/internal/synth"
 )
 
 const testSHA = "0123456789abcdef0123456789abcdef01234567"
@@ -80,6 +82,8 @@ func TestSynthWritesResources(t *testing.T) {
 	for _, w := range []string{
 		"aws:ecs/service:Service", "api-service:" + testSHA,
 		"modeled rollout time per task batch: 40 s", "AWS defaults: 450 s",
+		"deployment alarm bake after the rollout: 180 s", "modeled rollout with the bake: 220 s",
+		"NAT gateway  ", "application load balancer  ", "https://aws.amazon.com/vpc/pricing/",
 		"note: github:owner, slipway:githubOwner, slipway:githubRepo, slipway:slipwayRef, slipway:stateBucket still hold example values",
 	} {
 		if !strings.Contains(stdout, w) {
@@ -178,5 +182,67 @@ func TestNoOrUnknownCommand(t *testing.T) {
 				t.Errorf("stdout %q, want usage on stderr only", stdout)
 			}
 		})
+	}
+}
+
+func alarm(period, evaluations float64, inQuery bool) synth.Resource {
+	in := map[string]interface{}{"evaluationPeriods": evaluations}
+	if inQuery {
+		in["metricQueries"] = []interface{}{
+			map[string]interface{}{"id": "errors", "metric": map[string]interface{}{"period": period}},
+			map[string]interface{}{"id": "requests", "metric": map[string]interface{}{"period": period}},
+			map[string]interface{}{"id": "rate", "expression": "errors / requests"},
+		}
+	} else {
+		in["period"] = period
+	}
+	return synth.Resource{Type: "aws:cloudwatch/metricAlarm:MetricAlarm", Inputs: in}
+}
+
+func TestAlarmBake(t *testing.T) {
+	tests := []struct {
+		name       string
+		alarms     []synth.Resource
+		wantBake   int
+		wantAlarms int
+	}{
+		{"no alarms", nil, 0, 0},
+		{"one alarm", []synth.Resource{alarm(60, 3, false)}, 180, 1},
+		{"metric math alarm", []synth.Resource{alarm(120, 2, true)}, 240, 1},
+		{"the longest evaluation wins", []synth.Resource{alarm(60, 3, false), alarm(300, 2, true), alarm(60, 5, false)}, 600, 3},
+	}
+	for _, tt := range tests {
+		bake, n := AlarmBake(synth.Result{Resources: tt.alarms})
+		if bake != tt.wantBake || n != tt.wantAlarms {
+			t.Errorf("%s: AlarmBake = %d s over %d alarms, want %d s over %d", tt.name, bake, n, tt.wantBake, tt.wantAlarms)
+		}
+	}
+}
+
+func TestFixedCosts(t *testing.T) {
+	res := synth.Result{Resources: []synth.Resource{
+		{Type: "aws:ec2/natGateway:NatGateway"}, {Type: "aws:ec2/natGateway:NatGateway"},
+		{Type: "aws:ec2/eip:Eip"}, {Type: "aws:ec2/eip:Eip"},
+		{Type: "aws:lb/loadBalancer:LoadBalancer", Inputs: map[string]interface{}{"subnets": []interface{}{"a", "b"}}},
+		{Type: "aws:ec2/vpcEndpoint:VpcEndpoint", Inputs: map[string]interface{}{"vpcEndpointType": "Interface", "subnetIds": []interface{}{"c", "d"}}},
+		{Type: "aws:ec2/vpcEndpoint:VpcEndpoint", Inputs: map[string]interface{}{"vpcEndpointType": "Gateway"}},
+		alarm(60, 3, true), alarm(60, 3, false),
+		{Type: "aws:appautoscaling/policy:Policy"},
+	}}
+	want := []struct {
+		count   int
+		monthly string
+	}{{2, "65.70"}, {1, "16.43"}, {4, "14.60"}, {2, "14.60"}, {5, "0.50"}}
+	got := FixedCosts(res)
+	if len(got) != len(want) {
+		t.Fatalf("FixedCosts = %+v, want %d lines", got, len(want))
+	}
+	for i, w := range want {
+		if got[i].Count != w.count || fmt.Sprintf("%.2f", got[i].Monthly) != w.monthly || !strings.HasPrefix(got[i].Source, "https://aws.amazon.com/") {
+			t.Errorf("%s: %d for $%.2f from %q, want %d for $%s from an AWS pricing page", got[i].What, got[i].Count, got[i].Monthly, got[i].Source, w.count, w.monthly)
+		}
+	}
+	if lines := FixedCosts(synth.Result{}); len(lines) != 0 {
+		t.Errorf("FixedCosts of nothing = %+v, want no lines", lines)
 	}
 }
