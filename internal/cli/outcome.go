@@ -86,6 +86,9 @@ func explain(o deploy.Outcome) string {
 	if o.Reason != "" {
 		because = " (" + o.Reason + ")"
 	}
+	if len(o.Alarms) > 0 {
+		because += " on alarm " + strings.Join(o.Alarms, ", ")
+	}
 	switch o.Kind {
 	case deploy.RefusedPlatform:
 		var b strings.Builder
@@ -104,6 +107,10 @@ func explain(o deploy.Outcome) string {
 		return "refused before touching anything: " + o.Error + "; fix the image and deploy a new SHA, or add --force to deploy this one again"
 	case deploy.RefusedOlder:
 		return "refused before touching anything: " + o.Error + "; a re-run of an old CD run must not go back quietly (add --force to deploy it as a new deploy)"
+	case deploy.RollbackFailed:
+		return o.Error + "; the service may run neither version: run deploy status, then deploy rollback --to a SHA that ran (or deploy a fixed SHA)"
+	case deploy.Stopped:
+		return o.Error + "; the service may run neither version fully: run deploy status, then deploy up --sha with the SHA to run"
 	case deploy.Interrupted:
 		if o.TaskDefinitionArn != "" {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)

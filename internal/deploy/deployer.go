@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,9 @@ type Stack interface {
 type Cloud interface {
 	ImageExists(ctx context.Context, repository, tag string) (bool, error)
 	AddTag(ctx context.Context, repository, tag, newTag string) error
-	WaitVerified(ctx context.Context, cluster, service, want string, timeout, interval time.Duration) (awsx.Verification, awsx.ServiceState, error)
+	WaitVerified(ctx context.Context, in awsx.WaitInput) (awsx.Verification, error)
+	InFlight(ctx context.Context, cluster, service string) (awsx.ServiceDeployment, bool, error)
+	StopRollout(ctx context.Context, cluster, service, deploymentArn string) error
 	Images(ctx context.Context, taskDefinition string) (map[string]string, error)
 	Service(ctx context.Context, cluster, service string) (awsx.ServiceState, error)
 	StoppedTasks(ctx context.Context, cluster, service string, max int) ([]awsx.StoppedTask, error)
@@ -117,6 +120,12 @@ const (
 	// RolledBackReconcileSkipped: ECS rolled back, and the reconcile could
 	// not finish before the deadline, so it did not start.
 	RolledBackReconcileSkipped Kind = "rolled-back-reconcile-skipped"
+	// RollbackFailed: ECS tried to roll the deploy back and could not
+	// (ROLLBACK_FAILED): the service is in neither state.
+	RollbackFailed Kind = "ecs-rollback-failed"
+	// Stopped: ECS stopped the deployment without a rollback (STOPPED, e.g.
+	// the circuit breaker with rollback off, or another deploy replaced it).
+	Stopped Kind = "ecs-stopped"
 	// Failed: the update failed (or could not start) and ECS did not roll
 	// anything back.
 	Failed Kind = "failed"
@@ -129,7 +138,7 @@ const (
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
 	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
-	RolledBackReconcileFailed, RolledBackReconcileSkipped, Failed, Locked, Interrupted}
+	RolledBackReconcileFailed, RolledBackReconcileSkipped, RollbackFailed, Stopped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
 func (k Kind) RolledBack() bool { return strings.HasPrefix(string(k), "rolled-back-") }
@@ -152,6 +161,7 @@ const (
 	PhaseMarkRejected   = "record rejection"
 	PhaseReconcile      = "reconcile"
 	PhaseReconcileCheck = "reconcile image check"
+	PhaseStopRollout    = "ECS rollback of the deploy in flight"
 )
 
 // Diagnostics is what ECS said about a deploy that did not go well.
@@ -165,20 +175,29 @@ type Diagnostics struct {
 
 // Outcome is everything a deploy decided and found.
 type Outcome struct {
-	Kind              Kind           `json:"outcome"`
-	Stack             string         `json:"stack"`
-	Verb              string         `json:"verb"`
-	ImageTag          string         `json:"imageTag"`
-	Previous          string         `json:"previous,omitempty"`
-	TaskDefinitionArn string         `json:"taskDefinitionArn,omitempty"`
-	Reconciled        string         `json:"reconciledTo,omitempty"`
-	RunningImageTag   string         `json:"runningImageTag,omitempty"`
-	Reason            string         `json:"reason,omitempty"` // ECS's verdict, in one line
-	Platform          []Change       `json:"platformChanges,omitempty"`
-	Changes           map[string]int `json:"changes,omitempty"`
-	Phases            []Phase        `json:"phases"`
-	Diagnostics       *Diagnostics   `json:"diagnostics,omitempty"`
-	Warnings          []string       `json:"warnings,omitempty"`
+	Kind              Kind   `json:"outcome"`
+	Stack             string `json:"stack"`
+	Verb              string `json:"verb"`
+	ImageTag          string `json:"imageTag"`
+	Previous          string `json:"previous,omitempty"`
+	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
+	Reconciled        string `json:"reconciledTo,omitempty"`
+	RunningImageTag   string `json:"runningImageTag,omitempty"`
+	Reason            string `json:"reason,omitempty"` // ECS's verdict, in one line
+	// Alarms are the CloudWatch alarms ECS found in ALARM, when they
+	// rolled the deploy back.
+	Alarms []string `json:"alarms,omitempty"`
+	// StoppedDeployment is the service deployment a rollback asked ECS to
+	// roll back while it was still in flight.
+	StoppedDeployment string `json:"stoppedDeployment,omitempty"`
+	// VerdictSource is what ECS was asked for the verdict: the service
+	// deployment, or the deployments list where that API is unavailable.
+	VerdictSource string         `json:"verdictSource,omitempty"`
+	Platform      []Change       `json:"platformChanges,omitempty"`
+	Changes       map[string]int `json:"changes,omitempty"`
+	Phases        []Phase        `json:"phases"`
+	Diagnostics   *Diagnostics   `json:"diagnostics,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
 	// Err is the error behind a failed, refused or unverified outcome.
 	Err error `json:"-"`
 	// Error is Err's text, for JSON.
@@ -251,11 +270,87 @@ func (d *Deployer) Rollback(ctx context.Context, r RollbackRequest) Outcome {
 	case err != nil:
 		engineEnd(ctx, &o, err)
 	default:
-		return d.finish(ctx, Request{Stack: r.Stack, SHA: t.Target, Previous: t.Current, Message: contract.RollbackMessage(t.Target, t.Current),
-			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o.Warnings)
+		req := Request{Stack: r.Stack, SHA: t.Target, Previous: t.Current, Message: contract.RollbackMessage(t.Target, t.Current),
+			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}
+		if r.To == "" {
+			if done := d.rollBackInFlight(ctx, req, &o); done {
+				if o.Err != nil {
+					o.Error = o.Err.Error()
+				}
+				return o
+			}
+		}
+		return d.finish(ctx, req, o.Warnings)
 	}
 	o.Error = o.Err.Error()
 	return o
+}
+
+// rollBackInFlight handles a rollback while the current SHA's deploy is
+// still rolling out: ECS rolls it back itself (StopServiceDeployment,
+// ROLLBACK), which is faster than a deploy of the target and needs no
+// engine run, then the rejection is recorded and the stack reconciled to
+// what ECS went back to, as after a rollback by the circuit breaker. It
+// reports false, having done nothing, when no deployment of the stack's
+// task definition is in flight (or ECS cannot say): then the rollback is a
+// deploy of the target.
+func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome) bool {
+	outputs, err := d.Stack.Outputs(ctx)
+	if err != nil || len(outputs) == 0 {
+		return false
+	}
+	cloud, err := d.cloudFor(ctx, outputs)
+	if err != nil {
+		return false
+	}
+	cluster, _ := outputs[contract.OutClusterName].(string)
+	service, _ := outputs[contract.OutServiceName].(string)
+	want, _ := outputs[contract.OutTaskDefinitionArn].(string)
+	sd, ok, err := cloud.InFlight(ctx, cluster, service)
+	if err != nil {
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not ask ECS for a deployment in flight (%v): rolling back with a deploy of %s", err, r.SHA))
+		return false
+	}
+	if !ok || sd.TargetTaskDefinition != want {
+		return false
+	}
+	d.notify("the deploy of %s is still rolling out (%s): asking ECS to roll it back", r.Previous, shortName(sd.Arn))
+	o.TaskDefinitionArn = want
+	start := d.now()
+	if err := cloud.StopRollout(ctx, cluster, service, sd.Arn); err != nil {
+		d.phase(o, PhaseStopRollout, start, "failed")
+		end(o, Failed, err)
+		return true
+	}
+	v, err := d.verify(ctx, cloud, outputs, sd.CreatedAt, d.waitFor(r))
+	o.Reason, o.Alarms, o.VerdictSource = v.Reason, v.Alarms, v.Source
+	switch {
+	case err != nil && ctx.Err() != nil:
+		d.phase(o, PhaseStopRollout, start, verifyResult(err))
+		end(o, Interrupted, fmt.Errorf("interrupted while ECS rolls back %s (it goes on with the rollback): %w", shortName(sd.Arn), err))
+		return true
+	case err != nil:
+		d.phase(o, PhaseStopRollout, start, verifyResult(err))
+		end(o, Unverified, err)
+		return true
+	case !v.RolledBack:
+		d.phase(o, PhaseStopRollout, start, "failed")
+		o.Diagnostics = diagnose(ctx, cloud, outputs, "ECS DID NOT ROLL BACK THE DEPLOY IN FLIGHT: "+v.Reason, want)
+		end(o, RollbackFailed, fmt.Errorf("ECS was asked to roll back the deploy of %s in flight and did not: %s", r.Previous, v.Reason))
+		return true
+	}
+	d.phase(o, PhaseStopRollout, start, "rolled-back")
+	// From here as after the circuit breaker: the SHA rolled back is the
+	// current one, the SHA to reconcile to is the rollback's target.
+	d.rolledBack(ctx, Request{Stack: r.Stack, SHA: r.Previous, Previous: r.SHA, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o, cloud, outputs, v, nil)
+	o.StoppedDeployment = sd.Arn
+	if o.Kind == RolledBackReconciled {
+		// What the rollback asked for: ECS runs the target, verified, and
+		// the stack records it.
+		o.ImageTag = r.SHA
+		end(o, Verified, nil)
+	}
+	return true
 }
 
 // finish runs the deploy and puts the warnings found before it first.
@@ -373,6 +468,7 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 
 	d.notify("%s %s to stack %s", o.Verb, r.SHA, r.Stack)
 	start = d.now()
+	since := start // service deployments older than the update are not its
 	res, err := d.Stack.Up(ctx, r.SHA, r.Message.String())
 	if err != nil {
 		d.phase(o, PhaseUpdate, start, "failed")
@@ -393,8 +489,8 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	}
 
 	start = d.now()
-	v, err := d.verify(ctx, cloud, res.Outputs, d.waitFor(r))
-	o.Reason = v.Reason
+	v, err := d.verify(ctx, cloud, res.Outputs, since, d.waitFor(r))
+	o.Reason, o.Alarms, o.VerdictSource = v.Reason, v.Alarms, v.Source
 	switch {
 	case err != nil:
 		d.phase(o, PhaseVerify, start, verifyResult(err))
@@ -414,6 +510,16 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		d.phase(o, PhaseVerify, start, "ok")
 		end(o, Verified, nil)
 		d.tag(ctx, cloud, res.Outputs, r.SHA, o)
+		return
+	case v.RollbackFailed:
+		d.phase(o, PhaseVerify, start, "failed")
+		o.Diagnostics = diagnose(ctx, cloud, res.Outputs, "ECS COULD NOT ROLL BACK THE DEPLOY: "+v.Reason, o.TaskDefinitionArn)
+		end(o, RollbackFailed, fmt.Errorf("ECS could not roll back the deploy of %s: %s", r.SHA, v.Reason))
+		return
+	case v.Stopped:
+		d.phase(o, PhaseVerify, start, "failed")
+		o.Diagnostics = diagnose(ctx, cloud, res.Outputs, "ECS STOPPED THE DEPLOY: "+v.Reason, o.TaskDefinitionArn)
+		end(o, Stopped, fmt.Errorf("ECS stopped the deploy of %s without rolling it back: %s", r.SHA, v.Reason))
 		return
 	case !v.RolledBack:
 		d.phase(o, PhaseVerify, start, "failed")
@@ -460,7 +566,7 @@ func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud 
 	// The reconcile must deploy what ECS went back to. History and ECS can
 	// disagree (an update that failed after it was applied, a deploy by
 	// hand): then the tool does not guess.
-	running, err := runningTag(ctx, cloud, v.Primary.TaskDefinition)
+	running, err := runningTag(ctx, cloud, cmp.Or(v.RolledBackTo, v.Primary.TaskDefinition))
 	if err != nil {
 		end(o, RolledBackDiverged, fmt.Errorf("ECS rolled back the deploy of %s, and the image it went back to could not be read (%v): nothing was reconciled", r.SHA, err))
 		return
@@ -502,7 +608,7 @@ func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud C
 		d.phase(o, PhaseReconcile, start, "failed")
 		return err
 	}
-	v, err := d.verify(ctx, cloud, res.Outputs, d.waitFor(r))
+	v, err := d.verify(ctx, cloud, res.Outputs, start, d.waitFor(r))
 	if err != nil {
 		d.phase(o, PhaseReconcile, start, verifyResult(err))
 		return err
@@ -593,8 +699,9 @@ func checkImage(ctx context.Context, cloud Cloud, outputs map[string]interface{}
 // snapshotTimeout bounds what an interrupted deploy still asks ECS.
 const snapshotTimeout = 5 * time.Second
 
-// verify waits until ECS settles on the stack's task definition or not.
-func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]interface{}, timeout time.Duration) (awsx.Verification, error) {
+// verify waits until ECS settles on the stack's task definition or not,
+// following the service deployment the update started after since.
+func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]interface{}, since time.Time, timeout time.Duration) (awsx.Verification, error) {
 	var names [3]string
 	for i, key := range []string{contract.OutTaskDefinitionArn, contract.OutClusterName, contract.OutServiceName} {
 		s, err := outputString(outputs, key)
@@ -608,7 +715,10 @@ func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]i
 	if interval == 0 {
 		interval = 5 * time.Second
 	}
-	v, _, err := cloud.WaitVerified(ctx, cluster, service, want, timeout, interval)
+	v, err := cloud.WaitVerified(ctx, awsx.WaitInput{
+		Cluster: cluster, Service: service, Want: want, Since: since,
+		Timeout: timeout, Interval: interval, Progress: d.progress,
+	})
 	if errors.Is(err, awsx.ErrTimeout) {
 		return v, fmt.Errorf("ECS had not finished the rollout of %s after %s (%s): %w", want, timeout, v.Reason, err)
 	}
@@ -616,6 +726,31 @@ func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]i
 		return v, fmt.Errorf("verifying the rollout of %s: %w", want, err)
 	}
 	return v, nil
+}
+
+// progress reports one change of a rollout as one line.
+func (d *Deployer) progress(p awsx.Progress) {
+	line := fmt.Sprintf("ECS %s %s", cmp.Or(p.Status, "(no status)"), shortName(p.Deployment))
+	if p.Stage != "" {
+		line += " stage " + p.Stage
+	}
+	line += fmt.Sprintf(": %d/%d new tasks running", p.Running, p.Desired)
+	if p.Draining > 0 {
+		line += fmt.Sprintf(", %d old draining", p.Draining)
+	}
+	if p.Failed > 0 {
+		if p.Threshold > 0 {
+			line += fmt.Sprintf(", %d failed of %d the circuit breaker allows", p.Failed, p.Threshold)
+		} else {
+			line += fmt.Sprintf(", %d failed", p.Failed)
+		}
+	}
+	d.notify("%s (%s)", line, p.Elapsed.Round(time.Second))
+}
+
+// shortName is the last element of an ARN or ID.
+func shortName(id string) string {
+	return id[strings.LastIndex(id, "/")+1:]
 }
 
 // runningNow is the image tag of the service's PRIMARY deployment.

@@ -93,7 +93,11 @@ type fakeCloud struct {
 	running   map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
 	badImages map[string]error  // task definitions whose images cannot be read
 	tagErr    error
-	liveCtx   bool // StoppedTasks and Service fail on a cancelled context, as the SDK does
+	liveCtx   bool                   // StoppedTasks and Service fail on a cancelled context, as the SDK does
+	inFlight  awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
+	// cancelOnWait: the run is interrupted (cancel) while it waits.
+	cancelOnWait bool
+	cancel       context.CancelFunc
 }
 
 type imageAnswer struct {
@@ -117,14 +121,30 @@ func (c *fakeCloud) AddTag(_ context.Context, _, tag, newTag string) error {
 	return c.tagErr
 }
 
-func (c *fakeCloud) WaitVerified(_ context.Context, _, _, want string, _, _ time.Duration) (awsx.Verification, awsx.ServiceState, error) {
-	c.log.add("wait %s", want[strings.LastIndex(want, ":")+1:])
+func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Verification, error) {
+	c.log.add("wait %s", in.Want[strings.LastIndex(in.Want, ":")+1:])
 	if len(c.waits) == 0 {
-		return awsx.Verification{}, awsx.ServiceState{}, errors.New("fakeCloud: no more waits scripted")
+		return awsx.Verification{}, errors.New("fakeCloud: no more waits scripted")
 	}
 	a := c.waits[0]
 	c.waits = c.waits[1:]
-	return a.v, awsx.ServiceState{}, a.err
+	if c.cancelOnWait {
+		c.cancel()
+	}
+	if in.Progress != nil {
+		in.Progress(awsx.Progress{Status: "IN_PROGRESS", Running: 1, Desired: 2})
+	}
+	return a.v, a.err
+}
+
+func (c *fakeCloud) InFlight(context.Context, string, string) (awsx.ServiceDeployment, bool, error) {
+	c.log.add("in-flight")
+	return c.inFlight, c.inFlight.Arn != "", nil
+}
+
+func (c *fakeCloud) StopRollout(_ context.Context, _, _, arn string) error {
+	c.log.add("stop %s", shortName(arn))
+	return nil
 }
 
 func (c *fakeCloud) Images(_ context.Context, taskDefinition string) (map[string]string, error) {
@@ -454,14 +474,41 @@ func TestDeployDecisions(t *testing.T) {
 		{
 			name:    "interrupted while waiting for ECS: says what ECS does, through a context of its own",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{err: context.Canceled}}, liveCtx: true},
-			ctxDone: true,
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{err: context.Canceled}}, liveCtx: true, cancelOnWait: true},
 			want:    Interrupted,
 			wantErr: "holds no lock",
 			calls:   join(checked, upTo, diagnosis),
 			check: func(t *testing.T, o Outcome) {
 				if o.Diagnostics == nil || !strings.Contains(o.Diagnostics.Headline, "circuit breaker still guards it") || len(o.Diagnostics.Unavailable) != 0 {
 					t.Errorf("Diagnostics = %+v, want what ECS does, read after the interrupt", o.Diagnostics)
+				}
+			},
+		},
+		{
+			name:    "ECS could not roll back: its own outcome, nothing reconciled",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{v: awsx.Verification{RollbackFailed: true, Want: tdNew, Reason: "ROLLBACK_FAILED"}}}},
+			want:    RollbackFailed,
+			wantErr: "could not roll back",
+			calls:   join(checked, upTo, diagnosis),
+		},
+		{
+			name:    "ECS stopped the deploy without a rollback: its own outcome",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{v: awsx.Verification{Stopped: true, Want: tdNew, Reason: "STOPPED"}}}},
+			want:    Stopped,
+			wantErr: "without rolling it back",
+			calls:   join(checked, upTo, diagnosis),
+		},
+		{
+			name:  "rolled back by an alarm: the outcome names it",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{{v: awsx.Verification{RolledBack: true, Want: tdNew, RolledBackTo: tdOld, Alarms: []string{"api-service-5xx"}, Reason: "alarm api-service-5xx"}}, verifiedRe}},
+			want:  RolledBackReconciled,
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			check: func(t *testing.T, o Outcome) {
+				if !slices.Equal(o.Alarms, []string{"api-service-5xx"}) {
+					t.Errorf("Alarms = %v, want the alarm that rolled the deploy back", o.Alarms)
 				}
 			},
 		},
@@ -521,6 +568,7 @@ func TestDeployDecisions(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			tt.cloud.cancel = cancel
 			if tt.ctxDone {
 				cancel()
 			}
@@ -610,13 +658,13 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 			RefusedNoTarget, "never ran successfully", shaOld, nil},
 		{"rollback: the previous good SHA, skipping the rejected one", history,
 			func(d *Deployer) Outcome { return d.Rollback(context.Background(), RollbackRequest{Stack: "prod"}) },
-			RefusedPlatform, "platform change", shaOld, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")},
+			RefusedPlatform, "platform change", shaOld, append([]string{"outputs", "open us-east-1", "in-flight"}, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log calls
 			stack := &fakeStack{log: &log, outputs: stackOutputs(tdOld), plan: platformPlan}
-			cloud := &fakeCloud{log: &log, images: map[string]imageAnswer{shaNew: {ok: true}}}
+			cloud := &fakeCloud{log: &log, images: map[string]imageAnswer{shaNew: {ok: true}}, inFlight: awsx.ServiceDeployment{Arn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod-cluster/api-service/other", TargetTaskDefinition: tdX}}
 			d := &Deployer{Stack: stack, History: tt.history, OpenCloud: func(_ context.Context, region string) (Cloud, error) {
 				log.add("open %s", region)
 				return cloud, nil
@@ -624,6 +672,57 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 			o := tt.run(d)
 			if o.Kind != tt.want || o.Err == nil || !strings.Contains(o.Error, tt.wantErr) || o.Previous != tt.previous {
 				t.Errorf("outcome %s (%v), previous %q; want %s with %q, previous %q", o.Kind, o.Err, o.Previous, tt.want, tt.wantErr, tt.previous)
+			}
+			if !slices.Equal(log, tt.calls) {
+				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
+			}
+		})
+	}
+}
+
+// A rollback while the current deploy still rolls out asks ECS to roll it
+// back (faster than deploying the target), then records the rejection
+// and reconciles the stack, as after the circuit breaker.
+func TestRollbackInFlight(t *testing.T) {
+	const arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod-cluster/api-service/abc"
+	// history: shaNew is current (its rollout in flight), shaOld before.
+	history := memory{deployed(shaNew), deployed(shaOld)}
+	backToOld := waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, RolledBackTo: tdOld, Reason: "rolled back on request"}}
+	rollbackFailed := waitAnswer{v: awsx.Verification{RollbackFailed: true, Want: tdNew, Reason: "ROLLBACK_FAILED"}}
+	stopped := []string{"outputs", "open us-east-1", "in-flight", "stop abc", "wait 2"}
+	reconcile := contract.ReconcileMessage(shaOld, shaNew).String()
+	tests := []struct {
+		name   string
+		cloud  fakeCloud
+		ups    []upAnswer
+		want   Kind
+		wantIn string
+		calls  []string
+	}{
+		{"ECS rolls it back, the stack is reconciled: verified",
+			fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, verifiedRe}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
+			[]upAnswer{{taskDef: tdRec}}, Verified, "",
+			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa")},
+		{"ECS cannot roll it back",
+			fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
+			nil, RollbackFailed, "did not: ROLLBACK_FAILED",
+			append(stopped, "stopped-tasks", "service")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log calls
+			stack := &fakeStack{log: &log, outputs: stackOutputs(tdNew), ups: tt.ups}
+			tt.cloud.log = &log
+			d := &Deployer{Stack: stack, History: history, OpenCloud: func(_ context.Context, region string) (Cloud, error) {
+				log.add("open %s", region)
+				return &tt.cloud, nil
+			}}
+			o := d.Rollback(context.Background(), RollbackRequest{Stack: "prod"})
+			if o.Kind != tt.want || (tt.wantIn != "" && !strings.Contains(o.Error, tt.wantIn)) {
+				t.Errorf("outcome %s (%v), want %s with %q", o.Kind, o.Err, tt.want, tt.wantIn)
+			}
+			if o.StoppedDeployment != arn && o.Kind == Verified {
+				t.Errorf("StoppedDeployment = %q, want %s", o.StoppedDeployment, arn)
 			}
 			if !slices.Equal(log, tt.calls) {
 				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
