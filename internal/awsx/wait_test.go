@@ -153,8 +153,34 @@ func TestWaitVerifiedMatchesTheUpdatesDeployment(t *testing.T) {
 			name: "two deployments of Want",
 			arrange: func(t *testing.T, c *Client, fake *awsfake.Server) time.Time {
 				since := deploying(t, c, fake, awsfake.Rollout{Steps: 2})
+				fake.Advance(awsfake.Tick)
 				update(t, c, tdNew, true)
 				fake.Advance(3 * awsfake.Tick)
+				return since
+			},
+			verdict: "ok", source: SourceServiceDeployment, reason: "SUCCESSFUL",
+		},
+		{
+			// The same, but the second deployment starts and completes (STOPPING the first) while
+			// the first is being described, after the listing showed only the first.
+			name: "two deployments of Want, the second during a poll",
+			arrange: func(t *testing.T, c *Client, fake *awsfake.Server) time.Time {
+				since := deploying(t, c, fake, awsfake.Rollout{Steps: 2})
+				fake.SetDelay("DescribeServiceDeployments", 2*time.Second)
+				ctx := t.Context()
+				go func() {
+					for ctx.Err() == nil && countCalls(fake.Calls(), "DescribeServiceDeployments") == 0 {
+						time.Sleep(time.Millisecond)
+					}
+					fake.SetDelay("DescribeServiceDeployments", 0)
+					fake.Advance(awsfake.Tick)
+					if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
+						Cluster: aws.String("prod"), Service: aws.String("api-service"), TaskDefinition: aws.String(tdNew), ForceNewDeployment: true,
+					}); err != nil {
+						t.Errorf("UpdateService: %v", err)
+					}
+					fake.Advance(3 * awsfake.Tick)
+				}()
 				return since
 			},
 			verdict: "ok", source: SourceServiceDeployment, reason: "SUCCESSFUL",
