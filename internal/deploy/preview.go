@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -85,10 +86,43 @@ type PreviewOptions struct {
 }
 
 // Preview previews the stack with the image SHA sha. It takes no lock and
-// writes no state.
+// writes no state. The session's next Up of sha applies exactly what this
+// preview found, or nothing (see ErrPlanMismatch).
 func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Plan, error) {
-	if err := s.prepare(ctx, sha); err != nil {
+	s.bound = nil
+	plan, b, err := s.preview(ctx, sha, o)
+	if err != nil {
 		return Plan{}, err
+	}
+	s.bound = b
+	return plan, nil
+}
+
+// preview previews the stack, saving the engine's plan, and returns what
+// it found with the binding of an update to it. The state and config are
+// read before the preview: a change landing between them and the preview
+// fails the bound update although the preview saw it, which is safe, while
+// the other order would let a change slip between the preview and the
+// reading.
+func (s *Session) preview(ctx context.Context, sha string, o PreviewOptions) (Plan, *binding, error) {
+	if err := s.prepare(ctx, sha); err != nil {
+		return Plan{}, nil, err
+	}
+	// A file of its own: a binding still held (Mark's preview follows the
+	// deploy's) keeps its plan.
+	f, err := os.CreateTemp(s.dir, "plan-*.json")
+	if err != nil {
+		return Plan{}, nil, err
+	}
+	if err := f.Close(); err != nil {
+		return Plan{}, nil, err
+	}
+	b := &binding{sha: sha, refresh: o.Refresh, planFile: f.Name()}
+	if b.config, err = s.readConfig(); err != nil {
+		return Plan{}, nil, err
+	}
+	if b.state, err = s.readState(ctx); err != nil {
+		return Plan{}, nil, engineError(ctx, "preview", err)
 	}
 	ch := make(chan events.EngineEvent)
 	done := make(chan Plan, 1)
@@ -97,6 +131,7 @@ func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Pl
 		optpreview.EventStreams(ch),
 		optpreview.ProgressStreams(s.o.Progress),
 		optpreview.Diff(),
+		optpreview.Plan(b.planFile),
 	}
 	if o.Refresh {
 		opts = append(opts, optpreview.Refresh())
@@ -105,9 +140,9 @@ func (s *Session) Preview(ctx context.Context, sha string, o PreviewOptions) (Pl
 		// Not waiting for the events: when the preview fails before the
 		// CLI runs (the inline program's server or the event log cannot
 		// start), the SDK never closes ch.
-		return Plan{}, engineError(ctx, "preview", err)
+		return Plan{}, nil, engineError(ctx, "preview", err)
 	}
-	return <-done, nil
+	return <-done, b, nil
 }
 
 // engineError classifies an Automation API error: interrupted (the CLI got

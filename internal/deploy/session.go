@@ -47,6 +47,9 @@ type Session struct {
 	// guard) need the config write and the plugin check only once.
 	imageTag     string
 	pluginsReady bool
+
+	// bound is what the latest Preview saw, for the Up applying it.
+	bound *binding
 }
 
 // Open selects the existing stack. It never creates one: creating the stack
@@ -93,6 +96,9 @@ func backendName(env map[string]string) string {
 	}
 	return "the project's backend"
 }
+
+// stackFile is the session's copy of the stack's settings file.
+func (s *Session) stackFile() string { return filepath.Join(s.dir, "Pulumi."+s.o.Stack+".yaml") }
 
 // Close removes the private copy.
 func (s *Session) Close() { os.RemoveAll(s.dir) }
