@@ -2,14 +2,18 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 	"github.com/slipway-dev/slipway/internal/pins"
 )
@@ -93,4 +97,110 @@ func BenchmarkVerbs(b *testing.B) {
 			})
 		}
 	}
+}
+
+// outcomeOf runs an up or rollback with --output json on w.
+func outcomeOf(b *testing.B, w *world, args ...string) deploy.Outcome {
+	b.Helper()
+	code, out, errs := w.run(append(args, "--output", "json")...)
+	var o deploy.Outcome
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		b.Fatalf("deploy %v: exit %d, %v\n%s", args, code, err, tail(errs))
+	}
+	return o
+}
+
+// phaseTime is how long the named phases of o took, in real time.
+func phaseTime(o deploy.Outcome, names ...string) time.Duration {
+	var d time.Duration
+	for _, p := range o.Phases {
+		if slices.Contains(names, p.Name) {
+			d += p.End.Sub(p.Start)
+		}
+	}
+	return d
+}
+
+// ecsSteps counts the fake's simulated steps (polls) in calls from the
+// first call named from (after skipping start calls) up to the first
+// call named to after it ("" for the end).
+func ecsSteps(calls []string, start int, from, to string) int {
+	steps, counting := 0, false
+	for _, c := range calls[start:] {
+		switch {
+		case !counting && c == from:
+			counting = true
+		case counting && c == to:
+			return steps
+		case counting && (c == "DescribeServices" || c == "DescribeServiceDeployments"):
+			steps++
+		}
+	}
+	return steps
+}
+
+// BenchmarkRollout reports, in the fake's simulated timing (ECS seconds
+// are simulated, one awsfake.Tick per poll; the engine's are real):
+//   - for a deploy whose rollout takes 60 s (4 steps), how long the
+//     stack's lock is held (the engine update: the tool then waits for ECS
+//     holding no lock), beside the lock a steady-state wait inside pulumi
+//     up held (the update plus the rollout);
+//   - the time to a restored service after a bad deploy left in flight:
+//     ECS's rollback of it through StopServiceDeployment, beside a rollback
+//     deploy of the previous SHA. The fake models an in-flight rollback as
+//     2 steps (the new tasks drain while the old ones still run) and a new
+//     deployment as 4 (start, health checks, drain): the figures follow
+//     from that model, not from a measurement of ECS.
+func BenchmarkRollout(b *testing.B) {
+	const steps, rollbackSteps = 4, 2
+	tick := awsfake.Tick.Seconds()
+	var lock, rollout, stopRestore, deployRestore float64
+	runs := 0
+	for b.Loop() {
+		w := newWorld(b)
+		good, next, bad := benchSHA(3*runs), benchSHA(3*runs+1), benchSHA(3*runs+2)
+		for _, sha := range []string{good, next, bad} {
+			w.push(sha)
+			w.aws.SetRollout(image(sha), awsfake.Rollout{Outcome: awsfake.Completes, Steps: steps, RollbackSteps: rollbackSteps})
+		}
+		if o := outcomeOf(b, w, "up", "--all", "--sha", good); o.Kind != deploy.Verified {
+			b.Fatalf("first deploy: %s %s", o.Kind, o.Error)
+		}
+		start := len(w.aws.Calls())
+		o := outcomeOf(b, w, "up", "--sha", next)
+		if o.Kind != deploy.Verified {
+			b.Fatalf("deploy: %s %s", o.Kind, o.Error)
+		}
+		lock += phaseTime(o, deploy.PhaseUpdate).Seconds()
+		rollout += float64(ecsSteps(w.aws.Calls(), start, "UpdateService", "")) * tick
+
+		// A bad deploy left in flight (its verification cut short, as when
+		// CD is cancelled mid-rollout), rolled back by ECS on request.
+		w.aws.SetRollout(image(bad), awsfake.Rollout{Outcome: awsfake.Stalls, RollbackSteps: rollbackSteps})
+		if o := outcomeOf(b, w, "up", "--sha", bad, "--verify-timeout", "100ms"); o.Kind != deploy.Unverified {
+			b.Fatalf("bad deploy: %s %s", o.Kind, o.Error)
+		}
+		start = len(w.aws.Calls())
+		if o := outcomeOf(b, w, "rollback"); o.Kind != deploy.Verified || o.StoppedDeployment == "" {
+			b.Fatalf("rollback in flight: %s %s", o.Kind, o.Error)
+		}
+		stopRestore += float64(ecsSteps(w.aws.Calls(), start, "StopServiceDeployment", "UpdateService")) * tick
+
+		// The same bad deploy, rolled back with a deploy of the SHA before.
+		if o := outcomeOf(b, w, "up", "--sha", bad, "--force", "--verify-timeout", "100ms"); o.Kind != deploy.Unverified {
+			b.Fatalf("bad deploy again: %s %s", o.Kind, o.Error)
+		}
+		start = len(w.aws.Calls())
+		o = outcomeOf(b, w, "rollback", "--to", next)
+		if o.Kind != deploy.Verified {
+			b.Fatalf("rollback deploy: %s %s", o.Kind, o.Error)
+		}
+		deployRestore += phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + float64(ecsSteps(w.aws.Calls(), start, "UpdateService", ""))*tick
+		runs++
+	}
+	n := float64(runs)
+	b.ReportMetric(lock/n, "lock-s")
+	b.ReportMetric((lock+rollout)/n, "old-lock-s")
+	b.ReportMetric(stopRestore/n, "restore-stop-s")
+	b.ReportMetric(deployRestore/n, "restore-deploy-s")
 }

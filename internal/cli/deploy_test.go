@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -34,16 +35,16 @@ const (
 // world is a stack in a file:// backend, the stand-in program, a fake
 // ECS/ECR, and the environment a CI job would give the tool.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	p       deploytest.Project
 	aws     *awsfake.Server
 	env     map[string]string
 	summary string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{t: t, p: deploytest.NewProject(t, "dev", deploytest.BaseConfig()), aws: awsfake.New()}
+	w := &world{t: t, p: deploytest.NewProject(t, "dev", deploytest.BaseConfig()), aws: awsfake.NewAt(time.Now())}
 	t.Cleanup(w.aws.Close)
 	w.aws.CreateRepository("api-service", awsfake.Immutable)
 	for k, v := range w.aws.Env() {
@@ -60,6 +61,12 @@ func newWorld(t *testing.T) *world {
 // run runs the tool on the world's stack.
 func (w *world) run(args ...string) (int, string, string) {
 	w.t.Helper()
+	return w.runCtx(context.Background(), args...)
+}
+
+// runCtx runs the tool until ctx ends, as a Ctrl-C or SIGTERM would end it
+// (cmd/deploy's signal.NotifyContext).
+func (w *world) runCtx(ctx context.Context, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	c := &Command{
 		Stdout: &out, Stderr: &errb,
@@ -69,7 +76,7 @@ func (w *world) run(args ...string) (int, string, string) {
 		VerifyInterval: 1,
 	}
 	args = append(args, "--dir", w.p.Dir, "--stack", w.p.Stack)
-	code := c.Main(context.Background(), args)
+	code := c.Main(ctx, args)
 	return code, out.String(), errb.String()
 }
 
@@ -607,4 +614,57 @@ func TestFailedReconcile(t *testing.T) {
 	if code, _, errs := w.run("rollback", "--to", shaB, "--dry-run"); code != ExitBadInput || !strings.Contains(errs, "ECS rolled it back") {
 		t.Errorf("rollback --to the rejected SHA: exit %d, want %d; stderr:\n%s", code, ExitBadInput, tail(errs))
 	}
+}
+
+// The tool waits for the rollout itself, after the update released the
+// stack's lock: an interrupt while it waits stops it at once, says what
+// ECS is doing, leaves no lock, and the next deploy works.
+func TestInterruptWhileWaitingLeavesNoLock(t *testing.T) {
+	w := newWorld(t)
+	w.push(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	w.push(shaB)
+	w.aws.SetRollout(image(shaB), awsfake.Rollout{Outcome: awsfake.Stalls})
+	polls := func() int {
+		n := 0
+		for _, c := range w.aws.Calls() {
+			if c == "DescribeServices" || c == "DescribeServiceDeployments" {
+				n++
+			}
+		}
+		return n
+	}
+	before := polls()
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		code      int
+		out, errs string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errs := w.runCtx(ctx, "up", "--sha", shaB)
+		done <- result{code, out, errs}
+	}()
+	// Waiting: ECS is polled well after the update ended.
+	for polls() < before+20 {
+		select {
+		case r := <-done:
+			t.Fatalf("up ended (exit %d) before it waited for ECS:\n%s", r.code, tail(r.errs))
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if locks := w.p.LockFiles(t); len(locks) != 0 {
+		t.Errorf("while the tool waits for ECS the stack is locked: %v", locks)
+	}
+	cancel()
+	r := <-done
+	if r.code != ExitFailure {
+		t.Errorf("interrupted up: exit %d, want %d", r.code, ExitFailure)
+	}
+	wantStderr(t, r.errs, "interrupted while waiting for ECS", "holds no lock", "circuit breaker still guards it", "deploy status --stack "+w.p.Stack)
+	if locks := w.p.LockFiles(t); len(locks) != 0 {
+		t.Errorf("locks left after the interrupt: %v", locks)
+	}
+	w.push(shaC)
+	w.mustRun(t, ExitOK, "up", "--sha", shaC)
 }

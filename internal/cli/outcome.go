@@ -22,6 +22,7 @@ var outcomeExit = map[deploy.Kind]int{
 	deploy.RefusedDiverged:            ExitMismatch,
 	deploy.RefusedRejected:            ExitRefused,
 	deploy.RefusedOlder:               ExitRefused,
+	deploy.RefusedStateChanged:        ExitRefused,
 	deploy.RefusedNoTarget:            ExitBadInput,
 	deploy.RolledBackReconciled:       ExitRolledBack,
 	deploy.RolledBackPlatform:         ExitRolledBack,
@@ -30,6 +31,8 @@ var outcomeExit = map[deploy.Kind]int{
 	deploy.RolledBackDiverged:         ExitRolledBack,
 	deploy.RolledBackReconcileFailed:  ExitRolledBack,
 	deploy.RolledBackReconcileSkipped: ExitRolledBack,
+	deploy.RollbackFailed:             ExitFailure,
+	deploy.Stopped:                    ExitFailure,
 	deploy.Failed:                     ExitFailure,
 	deploy.Locked:                     ExitLocked,
 	deploy.Interrupted:                ExitFailure,
@@ -116,6 +119,8 @@ func explain(o deploy.Outcome) string {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
 		}
 		return o.Error
+	case deploy.RefusedStateChanged:
+		return "refused: the stack changed between the guard's preview and the update, so the update would not be the one judged: " + o.Error + "; nothing was applied: run the command again (it previews anew)"
 	case deploy.RolledBackReconcileSkipped:
 		return fmt.Sprintf("%s; ECS runs the previous task definition: run deploy status, then deploy up --sha %s", o.Error, o.Previous)
 	case deploy.Unverified:

@@ -99,6 +99,9 @@ const (
 	// RefusedOlder: up of a SHA older than the current deploy, which is a
 	// rollback (rollback --to), without --force.
 	RefusedOlder Kind = "refused-older-sha"
+	// RefusedStateChanged: the stack's state or config changed between the
+	// guard's preview and the update; nothing was applied.
+	RefusedStateChanged Kind = "refused-state-changed"
 	// RefusedNoTarget: a rollback with nothing to go to (the --to SHA
 	// never ran, or is the current one, or nothing older qualifies).
 	RefusedNoTarget Kind = "refused-no-rollback-target"
@@ -137,7 +140,7 @@ const (
 
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
-	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
 	RolledBackReconcileFailed, RolledBackReconcileSkipped, RollbackFailed, Stopped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
@@ -398,9 +401,14 @@ func end(o *Outcome, k Kind, err error) {
 	o.Kind, o.Err = k, err
 }
 
-// engineEnd classifies an engine error: locked, interrupted, or failed.
+// engineEnd classifies an engine error: locked, interrupted, a state that
+// changed since the guard's preview (refused when nothing was applied),
+// or failed.
 func engineEnd(ctx context.Context, o *Outcome, err error) {
+	var mismatch *PlanMismatchError
 	switch {
+	case errors.As(err, &mismatch) && !mismatch.Applied:
+		end(o, RefusedStateChanged, err)
 	case errors.Is(err, ErrLocked):
 		end(o, Locked, err)
 	case ctx.Err() != nil:
@@ -603,6 +611,17 @@ func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud C
 	}
 	d.phase(o, PhaseReconcileCheck, start, "ok")
 	start = d.now()
+	// The reconcile is guarded and bound like any deploy: it may change
+	// the task definition and the service's pointer to it, nothing else.
+	plan, err := d.Stack.Preview(ctx, r.Previous, PreviewOptions{})
+	if err != nil {
+		d.phase(o, PhaseReconcile, start, "failed")
+		return err
+	}
+	if platform := PlatformChanges(plan.Changes); len(platform) > 0 {
+		d.phase(o, PhaseReconcile, start, "refused")
+		return fmt.Errorf("the reconcile would apply %d platform change(s) (e.g. %s %s), which it must not", len(platform), platform[0].Op, platform[0].Name)
+	}
 	res, err := d.Stack.Up(ctx, r.Previous, contract.ReconcileMessage(r.Previous, r.SHA).String())
 	if err != nil {
 		d.phase(o, PhaseReconcile, start, "failed")

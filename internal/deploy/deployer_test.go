@@ -36,6 +36,7 @@ type fakeStack struct {
 	outputs    map[string]interface{}
 	outputsErr error
 	plan       Plan
+	previews   []Plan // the plans of successive previews, then plan
 	previewErr error
 	ups        []upAnswer
 	markErr    error
@@ -53,6 +54,11 @@ func (s *fakeStack) Outputs(context.Context) (map[string]interface{}, error) {
 
 func (s *fakeStack) Preview(_ context.Context, sha string, _ PreviewOptions) (Plan, error) {
 	s.log.add("preview %s", short(sha))
+	if len(s.previews) > 0 {
+		p := s.previews[0]
+		s.previews = s.previews[1:]
+		return p, s.previewErr
+	}
 	return s.plan, s.previewErr
 }
 
@@ -221,7 +227,7 @@ func TestDeployDecisions(t *testing.T) {
 	upTo := []string{"image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2"}
 	diagnosis := []string{"stopped-tasks", "service"}
 	// What a reconcile to shaOld does after the rejection is recorded.
-	reconciling := []string{"images 1", "image-exists aaaaaaa", "up " + reconcile, "wait 3"}
+	reconciling := []string{"images 1", "image-exists aaaaaaa", "preview aaaaaaa", "up " + reconcile, "wait 3"}
 	join := func(parts ...[]string) []string { return slices.Concat(parts...) }
 
 	tests := []struct {
@@ -461,7 +467,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:    RolledBackReconcileFailed,
 			wantErr: "boom",
-			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:3]),
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:4]),
 		},
 		{
 			name:    "rolled back, ECS does not settle on the reconcile",
@@ -511,6 +517,30 @@ func TestDeployDecisions(t *testing.T) {
 					t.Errorf("Alarms = %v, want the alarm that rolled the deploy back", o.Alarms)
 				}
 			},
+		},
+		{
+			name:    "the state changed since the guard's preview, nothing applied: refused",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{err: &PlanMismatchError{Changed: []string{"config test:platform changed"}}}}},
+			cloud:   fakeCloud{images: inECR},
+			want:    RefusedStateChanged,
+			wantErr: "config test:platform changed",
+			calls:   join(checked, upTo[:3]),
+		},
+		{
+			name:    "the engine refused a step of the bound update after applying part of it: failed",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{err: &PlanMismatchError{Changed: []string{"delete is not allowed by the plan"}, Applied: true}}}},
+			cloud:   fakeCloud{images: inECR},
+			want:    Failed,
+			wantErr: "not allowed by the plan",
+			calls:   join(checked, upTo[:3], diagnosis),
+		},
+		{
+			name:    "the reconcile would change the platform: refused, reconcile failed",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}, previews: []Plan{deployPlan, platformPlan}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack}},
+			want:    RolledBackReconcileFailed,
+			wantErr: "would apply 1 platform change(s)",
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:3]),
 		},
 		{
 			name:    "ECS runs something other than history's current SHA: refused before anything",
@@ -702,7 +732,7 @@ func TestRollbackInFlight(t *testing.T) {
 		{"ECS rolls it back, the stack is reconciled: verified",
 			fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, verifiedRe}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
 			[]upAnswer{{taskDef: tdRec}}, Verified, "",
-			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa")},
+			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa")},
 		{"ECS cannot roll it back",
 			fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
 			nil, RollbackFailed, "did not: ROLLBACK_FAILED",

@@ -77,9 +77,15 @@ type Server struct {
 type serviceKey struct{ cluster, service string }
 
 // New starts a fake whose clock reads Epoch; Close it when done.
-func New() *Server {
+func New() *Server { return NewAt(Epoch) }
+
+// NewAt starts a fake whose clock reads start. Tests of a client that
+// compares ECS's times with its own clock (a deploy ignores service
+// deployments created before its update began) start it at time.Now(),
+// so that the fake's clock, which only moves forward, is never behind.
+func NewAt(start time.Time) *Server {
 	s := &Server{
-		now: Epoch, delays: map[string]time.Duration{}, throttled: map[string]int{}, denied: map[string]bool{},
+		now: start.UTC().Truncate(time.Millisecond), delays: map[string]time.Duration{}, throttled: map[string]int{}, denied: map[string]bool{},
 		repos: map[string]*repository{}, tagsPut: map[string][]string{},
 		clusters: map[string]bool{}, families: map[string][]*taskDef{},
 		services: map[serviceKey]*service{}, statics: map[serviceKey]*static{}, failures: map[serviceKey]string{},
