@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -139,18 +144,51 @@ func ecsSteps(calls []string, start int, from, to string) int {
 	return steps
 }
 
+// ecsClient is an ECS client on the environment (the world's fake).
+func ecsClient(b *testing.B) *ecs.Client {
+	b.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ecs.NewFromConfig(cfg)
+}
+
+// serviceDeployment is ECS's description of the service deployment arn.
+func serviceDeployment(b *testing.B, arn string) ecstypes.ServiceDeployment {
+	b.Helper()
+	out, err := ecsClient(b).DescribeServiceDeployments(context.Background(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil || len(out.ServiceDeployments) != 1 {
+		b.Fatalf("DescribeServiceDeployments %s: %v", arn, err)
+	}
+	return out.ServiceDeployments[0]
+}
+
+// newestServiceDeployment is the newest service deployment of the
+// world's service.
+func newestServiceDeployment(b *testing.B) ecstypes.ServiceDeployment {
+	b.Helper()
+	out, err := ecsClient(b).ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod-cluster"), Service: aws.String("api-service")})
+	if err != nil || len(out.ServiceDeployments) == 0 {
+		b.Fatalf("ListServiceDeployments: %v", err)
+	}
+	return serviceDeployment(b, aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn))
+}
+
 // BenchmarkRollout reports, in the fake's simulated timing (ECS seconds
 // are simulated, one awsfake.Tick per poll; the engine's are real):
 //   - for a deploy whose rollout takes 60 s (4 steps), how long the
 //     stack's lock is held (the engine update: the tool then waits for ECS
 //     holding no lock), beside the lock a steady-state wait inside pulumi
 //     up held (the update plus the rollout);
-//   - the time to a restored service after a bad deploy left in flight:
+//   - the time to a restored service after a bad deploy left in flight,
+//     as ECS dates it (the service deployments' startedAt and finishedAt):
 //     ECS's rollback of it through StopServiceDeployment, beside a rollback
-//     deploy of the previous SHA. The fake models an in-flight rollback as
-//     2 steps (the new tasks drain while the old ones still run) and a new
-//     deployment as 4 (start, health checks, drain): the figures follow
-//     from that model, not from a measurement of ECS.
+//     deploy of the previous SHA (plus the engine's guard and update). The
+//     fake models an in-flight rollback as 2 steps (the new tasks drain
+//     while the old ones still run) and a new deployment as 4 (start,
+//     health checks, drain): the figures follow from that model, not from
+//     a measurement of ECS.
 func BenchmarkRollout(b *testing.B) {
 	const steps, rollbackSteps = 4, 2
 	tick := awsfake.Tick.Seconds()
@@ -180,22 +218,26 @@ func BenchmarkRollout(b *testing.B) {
 		if o := outcomeOf(b, w, "up", "--sha", bad, "--verify-timeout", "100ms"); o.Kind != deploy.Unverified {
 			b.Fatalf("bad deploy: %s %s", o.Kind, o.Error)
 		}
-		start = len(w.aws.Calls())
-		if o := outcomeOf(b, w, "rollback"); o.Kind != deploy.Verified || o.StoppedDeployment == "" {
+		o = outcomeOf(b, w, "rollback")
+		if o.Kind != deploy.Verified || o.StoppedDeployment == "" {
 			b.Fatalf("rollback in flight: %s %s", o.Kind, o.Error)
 		}
-		stopRestore += float64(ecsSteps(w.aws.Calls(), start, "StopServiceDeployment", "UpdateService")) * tick
+		// ECS's own account: from the rollback's start to its finish.
+		sd := serviceDeployment(b, o.StoppedDeployment)
+		stopRestore += aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.Rollback.StartedAt)).Seconds()
 
 		// The same bad deploy, rolled back with a deploy of the SHA before.
 		if o := outcomeOf(b, w, "up", "--sha", bad, "--force", "--verify-timeout", "100ms"); o.Kind != deploy.Unverified {
 			b.Fatalf("bad deploy again: %s %s", o.Kind, o.Error)
 		}
-		start = len(w.aws.Calls())
 		o = outcomeOf(b, w, "rollback", "--to", next)
 		if o.Kind != deploy.Verified {
 			b.Fatalf("rollback deploy: %s %s", o.Kind, o.Error)
 		}
-		deployRestore += phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + float64(ecsSteps(w.aws.Calls(), start, "UpdateService", ""))*tick
+		// The engine's guard and update, then ECS's account of the new
+		// deployment: from its creation to its finish.
+		sd = newestServiceDeployment(b)
+		deployRestore += phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.CreatedAt)).Seconds()
 		runs++
 	}
 	n := float64(runs)
