@@ -18,6 +18,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
@@ -175,6 +176,9 @@ func TestDeployLifecycle(t *testing.T) {
 		o := outcome(t, out)
 		if o.Kind != deploy.Verified || o.ImageTag != shaB || o.Previous != shaA || o.TaskDefinitionArn != awsfake.TaskDefinitionARN("api-service", 2) {
 			t.Errorf("up outcome %+v, want verified %s after %s on revision 2", o, shaB, shaA)
+		}
+		if o.VerdictSource != awsx.SourceServiceDeployment {
+			t.Errorf("verdict from %q, want the service deployment the update started", o.VerdictSource)
 		}
 		var phases []string
 		for _, p := range o.Phases {
