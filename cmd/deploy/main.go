@@ -11,11 +11,19 @@ import (
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/cli"
+	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := (&cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Program: infra.Program}).Main(ctx, os.Args[1:])
+	code := (&cli.Command{
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		Program: infra.Program,
+		Workflows: func(cfg contract.Config, stack string) ([]workflows.File, error) {
+			return workflows.Render(infra.WorkflowParams(cfg, stack))
+		},
+	}).Main(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -49,6 +49,9 @@ type Command struct {
 	VerifyInterval time.Duration
 	// Version is the tool's own version, printed by deploy version.
 	Version string
+	// Workflows renders the workflow files from a stack's config, as the
+	// program does; cmd/deploy passes infra's.
+	Workflows RenderWorkflows
 }
 
 // inputError marks bad input: exit ExitBadInput, nothing was changed.
@@ -115,7 +118,7 @@ deployment state decides whether it is verified. Exit codes: README, "Exit codes
 	root.SetErr(c.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
 	root.AddCommand(c.synthCmd(), c.previewCmd(), c.upCmd(), c.rollbackCmd(), c.historyCmd(),
-		c.statusCmd(), c.driftCmd(), c.versionCmd())
+		c.statusCmd(), c.driftCmd(), c.workflowsCmd(), c.versionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
 }
@@ -132,4 +135,4 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 // verbs are the verbs the README documents, in its order.
-var verbs = []string{"synth", "preview", "up", "rollback", "history", "status", "drift", "version", "completion"}
+var verbs = []string{"synth", "preview", "up", "rollback", "history", "status", "drift", "workflows", "version", "completion"}

@@ -468,6 +468,10 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"up", "--sha", shaA, "--verify-timeout", "0s"}, "--verify-timeout"},
 		{[]string{"up", "--sha", shaA, "--verify-timeout", "876000h"}, "up to 2h0m0s"},
 		{[]string{"rollback", "--deadline", "-1m"}, "--deadline -1m0s"},
+		{[]string{"up", "--sha", strings.Repeat("f", 100000)}, `--sha: got "` + strings.Repeat("f", 77) + `..."`},
+		{[]string{"history", "--stack", ".."}, `stack "..": want a name`},
+		{[]string{"status", "--stack", "."}, `stack ".": want a name`},
+		{[]string{"history", "--backend", "http://state.example.com"}, "in the clear"},
 		{[]string{"rollback", "--deadline", "100h"}, "up to 6h0m0s"},
 		{[]string{"rollback", "--to", "abc"}, `--to: got "abc"`},
 		{[]string{"preview", "--comment"}, "--comment needs --pr"},
@@ -477,10 +481,13 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"status", "--dir", "/nonexistent-slipway"}, "no Pulumi.yaml"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(clip(strings.Join(tt.args, " ")), func(t *testing.T) {
 			code, _, errs := run(t, tt.args...)
 			if code != ExitBadInput || !strings.Contains(errs, tt.want) {
-				t.Errorf("exit %d stderr %q, want %d and %q", code, errs, ExitBadInput, tt.want)
+				t.Errorf("exit %d stderr %q, want %d and %q", code, tail(errs), ExitBadInput, tt.want)
+			}
+			if len(errs) > 2000 {
+				t.Errorf("stderr is %d bytes: bad input is echoed in full", len(errs))
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/ghcomment"
 )
@@ -66,8 +65,8 @@ func (c *Command) preview(ctx context.Context, o PreviewOptions) error {
 			return badInput("--pr %d without --comment does nothing: add --comment, or drop --pr", o.PR)
 		}
 		if o.SHA != "" {
-			if err := contract.ValidateSHA(o.SHA); err != nil {
-				return badInput("--sha: %v", err)
+			if err := checkSHA("--sha", o.SHA); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -43,8 +42,8 @@ back), or --to a SHA that ran successfully before, with the same checks and veri
 func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 	check := func() error {
 		if o.To != "" {
-			if err := contract.ValidateSHA(o.To); err != nil {
-				return badInput("--to: %v", err)
+			if err := checkSHA("--to", o.To); err != nil {
+				return err
 			}
 		}
 		return checkDeployFlags(o.UpOptions)

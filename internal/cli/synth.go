@@ -49,8 +49,8 @@ func (c *Command) synth(o SynthOptions) error {
 	if o.SHA == "" {
 		return badInput("--sha is required: the image's full git commit SHA (git rev-parse HEAD)")
 	}
-	if err := contract.ValidateSHA(o.SHA); err != nil {
-		return badInput("--sha: %v", err)
+	if err := checkSHA("--sha", o.SHA); err != nil {
+		return err
 	}
 	if o.Out == "" {
 		return badInput("--out is required: the folder to write resources.json into")

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/internal/awsx"
-	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -50,8 +49,8 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if o.SHA == "" {
 			return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
 		}
-		if err := contract.ValidateSHA(o.SHA); err != nil {
-			return badInput("--sha: %v", err)
+		if err := checkSHA("--sha", o.SHA); err != nil {
+			return err
 		}
 		return checkDeployFlags(o)
 	})

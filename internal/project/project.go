@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -86,6 +88,23 @@ func Load(dir string) (*Project, error) {
 
 var stackName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
+// CheckStackName refuses a name that is no Pulumi stack name: one that
+// would also name a folder above or the folder itself ("..", ".").
+func CheckStackName(stack string) error {
+	if !stackName.MatchString(stack) || strings.Trim(stack, ".") == "" {
+		return fmt.Errorf("stack %q: want a name of letters, digits, '-', '_' or '.', not only dots", clip(stack))
+	}
+	return nil
+}
+
+// clip cuts echoed input to about 80 characters.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
+
 // StackFile is the path of the stack's config file.
 func (p *Project) StackFile(stack string) string {
 	return filepath.Join(p.Dir, "Pulumi."+stack+".yaml")
@@ -93,11 +112,16 @@ func (p *Project) StackFile(stack string) string {
 
 // StackConfig returns the stack's plain configuration as the engine passes
 // it to the program: "namespace:key" → string, with the project's declared
-// defaults under the stack's values. Secrets are left out: the program reads
-// none, and these values are for validation and the offline synth.
+// defaults under the stack's values. The stack file is read by the Pulumi
+// SDK's own loader (workspace.LoadProjectStack), the one the engine uses,
+// so that both see the same values; a file in which two keys mean the
+// same key (slipway:githubOwner and the legacy slipway:config:githubOwner,
+// which the engine picks between at random) is refused, naming both
+// lines. Secrets are left out: the program reads none, and these values
+// are for validation and the offline synth.
 func (p *Project) StackConfig(stack string) (map[string]string, error) {
-	if !stackName.MatchString(stack) {
-		return nil, fmt.Errorf("stack %q: want letters, digits, '-', '_' or '.'", stack)
+	if err := CheckStackName(stack); err != nil {
+		return nil, err
 	}
 	out := map[string]string{}
 	for key, d := range p.Declared {
@@ -117,28 +141,68 @@ func (p *Project) StackConfig(stack string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		Config map[string]interface{} `yaml:"config"`
+	if err := p.duplicateKeys(path, b); err != nil {
+		return nil, err
 	}
-	if err := yaml.Unmarshal(b, &raw); err != nil {
+	wp, err := workspace.LoadProject(filepath.Join(p.Dir, File))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(p.Dir, File), err)
+	}
+	ps, err := workspace.LoadProjectStack(nil, wp, path)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for key, v := range raw.Config {
-		if m, ok := v.(map[string]interface{}); ok {
-			if _, secret := m["secure"]; secret {
-				continue // encrypted (e.g. github:token): the program reads no secret
-			}
+	for key, v := range ps.Config {
+		if v.Secure() {
+			continue // encrypted (e.g. github:token): the program reads no secret
 		}
-		s, err := plain(v)
+		s, err := v.Value(config.NopDecrypter)
 		if err != nil {
 			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
 		}
-		if !strings.Contains(key, ":") {
-			key = p.Name + ":" + key // the engine reads a bare key as the project's
-		}
-		out[key] = s
+		out[key.String()] = s
 	}
 	return out, nil
+}
+
+// duplicateKeys refuses config keys of the stack file that name the same
+// key, as the engine reads them: a bare key is the project's, and
+// "ns:config:name" is the legacy form of "ns:name".
+func (p *Project) duplicateKeys(path string, b []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	top := doc.Content[0].Content
+	for i := 0; i+1 < len(top); i += 2 {
+		if top[i].Value != "config" || top[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		seen := map[string]*yaml.Node{}
+		var errs []error
+		entries := top[i+1].Content
+		for j := 0; j+1 < len(entries); j += 2 {
+			k := entries[j]
+			name := k.Value
+			if !strings.Contains(name, ":") {
+				name = p.Name + ":" + name
+			}
+			key, err := config.ParseKey(name)
+			if err != nil {
+				return fmt.Errorf("%s line %d: config key %q: %w", path, k.Line, clip(k.Value), err)
+			}
+			if first, dup := seen[key.String()]; dup {
+				errs = append(errs, fmt.Errorf("%s lines %d and %d: %q and %q both set %s (the engine would use one of them at random): keep one", path, first.Line, k.Line, clip(first.Value), clip(k.Value), key))
+				continue
+			}
+			seen[key.String()] = k
+		}
+		return errors.Join(errs...)
+	}
+	return nil
 }
 
 // plain renders a YAML value as the engine's config string.

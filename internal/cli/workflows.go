@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/internal/project"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// WorkflowsOptions are the flags of workflows.
+type WorkflowsOptions struct {
+	Stack   string
+	Dir     string
+	RepoDir string
+	Check   bool
+}
+
+func (c *Command) workflowsCmd() *cobra.Command {
+	var o WorkflowsOptions
+	cmd := &cobra.Command{
+		Use:   "workflows",
+		Short: "--check: the checkout's workflow files are exactly what the stack renders (offline)",
+		Long: `workflows --check renders the application repository's workflow files offline from the
+stack's config, as the program does, and compares them with the files of the checkout in
+--repo-dir. Any difference (an edited, missing or stale file) exits 7 with a diff: CD and
+rollback run it before they assume a role, so an edited workflow never runs with the deploy role.`,
+		Example: `  deploy workflows --check --repo-dir "$GITHUB_WORKSPACE"
+  deploy workflows --check --stack prod --repo-dir ../api`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return c.workflows(o) },
+	}
+	cmd.Flags().StringVar(&o.Stack, "stack", "prod", "stack whose config renders the files")
+	cmd.Flags().StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
+	cmd.Flags().StringVar(&o.RepoDir, "repo-dir", "", "the application repository's checkout (default $GITHUB_WORKSPACE, else the current folder)")
+	cmd.Flags().BoolVar(&o.Check, "check", false, "compare the checkout's workflow files with the render (required)")
+	return cmd
+}
+
+func (c *Command) workflows(o WorkflowsOptions) error {
+	if !o.Check {
+		return badInput("workflows takes --check: compare the checkout's workflow files with the stack's render")
+	}
+	if c.Workflows == nil {
+		return errors.New("no workflow renderer (cmd/deploy passes the program's)")
+	}
+	proj, err := project.Find(o.Dir)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	config, err := proj.StackConfig(o.Stack)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if err := validateConfig(o.Stack, config); err != nil {
+		return err
+	}
+	// The files never depend on the image SHA; any valid one renders them.
+	config[imageTagKey()] = zeroSHA
+	cfg, err := contract.ParseMap(config)
+	if err != nil {
+		return badInput("stack %s: %v", o.Stack, err)
+	}
+	files, err := c.Workflows(cfg, o.Stack)
+	if err != nil {
+		return err
+	}
+	repo := firstNonEmpty(o.RepoDir, c.getenv("GITHUB_WORKSPACE"), ".")
+	var differ []string
+	for _, f := range files {
+		got, err := os.ReadFile(filepath.Join(repo, f.Path))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if d := unifiedDiff(f.Path+" (checkout)", f.Path+" (render of stack "+o.Stack+")", got, f.Content); d != "" {
+			fmt.Fprint(c.Stdout, d)
+			differ = append(differ, f.Path)
+		}
+	}
+	if len(differ) > 0 {
+		return exitError{ExitRefused, fmt.Errorf("%d workflow file(s) differ from what stack %s renders (%v), so they are not the files the stack manages: "+
+			"revert the edit, or change the templates in slipway and apply them with deploy up --all (diff above)", len(differ), o.Stack, differ)}
+	}
+	fmt.Fprintf(c.Stdout, "the %d workflow files in %s are exactly what stack %s renders\n", len(files), repo, o.Stack)
+	return nil
+}
+
+// zeroSHA is a valid image SHA for renders that do not depend on it.
+const zeroSHA = "0000000000000000000000000000000000000000"
+
+// RenderWorkflows renders the workflow files as the program does.
+type RenderWorkflows func(cfg contract.Config, stack string) ([]workflows.File, error)

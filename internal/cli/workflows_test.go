@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway/infra"
+	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// workflowsCheck runs deploy workflows --check with the program's renderer.
+func workflowsCheck(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Program: infra.Program,
+		Workflows: func(cfg contract.Config, stack string) ([]workflows.File, error) {
+			return workflows.Render(infra.WorkflowParams(cfg, stack))
+		}}
+	code := c.Main(context.Background(), append([]string{"workflows"}, args...))
+	return code, out.String(), errb.String()
+}
+
+// The integrity gate: the checkout's workflow files must be exactly the
+// render of the stack's config; an edit, a missing file or a stale one is
+// exit 7 with a diff, and the check changes nothing.
+func TestWorkflowsCheck(t *testing.T) {
+	dir := copyProject(t, "config:\n  aws:region: us-east-1\n  github:owner: acme\n  slipway:githubOwner: acme\n  slipway:githubRepo: api\n"+
+		"  slipway:stateBucket: acme-slipway-state\n  slipway:slipwayRef: \"1111111111111111111111111111111111111111\"\n")
+	repo := t.TempDir()
+	code, out, errs := workflowsCheck(t, "--check", "--dir", dir, "--repo-dir", repo)
+	if code != ExitRefused || !strings.Contains(errs, "differ from what stack prod renders") || !strings.Contains(out, "+++ .github/workflows/cd.yml (render of stack prod)") {
+		t.Fatalf("empty checkout: exit %d, want %d with a diff of every file\nstdout:\n%s\nstderr:\n%s", code, ExitRefused, tail(out), errs)
+	}
+	// Write the render, as the program does; then the check passes.
+	cfg := map[string]string{}
+	for _, l := range []string{"aws:region=us-east-1", "github:owner=acme", "slipway:githubOwner=acme", "slipway:githubRepo=api", "slipway:stateBucket=acme-slipway-state",
+		"slipway:slipwayRef=1111111111111111111111111111111111111111", "slipway:imageTag=" + zeroSHA} {
+		k, v, _ := strings.Cut(l, "=")
+		cfg[k] = v
+	}
+	parsed, err := contract.ParseMap(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := workflows.Render(infra.WorkflowParams(parsed, "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(f.Path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, f.Path), f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errs := workflowsCheck(t, "--check", "--dir", dir, "--repo-dir", repo); code != ExitOK || !strings.Contains(out, "exactly what stack prod renders") {
+		t.Fatalf("rendered checkout: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	cd := filepath.Join(repo, ".github/workflows/cd.yml")
+	orig, _ := os.ReadFile(cd)
+	edited := strings.Replace(string(orig), "permissions: {}", "permissions: write-all", 1)
+	if err := os.WriteFile(cd, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = workflowsCheck(t, "--check", "--dir", dir, "--repo-dir", repo)
+	if code != ExitRefused || !strings.Contains(out, "-permissions: write-all") || !strings.Contains(out, "+permissions: {}") || !strings.Contains(errs, ".github/workflows/cd.yml") {
+		t.Errorf("edited cd.yml: exit %d, want %d with the edit in the diff\nstdout:\n%s\nstderr:\n%s", code, ExitRefused, out, errs)
+	}
+	if after, _ := os.ReadFile(cd); string(after) != edited {
+		t.Error("the check changed the checkout")
+	}
+	if code, _, errs := workflowsCheck(t, "--dir", dir, "--repo-dir", repo); code != ExitBadInput || !strings.Contains(errs, "takes --check") {
+		t.Errorf("without --check: exit %d, stderr %s", code, errs)
+	}
+}
