@@ -1,5 +1,6 @@
 // Package awsx holds the thin AWS clients slipway's deploy tool needs around `pulumi up`: check that
-// an image tag exists in ECR before deploying, and afterwards verify that ECS really runs the new task
+// an image tag exists in ECR and that the task's secrets exist in SSM Parameter Store and Secrets
+// Manager before deploying, and afterwards verify that ECS really runs the new task
 // definition. The second check exists because, with the deployment circuit breaker's rollback on,
 // ECS's steady-state wait succeeds after a rollback, so `pulumi up` can report success while ECS runs
 // the old task definition.
@@ -10,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,7 +28,8 @@ import (
 // answers and timed-out attempts are retried with the SDK's exponential backoff with jitter (at most
 // DefaultMaxBackoff apart) until the attempts run out or the operation's deadline passes: the
 // caller's context, within DefaultCallTimeout for the one-shot calls (ImageExists, AddTag, Service,
-// StoppedTasks, Images, InFlight, StopRollout) and the wait's own timeout for WaitVerified.
+// StoppedTasks, Images, InFlight, StopRollout, each secret MissingSecrets looks up) and the wait's
+// own timeout for WaitVerified.
 const (
 	// DefaultAttemptTimeout bounds one HTTP attempt, connection to last byte. ECS and ECR answer
 	// the calls made here in well under a second; 20 s leaves room for a slow network.
@@ -68,12 +71,17 @@ var ErrTimeout = errors.New("timed out waiting for the ECS deployment")
 // cannot be pulled (archived).
 var ErrImageUnavailable = errors.New("image not available to ECS")
 
-// Client talks to ECR and ECS in one region.
+// Client talks to ECR and ECS in one region, and to SSM and Secrets Manager in the regions of the
+// secrets it checks.
 type Client struct {
 	region   string
 	ecr      *ecr.Client
 	ecs      *ecs.Client
 	timeouts Timeouts
+
+	cfg    aws.Config // what the per-region secret store clients are built from
+	mu     sync.Mutex
+	stores map[string]*secretStores // region → its SSM and Secrets Manager clients
 }
 
 // New loads the default AWS configuration (environment, shared config and credentials files, SSO,
@@ -81,8 +89,8 @@ type Client struct {
 // AWS_REGION or the profile's region.
 //
 // Endpoints come from the SDK's standard settings, which LoadDefaultConfig and the service clients
-// honour: AWS_ENDPOINT_URL, the per-service AWS_ENDPOINT_URL_ECS and AWS_ENDPOINT_URL_ECR (which win
-// over the global one), endpoint_url in the shared config, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
+// honour: AWS_ENDPOINT_URL, the per-service AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR,
+// AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER (which win over the global one), endpoint_url in the shared config, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
 //
 // Retries use the SDK's standard retryer without its client-side retry quota (a long verification
 // must not run out of retry tokens): DefaultMaxAttempts attempts per call, or exactly
@@ -123,7 +131,7 @@ func NewWithTimeouts(ctx context.Context, region string, t Timeouts) (*Client, e
 // NewFromConfig builds a Client from an already loaded configuration, used as is (its HTTP client
 // and retryer decide the attempts), with DefaultCallTimeout for the one-shot calls.
 func NewFromConfig(cfg aws.Config) *Client {
-	return &Client{region: cfg.Region, ecr: ecr.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), timeouts: Timeouts{}.withDefaults()}
+	return &Client{region: cfg.Region, ecr: ecr.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), timeouts: Timeouts{}.withDefaults(), cfg: cfg}
 }
 
 // Region is the region the client's requests go to.

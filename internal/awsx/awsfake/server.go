@@ -1,17 +1,20 @@
-// Package awsfake is an in-process fake of the slice of ECS and ECR that slipway's deploy tool uses.
+// Package awsfake is an in-process fake of the slice of ECS, ECR, SSM Parameter Store and Secrets
+// Manager that slipway's deploy tool uses.
 // It speaks the AWS JSON 1.1 wire protocol on an httptest server, so the real SDK clients (in this
 // process or in a child process) run against it unchanged: point them at it with Env.
 //
 // The fake is stateful and reacts to API calls as AWS documents the services; nothing is arranged
 // in advance except what AWS cannot be asked for: which repositories and clusters exist (a test
 // creates them), and how a rollout of a container image goes (SetRollout). See ecs.go for the ECS
-// model and how simulated time advances, and ecr.go for the ECR model.
+// model and how simulated time advances, ecr.go for the ECR model, and secrets.go for parameters and
+// secrets (their metadata: no value is ever stored or served).
 //
 // ECS operations: CreateCluster, RegisterTaskDefinition, DescribeTaskDefinition,
 // DeregisterTaskDefinition, CreateService, UpdateService, DeleteService, DescribeServices,
 // ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments,
 // DescribeServiceRevisions, StopServiceDeployment. ECR operations: CreateRepository,
-// DescribeRepositories, DescribeImages, BatchGetImage, PutImage. Errors have AWS's shape: HTTP 400
+// DescribeRepositories, DescribeImages, BatchGetImage, PutImage. SSM: DescribeParameters. Secrets
+// Manager: DescribeSecret. Errors have AWS's shape: HTTP 400
 // with {"__type": "<Exception>", "message": ...}. Any operation can be made to answer slowly or
 // never (SetDelay), to be throttled for a number of calls (Throttle), or to be denied by IAM
 // (DenyOperation).
@@ -72,6 +75,9 @@ type Server struct {
 	rollouts    map[string]Rollout    // container image → how its rollouts go
 	deployments map[string]*svcDep    // service deployment ARN → service deployment
 	revisions   map[string]*revision  // service revision ARN → revision
+
+	parameters []*parameter // SSM parameters, in creation order
+	secrets    []*secret    // Secrets Manager secrets, in creation order
 }
 
 type serviceKey struct{ cluster, service string }
@@ -104,12 +110,16 @@ func (s *Server) Close() { s.srv.Close() }
 // Env returns the environment that points the AWS SDK (or a child process using it) at the fake with
 // dummy credentials. Besides the endpoint and credentials it neutralises settings a developer's shell
 // may carry that would otherwise win or break the run: per-service endpoints, profiles, shared files
-// in ~/.aws, IMDS, FIPS/dual-stack endpoints and retries.
+// in ~/.aws, IMDS, FIPS/dual-stack endpoints and retries. The per-service variables are
+// AWS_ENDPOINT_URL_ followed by the SDK's ServiceID in upper case with spaces as underscores: "ECS",
+// "ECR", "SSM", "Secrets Manager".
 func (s *Server) Env() map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL":                    s.URL(),
 		"AWS_ENDPOINT_URL_ECS":                s.URL(),
 		"AWS_ENDPOINT_URL_ECR":                s.URL(),
+		"AWS_ENDPOINT_URL_SSM":                s.URL(),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER":    s.URL(),
 		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
 		"AWS_ACCESS_KEY_ID":                   "fake",
 		"AWS_SECRET_ACCESS_KEY":               "fake",
@@ -189,9 +199,9 @@ func (s *Server) refusal(prefix, op string) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.denied[op] {
-		service := "ecs"
-		if prefix == ecrTargetPrefix {
-			service = "ecr"
+		service := map[string]string{ecrTargetPrefix: "ecr", ssmTargetPrefix: "ssm", smTargetPrefix: "secretsmanager"}[prefix]
+		if service == "" {
+			service = "ecs"
 		}
 		return clientError("AccessDeniedException",
 			"User: arn:aws:sts::%s:assumed-role/slipway-deploy/fake is not authorized to perform: %s:%s on resource: * because no identity-based policy allows the %s:%s action",
@@ -274,6 +284,14 @@ func (s *Server) dispatch(r *http.Request, prefix, op string, body []byte, err e
 			"DescribeServiceRevisions":   handler(s, (*Server).describeServiceRevisions),
 			"StopServiceDeployment":      handler(s, (*Server).stopServiceDeployment),
 		}[op]
+	case ssmTargetPrefix:
+		if op == "DescribeParameters" {
+			h = handler(s, regional(signingRegion(r), (*Server).describeParameters))
+		}
+	case smTargetPrefix:
+		if op == "DescribeSecret" {
+			h = handler(s, regional(signingRegion(r), (*Server).describeSecret))
+		}
 	}
 	if h == nil {
 		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("operation %q is not implemented by awsfake", r.Header.Get("X-Amz-Target"))}
@@ -292,6 +310,11 @@ func handler[In any](s *Server, fn func(*Server, In) (any, *apiError)) func([]by
 		defer s.mu.Unlock()
 		return fn(s, in)
 	}
+}
+
+// regional binds fn, an operation of a regional store, to the region of the request.
+func regional[In any](region string, fn func(*Server, string, In) (any, *apiError)) func(*Server, In) (any, *apiError) {
+	return func(s *Server, in In) (any, *apiError) { return fn(s, region, in) }
 }
 
 type apiError struct {
