@@ -2,7 +2,10 @@ package infra
 
 import (
 	"errors"
+	"fmt"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
@@ -18,11 +21,16 @@ type GitHubArgs struct {
 	RepositoryURL  pulumi.StringInput
 	DeployRoleArn  pulumi.StringInput
 	PreviewRoleArn pulumi.StringInput
+
+	// Identity holds the roles whose trust the OIDC subject template must
+	// match: the template changes only after their trust policies did
+	// (GitHub: create the matching condition first).
+	Identity pulumi.Resource
 }
 
 // GitHub is the application repository's side: its workflow files, the
-// Actions variables they read, and the production environment (deployments
-// from main only: the deploy role's OIDC subject carries no branch).
+// Actions variables they read, its OIDC subject template, which actions
+// may run, and the production environment (deployments from main only).
 type GitHub struct {
 	pulumi.ResourceState
 }
@@ -47,7 +55,30 @@ func workflowResourceName(file string) string {
 	return "workflow-" + strings.TrimSuffix(path.Base(file), path.Ext(file))
 }
 
-// NewGitHub manages the workflow files, the variables and the environment.
+// usesLine is a step's or job's uses: value.
+var usesLine = regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)`)
+
+// AllowedActions are the only actions the repository may run: every
+// owner/repo@SHA the rendered files use, each the pin of its action in the
+// workflows' pin table, sorted. A uses: that is not a pin fails.
+func AllowedActions(files []workflows.File) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		for _, m := range usesLine.FindAllSubmatch(f.Content, -1) {
+			uses := string(m[1])
+			action, sha, _ := strings.Cut(uses, "@")
+			if pin, ok := workflows.LookupPin(action); !ok || pin.SHA != sha {
+				return nil, fmt.Errorf("%s uses %s, which is not the pin of %s in the workflows' pin table", f.Path, uses, action)
+			}
+			out = append(out, uses)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// NewGitHub manages the workflow files, the variables, the subject
+// template, the Actions permissions and the environment.
 func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
 	g := &GitHub{}
 	if err := ctx.RegisterComponentResource("slipway:infra:GitHub", name, g, opts...); err != nil {
@@ -72,6 +103,36 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 		}, parent); err != nil {
 			return nil, err
 		}
+	}
+
+	if cfg.OIDCSubjectTemplate {
+		if _, err := github.NewActionsRepositoryOidcSubjectClaimCustomizationTemplate(ctx, "oidc-subject-template", &github.ActionsRepositoryOidcSubjectClaimCustomizationTemplateArgs{
+			Repository:       repo,
+			UseDefault:       pulumi.Bool(false),
+			IncludeClaimKeys: pulumi.ToStringArray(SubjectClaimKeys),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{args.Identity})); err != nil {
+			return nil, err
+		}
+	}
+
+	// Only the pinned actions, by SHA: a moved tag or a new action cannot
+	// run in the repository, whoever edits a workflow.
+	allowed, err := AllowedActions(files)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := github.NewActionsRepositoryPermissions(ctx, "actions-permissions", &github.ActionsRepositoryPermissionsArgs{
+		Repository:         repo,
+		Enabled:            pulumi.Bool(true),
+		AllowedActions:     pulumi.String("selected"),
+		ShaPinningRequired: pulumi.Bool(true),
+		AllowedActionsConfig: &github.ActionsRepositoryPermissionsAllowedActionsConfigArgs{
+			GithubOwnedAllowed: pulumi.Bool(false),
+			VerifiedAllowed:    pulumi.Bool(false),
+			PatternsAlloweds:   pulumi.ToStringArray(allowed),
+		},
+	}, parent); err != nil {
+		return nil, err
 	}
 
 	values := map[string]pulumi.StringInput{

@@ -18,8 +18,19 @@ const (
 	AudienceKey    = GitHubOIDCHost + ":aud"
 	SubjectKey     = GitHubOIDCHost + ":sub"
 	DeployEnv      = "production" // the GitHub environment of the deploy jobs
+	ImageEnv       = "image-push" // the GitHub environment of the image job
 	DefaultBranch  = "main"
 )
+
+// SubjectClaimKeys is the application repository's OIDC subject template
+// (with slipway:oidcSubjectTemplate). GitHub renders each key as key:value,
+// joined by ":", except context, which is the part of the default subject
+// after the repository (environment:NAME, pull_request or ref:REF): so
+// every subject ends with the job's ref. GitHub's example for
+// ["repo", "context", "job_workflow_ref"] is
+// repo:octo-org/octo-repo:environment:prod:job_workflow_ref:... ("OpenID
+// Connect reference", customizing the subject claims).
+var SubjectClaimKeys = []string{"repo", "context", "ref"}
 
 // SubjectPrefix is the start of every OIDC subject the application
 // repository emits: repo:OWNER/REPO, or the immutable
@@ -31,20 +42,56 @@ func SubjectPrefix(cfg contract.Config) string {
 	return fmt.Sprintf("repo:%s/%s", cfg.GitHubOwner, cfg.GitHubRepo)
 }
 
-// DeploySubject is the one subject the deploy role trusts: a job of the
-// application repository running in the production environment (whose
-// deployments GitHub limits to the main branch).
-func DeploySubject(cfg contract.Config) string {
-	return SubjectPrefix(cfg) + ":environment:" + DeployEnv
+// Subjects are the OIDC subjects one role trusts: Exact ones
+// (StringEquals) and Patterns (StringLike, whose * stands for a pull
+// request's number).
+type Subjects struct {
+	Exact    []string
+	Patterns []string
 }
 
-// PreviewSubjects are the subjects the read-only preview role trusts: pull
-// request runs (previews) and runs on main without an environment (the
-// scheduled drift check).
-func PreviewSubjects(cfg contract.Config) []string {
-	return []string{
-		SubjectPrefix(cfg) + ":pull_request",
-		SubjectPrefix(cfg) + ":ref:refs/heads/" + DefaultBranch,
+// mainRef is the ref suffix the subject template adds to a job on the
+// default branch ("" without the template).
+func mainRef(cfg contract.Config) string {
+	if !cfg.OIDCSubjectTemplate {
+		return ""
+	}
+	return ":ref:refs/heads/" + DefaultBranch
+}
+
+// environmentSubject is the subject of a job in environment env run from
+// the default branch. Without the template it carries no branch: the
+// environment's deployment branch policy is what limits it to main.
+func environmentSubject(cfg contract.Config, env string) string {
+	return SubjectPrefix(cfg) + ":environment:" + env + mainRef(cfg)
+}
+
+// DeploySubjects is what the deploy role trusts: a job of the application
+// repository in the production environment, on main.
+func DeploySubjects(cfg contract.Config) Subjects {
+	return Subjects{Exact: []string{environmentSubject(cfg, DeployEnv)}}
+}
+
+// ImageSubjects is what the image role trusts: a job in the image-push
+// environment, on main.
+func ImageSubjects(cfg contract.Config) Subjects {
+	return Subjects{Exact: []string{environmentSubject(cfg, ImageEnv)}}
+}
+
+// PreviewSubjects is what the read-only preview role trusts: pull request
+// runs (previews) and runs on main without an environment (the scheduled
+// drift check). With the template a pull request run's subject names its
+// merge ref, refs/pull/<n>/merge, and a run on main names the branch twice
+// (context ref:refs/heads/main, then the ref claim); a pull_request_target
+// run (ref: the base branch) matches neither.
+func PreviewSubjects(cfg contract.Config) Subjects {
+	p := SubjectPrefix(cfg)
+	if !cfg.OIDCSubjectTemplate {
+		return Subjects{Exact: []string{p + ":pull_request", p + ":ref:refs/heads/" + DefaultBranch}}
+	}
+	return Subjects{
+		Exact:    []string{p + ":ref:refs/heads/" + DefaultBranch + mainRef(cfg)},
+		Patterns: []string{p + ":pull_request:ref:refs/pull/*/merge"},
 	}
 }
 
@@ -84,15 +131,29 @@ type Identity struct {
 	PreviewRoleArn pulumi.StringOutput
 }
 
-func trust(provider pulumi.StringInput, subjects ...string) pulumi.StringOutput {
-	return Document(Statement{
-		Actions:   []string{"sts:AssumeRoleWithWebIdentity"},
-		Federated: provider,
-		Conditions: []Condition{
-			{Operator: "StringEquals", Key: AudienceKey, Values: Strings(OIDCAudience)},
-			{Operator: "StringEquals", Key: SubjectKey, Values: Strings(subjects...)},
-		},
-	})
+// trust lets the GitHub OIDC provider's tokens for the STS audience assume
+// the role with one of subjects: one statement for the exact subjects
+// (StringEquals), one for the patterns (StringLike), so that no pattern
+// widens an exact subject.
+func trust(provider pulumi.StringInput, subjects Subjects) pulumi.StringOutput {
+	statement := func(operator string, values []string) Statement {
+		return Statement{
+			Actions:   []string{"sts:AssumeRoleWithWebIdentity"},
+			Federated: provider,
+			Conditions: []Condition{
+				{Operator: "StringEquals", Key: AudienceKey, Values: Strings(OIDCAudience)},
+				{Operator: operator, Key: SubjectKey, Values: Strings(values...)},
+			},
+		}
+	}
+	var statements []Statement
+	if len(subjects.Exact) > 0 {
+		statements = append(statements, statement("StringEquals", subjects.Exact))
+	}
+	if len(subjects.Patterns) > 0 {
+		statements = append(statements, statement("StringLike", subjects.Patterns))
+	}
+	return Document(statements...)
 }
 
 // stateBucketStatements grant the stack's own state objects in the S3
@@ -264,8 +325,8 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 	}
 
 	deploy, err := iam.NewRole(ctx, "deploy-role", &iam.RoleArgs{
-		Description:      pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubject(cfg)),
-		AssumeRolePolicy: trust(provider, DeploySubject(cfg)),
+		Description:      pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubjects(cfg).Exact[0]),
+		AssumeRolePolicy: trust(provider, DeploySubjects(cfg)),
 		// A deploy (the update, the tool's rollout tracking with the
 		// alarms' bake, perhaps a reconcile deploy) must not outlive its
 		// credentials mid-update: the deploy jobs ask for sessions this long.
@@ -284,7 +345,7 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 
 	preview, err := iam.NewRole(ctx, "preview-role", &iam.RoleArgs{
 		Description:        pulumi.String("GitHub Actions previews and drift checks of " + cfg.ServiceName + " (read-only)"),
-		AssumeRolePolicy:   trust(provider, PreviewSubjects(cfg)...),
+		AssumeRolePolicy:   trust(provider, PreviewSubjects(cfg)),
 		MaxSessionDuration: pulumi.Int(3600),
 		Tags:               tags(cfg),
 	}, parent)

@@ -87,6 +87,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 		RepositoryURL:  registry.URL,
 		DeployRoleArn:  identity.DeployRoleArn,
 		PreviewRoleArn: identity.PreviewRoleArn,
+		Identity:       identity,
 	})
 	if err != nil {
 		return nil, err

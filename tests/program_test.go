@@ -15,96 +15,229 @@ import (
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/synth"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 const providerArn = "arn:aws:iam::" + synth.AccountID + ":oidc-provider/token.actions.githubusercontent.com"
 
+// trustCase is one token the trust policies see: its subject, and the
+// roles (by logical name) that must accept it; every other role refuses it.
+type trustCase struct {
+	name  string
+	sub   string
+	roles []string
+}
+
+// trustCases are, for a repository whose subjects start with prefix (the
+// other form of the repository's prefix is other), the subjects GitHub can
+// emit and the roles each may assume. With the subject template every
+// subject names its ref; without it, GitHub's default subjects.
+func trustCases(prefix, other string, template bool) []trustCase {
+	const (
+		main = ":ref:refs/heads/main"
+		pr   = ":ref:refs/pull/42/merge"
+	)
+	if !template {
+		return []trustCase{
+			{"production environment", prefix + ":environment:production", []string{"deploy-role"}},
+			{"pull request", prefix + ":pull_request", []string{"preview-role"}},
+			{"main without environment (drift)", prefix + main, []string{"preview-role"}},
+			{"feature branch", prefix + ":ref:refs/heads/feature", nil},
+			{"tag", prefix + ":ref:refs/tags/v1.0.0", nil},
+			{"other environment", prefix + ":environment:staging", nil},
+			{"templated production subject", prefix + ":environment:production" + main, nil},
+			{"templated pull request subject", prefix + ":pull_request" + pr, nil},
+			{"subject with suffix", prefix + ":environment:production:x", nil},
+			{"other form of the repository", other + ":environment:production", nil},
+			{"fork's pull request", "repo:evil-org/example-api:pull_request", nil},
+		}
+	}
+	return []trustCase{
+		{"production environment on main", prefix + ":environment:production" + main, []string{"deploy-role"}},
+		{"pull request 42", prefix + ":pull_request" + pr, []string{"preview-role"}},
+		{"pull request 1", prefix + ":pull_request:ref:refs/pull/1/merge", []string{"preview-role"}},
+		{"main without environment (drift)", prefix + main + main, []string{"preview-role"}},
+
+		{"default production subject", prefix + ":environment:production", nil},
+		{"default pull request subject", prefix + ":pull_request", nil},
+		{"default main subject", prefix + main, nil},
+		{"production environment on a feature branch", prefix + ":environment:production:ref:refs/heads/feature", nil},
+		{"production environment on a tag", prefix + ":environment:production:ref:refs/tags/v1.0.0", nil},
+		{"production environment in a pull request", prefix + ":environment:production" + pr, nil},
+		{"other environment on main", prefix + ":environment:staging" + main, nil},
+		{"image environment on a feature branch", prefix + ":environment:" + infra.ImageEnv + ":ref:refs/heads/feature", nil},
+		{"pull_request_target (the base branch's ref)", prefix + ":pull_request" + main, nil},
+		{"pull request head ref", prefix + ":pull_request:ref:refs/pull/42/head", nil},
+		{"feature branch", prefix + ":ref:refs/heads/feature:ref:refs/heads/feature", nil},
+		{"branch named like main", prefix + ":ref:refs/heads/main-x:ref:refs/heads/main-x", nil},
+		{"tag", prefix + ":ref:refs/tags/v1.0.0:ref:refs/tags/v1.0.0", nil},
+		{"subject with suffix", prefix + ":environment:production" + main + ":x", nil},
+		{"pull request subject with suffix", prefix + ":pull_request" + pr + ":x", nil},
+		{"other form of the repository", other + ":environment:production" + main, nil},
+		{"other form of the repository, PR", other + ":pull_request" + pr, nil},
+		{"fork's pull request", "repo:evil-org/example-api:pull_request" + pr, nil},
+		{"other repository of the owner", "repo:example-org/other:environment:production" + main, nil},
+		{"repository name prefix", "repo:example-org/example-api2:environment:production" + main, nil},
+		{"repository name prefix, PR", "repo:example-org/example-api2:pull_request" + pr, nil},
+		{"other owner, same repo name", "repo:evil-org/example-api:environment:production" + main, nil},
+		{"owner prefix", "repo:example-org-evil/example-api:pull_request" + pr, nil},
+		{"case changed", "repo:Example-Org/example-api:environment:production" + main, nil},
+	}
+}
+
+// trustedRoles are the roles whose trust the evaluator checks.
+var trustedRoles = []string{"deploy-role", "preview-role"}
+
 func TestTrustPolicies(t *testing.T) {
-	res := synthProd(t, sha1, nil)
-	roles := map[string]policyDoc{
-		"deploy-role":  trustPolicy(t, res, "deploy-role"),
-		"preview-role": trustPolicy(t, res, "preview-role"),
-	}
 	const aud = "sts.amazonaws.com"
-	tests := []struct {
-		name   string
-		sub    string
-		aud    string
-		deploy bool
-		review bool
+	mutable, immutable := "repo:example-org/example-api", "repo:example-org@111/example-api@222"
+	for _, v := range []struct {
+		name          string
+		overrides     map[string]string
+		prefix, other string
+		template      bool
 	}{
-		{"production environment of the repo", "repo:example-org/example-api:environment:production", aud, true, false},
-		{"pull request of the repo", "repo:example-org/example-api:pull_request", aud, false, true},
-		{"push to main without environment (drift)", "repo:example-org/example-api:ref:refs/heads/main", aud, false, true},
-		{"feature branch", "repo:example-org/example-api:ref:refs/heads/feature", aud, false, false},
-		{"tag", "repo:example-org/example-api:ref:refs/tags/v1.0.0", aud, false, false},
-		{"other environment", "repo:example-org/example-api:environment:staging", aud, false, false},
-		{"other repository of the owner", "repo:example-org/other:environment:production", aud, false, false},
-		{"repository name prefix", "repo:example-org/example-api2:environment:production", aud, false, false},
-		{"repository name prefix, PR", "repo:example-org/example-api2:pull_request", aud, false, false},
-		{"other owner, same repo name", "repo:evil-org/example-api:environment:production", aud, false, false},
-		{"owner prefix", "repo:example-org-evil/example-api:pull_request", aud, false, false},
-		{"case changed", "repo:Example-Org/example-api:environment:production", aud, false, false},
-		{"wrong audience", "repo:example-org/example-api:environment:production", "https://github.com/example-org", false, false},
-		{"wrong audience, PR", "repo:example-org/example-api:pull_request", "sigstore", false, false},
-		{"no audience", "repo:example-org/example-api:environment:production", "", false, false},
-		{"no subject", "", aud, false, false},
-		{"subject with suffix", "repo:example-org/example-api:environment:production:x", aud, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			claims := map[string]string{}
-			if tt.aud != "" {
-				claims["token.actions.githubusercontent.com:aud"] = tt.aud
+		{"template, mutable subjects", nil, mutable, immutable, true},
+		{"template, immutable subjects", map[string]string{"githubOwnerId": "111", "githubRepoId": "222"}, immutable, mutable, true},
+		{"default subjects, mutable", map[string]string{"oidcSubjectTemplate": "false"}, mutable, immutable, false},
+		{"default subjects, immutable", map[string]string{"oidcSubjectTemplate": "false", "githubOwnerId": "111", "githubRepoId": "222"}, immutable, mutable, false},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			res := synthProd(t, sha1, v.overrides)
+			roles := map[string]policyDoc{}
+			for _, r := range trustedRoles {
+				roles[r] = trustPolicy(t, res, r)
 			}
-			if tt.sub != "" {
-				claims["token.actions.githubusercontent.com:sub"] = tt.sub
+			for _, tc := range trustCases(v.prefix, v.other, v.template) {
+				for _, role := range trustedRoles {
+					want := contains(tc.roles, role)
+					claims := map[string]string{SubjectClaim: tc.sub, AudienceClaim: aud}
+					if got := assumes(t, roles[role], providerArn, claims); got != want {
+						t.Errorf("%s: %s assumable with sub=%q: got %v, want %v", tc.name, role, tc.sub, got, want)
+					}
+					if !want {
+						continue
+					}
+					for _, bad := range []map[string]string{
+						{SubjectClaim: tc.sub, AudienceClaim: "https://github.com/example-org"},
+						{SubjectClaim: tc.sub, AudienceClaim: "sigstore"},
+						{SubjectClaim: tc.sub},
+					} {
+						if assumes(t, roles[role], providerArn, bad) {
+							t.Errorf("%s: %s assumable with sub=%q and aud=%q, want refused", tc.name, role, tc.sub, bad[AudienceClaim])
+						}
+					}
+					if assumes(t, roles[role], "arn:aws:iam::"+synth.AccountID+":oidc-provider/evil.example.com", claims) {
+						t.Errorf("%s trusts a federated principal other than the GitHub OIDC provider", role)
+					}
+				}
 			}
-			for role, want := range map[string]bool{"deploy-role": tt.deploy, "preview-role": tt.review} {
-				if got := assumes(t, roles[role], providerArn, claims); got != want {
-					t.Errorf("%s assumable with aud=%q sub=%q: got %v, want %v", role, tt.aud, tt.sub, got, want)
+			for _, role := range trustedRoles {
+				if assumes(t, roles[role], providerArn, map[string]string{AudienceClaim: aud}) {
+					t.Errorf("%s assumable without a subject", role)
 				}
 			}
 		})
 	}
-	t.Run("other identity provider", func(t *testing.T) {
-		claims := map[string]string{
-			"token.actions.githubusercontent.com:aud": aud,
-			"token.actions.githubusercontent.com:sub": "repo:example-org/example-api:environment:production",
-		}
-		if assumes(t, roles["deploy-role"], "arn:aws:iam::"+synth.AccountID+":oidc-provider/evil.example.com", claims) {
-			t.Error("deploy-role trusts a federated principal other than the GitHub OIDC provider")
-		}
-	})
-	t.Run("every trust condition uses StringEquals on aud and sub", func(t *testing.T) {
-		for role, d := range roles {
-			for _, s := range d.Statement {
-				for op := range s.Condition {
-					if op != "StringEquals" {
-						t.Errorf("%s: condition operator %s, want StringEquals only", role, op)
+}
+
+// Every statement checks aud with StringEquals and sub with StringEquals,
+// or with StringLike on a pull request's number and nothing else.
+func TestTrustConditions(t *testing.T) {
+	for _, overrides := range []map[string]string{nil, {"oidcSubjectTemplate": "false"}} {
+		res := synthProd(t, sha1, overrides)
+		for _, role := range trustedRoles {
+			for _, s := range trustPolicy(t, res, role).Statement {
+				if got := s.Condition["StringEquals"][AudienceClaim]; !cmp.Equal(got, stringList{"sts.amazonaws.com"}) {
+					t.Errorf("%s: StringEquals %s = %v, want [sts.amazonaws.com]", role, AudienceClaim, got)
+				}
+				exact, like := s.Condition["StringEquals"][SubjectClaim], s.Condition["StringLike"][SubjectClaim]
+				if (len(exact) == 0) == (len(like) == 0) {
+					t.Errorf("%s: statement conditions %v, want sub checked with either StringEquals or StringLike", role, s.Condition)
+				}
+				for _, v := range exact {
+					if strings.ContainsAny(v, "*?") {
+						t.Errorf("%s: StringEquals subject %q holds a wildcard", role, v)
 					}
 				}
-				for _, key := range []string{"token.actions.githubusercontent.com:aud", "token.actions.githubusercontent.com:sub"} {
-					if len(s.Condition["StringEquals"][key]) == 0 {
-						t.Errorf("%s: no StringEquals condition on %s", role, key)
+				for _, v := range like {
+					if role != "preview-role" || !strings.HasSuffix(v, ":pull_request:ref:refs/pull/*/merge") || strings.Count(v, "*") != 1 || strings.Contains(v, "?") {
+						t.Errorf("%s: StringLike subject %q, want only the preview role's refs/pull/*/merge", role, v)
+					}
+				}
+				for op, keys := range s.Condition {
+					for key := range keys {
+						if key != AudienceClaim && key != SubjectClaim || op != "StringEquals" && op != "StringLike" {
+							t.Errorf("%s: condition %s on %s, want StringEquals or StringLike on aud and sub only", role, op, key)
+						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-func TestImmutableSubjects(t *testing.T) {
-	res := synthProd(t, sha1, map[string]string{"githubOwnerId": "111", "githubRepoId": "222"})
-	d := trustPolicy(t, res, "deploy-role")
-	claims := func(sub string) map[string]string {
-		return map[string]string{"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": sub}
+// The claims of a GitHub Actions token, as IAM names them.
+const (
+	AudienceClaim = "token.actions.githubusercontent.com:aud"
+	SubjectClaim  = "token.actions.githubusercontent.com:sub"
+)
+
+func TestOIDCSubjectTemplate(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	tmpl := mustGet(t, res, "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate", "oidc-subject-template")
+	if got := fmt.Sprint(tmpl.Inputs["includeClaimKeys"]); got != "[repo context ref]" || tmpl.Inputs["useDefault"] != false || tmpl.Inputs["repository"] != "example-api" {
+		t.Errorf("subject template %v, want includeClaimKeys [repo context ref], useDefault false on example-api", tmpl.Inputs)
 	}
-	if !assumes(t, d, providerArn, claims("repo:example-org@111/example-api@222:environment:production")) {
-		t.Error("deploy-role refuses the immutable production subject, want accepted")
+	for _, role := range trustedRoles {
+		if !contains(tmpl.Dependencies, role) {
+			t.Errorf("subject template depends on %v, want %s: its trust must change first", tmpl.Dependencies, role)
+		}
 	}
-	if assumes(t, d, providerArn, claims("repo:example-org/example-api:environment:production")) {
-		t.Error("deploy-role accepts the mutable subject while immutable IDs are configured, want refused")
+	off := synthProd(t, sha1, map[string]string{"oidcSubjectTemplate": "false"})
+	if n := len(off.Find(tmpl.Type)); n != 0 {
+		t.Errorf("with oidcSubjectTemplate false: %d subject templates, want none", n)
+	}
+}
+
+// Only the actions the rendered workflows use, at their pinned SHAs, may
+// run in the repository.
+func TestActionsPermissions(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	perms := mustGet(t, res, "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions", "actions-permissions")
+	for k, want := range map[string]interface{}{"repository": "example-api", "enabled": true, "allowedActions": "selected", "shaPinningRequired": true} {
+		if perms.Inputs[k] != want {
+			t.Errorf("actions permissions %s = %v, want %v", k, perms.Inputs[k], want)
+		}
+	}
+	config := perms.Inputs["allowedActionsConfig"].(map[string]interface{})
+	if config["githubOwnedAllowed"] != false || config["verifiedAllowed"] != false {
+		t.Errorf("allowedActionsConfig %v, want neither GitHub-owned nor verified actions allowed wholesale", config)
+	}
+	var got []string
+	for _, p := range config["patternsAlloweds"].([]interface{}) {
+		got = append(got, p.(string))
+	}
+	uses := map[string]bool{}
+	for _, f := range workflowFiles(t, res) {
+		for _, m := range regexp.MustCompile(`uses: (\S+)`).FindAllStringSubmatch(f.Inputs["content"].(string), -1) {
+			uses[m[1]] = true
+		}
+	}
+	want := make([]string, 0, len(uses))
+	for u := range uses {
+		action, sha, _ := strings.Cut(u, "@")
+		if pin, ok := workflows.LookupPin(action); !ok || pin.SHA != sha {
+			t.Errorf("a workflow uses %s, not a pin", u)
+		}
+		want = append(want, u)
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("allowed actions (-the workflows' uses +allowed):\n%s", diff)
+	}
+	if _, err := infra.AllowedActions([]workflows.File{{Path: "x.yml", Content: []byte("      - uses: actions/checkout@v4\n")}}); err == nil {
+		t.Error("AllowedActions accepts a uses: that is not a pin")
 	}
 }
 
@@ -750,7 +883,9 @@ var refreshReads = map[string][]string{
 	"github:index/repositoryFile:RepositoryFile":               nil, // read with the drift job's GitHub token
 	"github:index/actionsVariable:ActionsVariable":             nil,
 	"github:index/repositoryEnvironment:RepositoryEnvironment": nil,
-	"github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy": nil,
+	"github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy":                                   nil,
+	"github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate": nil,
+	"github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions":                                                     nil,
 }
 
 func TestPreviewRoleCanRefreshEveryResource(t *testing.T) {

@@ -37,6 +37,7 @@ const (
 	KeyVpcID               = "vpcId"
 	KeyAvailabilityZones   = "availabilityZones"
 	KeyOIDCProviderArn     = "oidcProviderArn"
+	KeyOIDCSubjectTemplate = "oidcSubjectTemplate"
 	KeyCertificateArn      = "certificateArn"
 	KeyStateBucket         = "stateBucket"
 	KeyBackendURL          = "backendUrl"
@@ -100,6 +101,7 @@ var Keys = []Key{
 	{KeyVpcID, "string", false, "", "Existing VPC to use (with albSubnetIds and taskSubnetIds); empty creates a new VPC with public subnets (load balancer, NAT) and private subnets (tasks) in each zone."},
 	{KeyAvailabilityZones, "array", false, "[]", "Two or three zones for a new VPC; empty means <region>a and <region>b."},
 	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
+	{KeyOIDCSubjectTemplate, "boolean", false, "true", "Manage the application repository's OIDC subject template (claims repo, context, ref) so that every subject names its ref and the CI roles trust main and pull request merge refs only; false keeps GitHub's default subjects (for a repository whose template is managed elsewhere)."},
 	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
 	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
 	{KeyBackendURL, "string", false, "", "S3 backend URL of the state (s3://bucket/prefix?region=...), used by the workflows; empty means s3://<stateBucket>."},
@@ -149,6 +151,7 @@ type Config struct {
 	VpcID               string
 	AvailabilityZones   []string
 	OIDCProviderArn     string
+	OIDCSubjectTemplate bool // the stack sets the repository's OIDC subject template (repo, context, ref)
 	CertificateArn      string
 	StateBucket         string // from stateBucket, or the bucket of an s3:// backendUrl
 	StatePrefix         string // the path of an s3:// backendUrl ("" for the bucket's root)
@@ -399,6 +402,7 @@ func Parse(get Lookup) (Config, error) {
 		VpcID:               p.str(KeyVpcID, vpcPattern, false, "a VPC ID such as vpc-0123456789abcdef0"),
 		AvailabilityZones:   p.list(KeyAvailabilityZones, zonePattern, "an availability zone such as us-east-1a"),
 		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
+		OIDCSubjectTemplate: p.boolean(KeyOIDCSubjectTemplate),
 		CertificateArn:      p.str(KeyCertificateArn, certificatePattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
 		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
 		BackendURL:          p.str(KeyBackendURL, backendPattern, false, "an S3 backend URL such as s3://bucket/prefix?region=us-east-1 (the CI roles reach the state through S3 only)"),

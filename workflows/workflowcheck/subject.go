@@ -37,22 +37,47 @@ func JobsAssumingRole(content []byte) (map[string]string, error) {
 	return roles, nil
 }
 
+// PullRequestRef is the ref JobSubject gives a pull_request run: the merge
+// ref of pull request 1. Every pull request's run differs only in the
+// number (refs/pull/<n>/merge).
+const PullRequestRef = "refs/pull/1/merge"
+
 // JobSubject returns the OIDC sub claim that job emits when the workflow in
-// content runs for event, for a repository whose subjects start with
-// repoPrefix ("repo:OWNER/REPO", or the immutable
-// "repo:OWNER@ID/REPO@ID"). GitHub's formats are exclusive:
+// content runs for event, in a repository whose subject template is
+// slipway's (claims repo, context, ref) and whose subjects start with
+// repoPrefix ("repo:OWNER/REPO", or the immutable "repo:OWNER@ID/REPO@ID"):
+// PREFIX:CONTEXT:ref:REF, where CONTEXT is what GitHub's default subject
+// has after the repository (see DefaultJobSubject) and REF the ref the run
+// is on:
 //
-//   - a job with an environment: PREFIX:environment:NAME (any event);
-//   - else a pull_request run: PREFIX:pull_request;
-//   - else PREFIX:ref:refs/heads/BRANCH, the branch the run is on: a push
-//     filtered to defaultBranch, a schedule (which runs on the default
-//     branch) or a workflow_dispatch (run from defaultBranch; a dispatch
-//     from another branch emits that branch, which the trust refuses).
+//   - refs/heads/BRANCH for a push filtered to defaultBranch, a schedule
+//     (which runs on the default branch) or a workflow_dispatch (run from
+//     defaultBranch; a dispatch from another branch emits that branch,
+//     which the trust refuses);
+//   - PullRequestRef for a pull_request run.
+//
+// So a job on main without an environment names the branch twice
+// (PREFIX:ref:refs/heads/main:ref:refs/heads/main).
 //
 // It fails when event does not trigger the workflow, or when the subject is
 // not one fixed string (an environment from an expression, a push to other
 // branches, an event without a branch-based subject).
 func JobSubject(content []byte, job, repoPrefix, event, defaultBranch string) (string, error) {
+	return jobSubject(content, job, repoPrefix, event, defaultBranch, true)
+}
+
+// DefaultJobSubject is JobSubject for GitHub's default subject template
+// (claims repo, context), whose formats are exclusive:
+//
+//   - a job with an environment: PREFIX:environment:NAME (any event);
+//   - else a pull_request run: PREFIX:pull_request;
+//   - else PREFIX:ref:refs/heads/BRANCH, the branch the run is on, as for
+//     JobSubject.
+func DefaultJobSubject(content []byte, job, repoPrefix, event, defaultBranch string) (string, error) {
+	return jobSubject(content, job, repoPrefix, event, defaultBranch, false)
+}
+
+func jobSubject(content []byte, job, repoPrefix, event, defaultBranch string, withRef bool) (string, error) {
 	w, err := parseWorkflow(content)
 	if err != nil {
 		return "", err
@@ -64,15 +89,23 @@ func JobSubject(content []byte, job, repoPrefix, event, defaultBranch string) (s
 	if !slices.Contains(w.events(), event) {
 		return "", fmt.Errorf("workflows: event %q does not trigger this workflow (on: %v)", event, w.events())
 	}
+	context := ""
 	if env := j.environment(); env != "" {
 		if containsExpression(env) {
 			return "", fmt.Errorf("workflows: job %s: environment %q is an expression, not one subject", job, env)
 		}
-		return repoPrefix + ":environment:" + env, nil
+		context = "environment:" + env
+		if !withRef {
+			return repoPrefix + ":" + context, nil
+		}
 	}
+	ref := "refs/heads/" + defaultBranch
 	switch event {
 	case "pull_request":
-		return repoPrefix + ":pull_request", nil
+		ref = PullRequestRef
+		if context == "" {
+			context = "pull_request"
+		}
 	case "push":
 		if branches := pushBranches(w); !slices.Equal(branches, []string{defaultBranch}) {
 			return "", fmt.Errorf("workflows: job %s: push runs on branches %v, not only %q: no single subject", job, branches, defaultBranch)
@@ -81,7 +114,13 @@ func JobSubject(content []byte, job, repoPrefix, event, defaultBranch string) (s
 	default:
 		return "", fmt.Errorf("workflows: job %s: no subject rule for event %q", job, event)
 	}
-	return repoPrefix + ":ref:refs/heads/" + defaultBranch, nil
+	if context == "" {
+		context = "ref:" + ref
+	}
+	if !withRef {
+		return repoPrefix + ":" + context, nil
+	}
+	return repoPrefix + ":" + context + ":ref:" + ref, nil
 }
 
 // pushBranches is the push trigger's branches filter (nil: every branch).

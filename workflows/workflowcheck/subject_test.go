@@ -53,79 +53,109 @@ func TestEvents(t *testing.T) {
 
 func TestJobSubject(t *testing.T) {
 	files := renderedByName(t, paramSets[0].p)
+	const (
+		main = ":ref:refs/heads/main"
+		pr   = ":ref:" + PullRequestRef
+	)
 	cases := []struct {
-		file, job, event, want, wantErr string
+		file, job, event  string
+		want, wantDefault string // with slipway's template, with GitHub's default one
+		wantErr           string
 	}{
-		{file: "ci.yml", job: "preview", event: "pull_request", want: prefix + ":pull_request"},
-		{file: "ci.yml", job: "test", event: "pull_request", want: prefix + ":pull_request"},
-		{file: "cd.yml", job: "image", event: "push", want: prefix + ":environment:production"},
-		{file: "cd.yml", job: "deploy", event: "push", want: prefix + ":environment:production"},
-		{file: "cd.yml", job: "test", event: "push", want: prefix + ":ref:refs/heads/main"},
-		{file: "rollback.yml", job: "rollback", event: "workflow_dispatch", want: prefix + ":environment:production"},
-		{file: "drift.yml", job: "drift", event: "schedule", want: prefix + ":ref:refs/heads/main"},
-		{file: "drift.yml", job: "drift", event: "workflow_dispatch", want: prefix + ":ref:refs/heads/main"},
+		{file: "ci.yml", job: "preview", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
+		{file: "ci.yml", job: "test", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
+		{file: "cd.yml", job: "image", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
+		{file: "cd.yml", job: "deploy", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
+		{file: "cd.yml", job: "test", event: "push", want: prefix + main + main, wantDefault: prefix + main},
+		{file: "rollback.yml", job: "rollback", event: "workflow_dispatch", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
+		{file: "drift.yml", job: "drift", event: "schedule", want: prefix + main + main, wantDefault: prefix + main},
+		{file: "drift.yml", job: "drift", event: "workflow_dispatch", want: prefix + main + main, wantDefault: prefix + main},
 		{file: "ci.yml", job: "nope", event: "pull_request", wantErr: `no job "nope" (jobs: [preview test])`},
 		{file: "cd.yml", job: "deploy", event: "pull_request", wantErr: `event "pull_request" does not trigger this workflow (on: [push])`},
 	}
 	for _, tc := range cases {
-		got, err := JobSubject(files[tc.file], tc.job, prefix, tc.event, "main")
-		switch {
-		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-			t.Errorf("JobSubject(%s, %s, %s) = %q, %v; want error containing %q", tc.file, tc.job, tc.event, got, err, tc.wantErr)
-		case tc.wantErr == "" && (err != nil || got != tc.want):
-			t.Errorf("JobSubject(%s, %s, %s) = %q, %v; want %q", tc.file, tc.job, tc.event, got, err, tc.want)
+		for _, f := range []struct {
+			name    string
+			subject func(content []byte, job, repoPrefix, event, defaultBranch string) (string, error)
+			want    string
+		}{{"JobSubject", JobSubject, tc.want}, {"DefaultJobSubject", DefaultJobSubject, tc.wantDefault}} {
+			got, err := f.subject(files[tc.file], tc.job, prefix, tc.event, "main")
+			switch {
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("%s(%s, %s, %s) = %q, %v; want error containing %q", f.name, tc.file, tc.job, tc.event, got, err, tc.wantErr)
+			case tc.wantErr == "" && (err != nil || got != f.want):
+				t.Errorf("%s(%s, %s, %s) = %q, %v; want %q", f.name, tc.file, tc.job, tc.event, got, err, f.want)
+			}
 		}
 	}
 }
 
 func TestJobSubjectUndetermined(t *testing.T) {
-	cases := []struct{ name, workflow, event, want string }{
-		{"push to every branch", "on: push\njobs:\n  j:\n    steps: []\n", "push", `push runs on branches [], not only "main"`},
-		{"push to two branches", "on:\n  push:\n    branches: [main, dev]\njobs:\n  j:\n    steps: []\n", "push", `push runs on branches [main dev]`},
-		{"environment expression", "on: push\njobs:\n  j:\n    environment: ${{ inputs.env }}\n", "push", "is an expression"},
-		{"environment mapping", "on: [push]\njobs:\n  j:\n    environment:\n      name: staging\n", "push", ""},
-		{"no subject rule", "on: release\njobs:\n  j:\n    steps: []\n", "release", `no subject rule for event "release"`},
+	cases := []struct{ name, workflow, event, want, wantDefault string }{
+		{"push to every branch", "on: push\njobs:\n  j:\n    steps: []\n", "push", `push runs on branches [], not only "main"`, `push runs on branches [], not only "main"`},
+		{"push to two branches", "on:\n  push:\n    branches: [main, dev]\njobs:\n  j:\n    steps: []\n", "push", `push runs on branches [main dev]`, `push runs on branches [main dev]`},
+		{"environment expression", "on: push\njobs:\n  j:\n    environment: ${{ inputs.env }}\n", "push", "is an expression", "is an expression"},
+		// GitHub's default subject of an environment job carries no ref;
+		// slipway's names the branch, which a push to every branch leaves open.
+		{"environment on every branch", "on: [push]\njobs:\n  j:\n    environment:\n      name: staging\n", "push", `push runs on branches [], not only "main"`, ""},
+		{"no subject rule", "on: release\njobs:\n  j:\n    steps: []\n", "release", `no subject rule for event "release"`, `no subject rule for event "release"`},
 	}
 	for _, tc := range cases {
 		got, err := JobSubject([]byte(tc.workflow), "j", prefix, tc.event, "main")
-		if tc.want == "" {
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: JobSubject = %q, %v; want an error containing %q", tc.name, got, err, tc.want)
+		}
+		got, err = DefaultJobSubject([]byte(tc.workflow), "j", prefix, tc.event, "main")
+		if tc.wantDefault == "" {
 			if err != nil || got != prefix+":environment:staging" {
-				t.Errorf("%s: JobSubject = %q, %v; want %q", tc.name, got, err, prefix+":environment:staging")
+				t.Errorf("%s: DefaultJobSubject = %q, %v; want %q", tc.name, got, err, prefix+":environment:staging")
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: JobSubject = %q, %v; want an error containing %q", tc.name, got, err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.wantDefault) {
+			t.Errorf("%s: DefaultJobSubject = %q, %v; want an error containing %q", tc.name, got, err, tc.wantDefault)
 		}
 	}
 }
 
-// The subjects that the roles' trust policies admit (see infra/identity.go):
-// every job assuming a role emits, for every event of its workflow, a
-// subject its role trusts.
+// The subjects that the roles' trust policies admit (see infra/identity.go),
+// for either template: every job assuming a role emits, for every event of
+// its workflow, a subject its role trusts.
 func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 	for _, set := range paramSets {
 		p := set.p
-		trusted := map[string][]string{
-			roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
-			roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request", prefix + ":ref:refs/heads/" + p.DefaultBranch},
-		}
-		for name, content := range renderedByName(t, p) {
-			roles, err := JobsAssumingRole(content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			events, err := Events(content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for job, role := range roles {
-				for _, event := range events {
-					sub, err := JobSubject(content, job, prefix, event, p.DefaultBranch)
-					if err != nil {
-						t.Errorf("%s: %s job %s on %s: %v", set.name, name, job, event, err)
-					} else if !slices.Contains(trusted[role], sub) {
-						t.Errorf("%s: %s job %s on %s emits %s; %s trusts only %v", set.name, name, job, event, sub, role, trusted[role])
+		main := ":ref:refs/heads/" + p.DefaultBranch
+		for _, tmpl := range []struct {
+			name    string
+			subject func(content []byte, job, repoPrefix, event, defaultBranch string) (string, error)
+			trusted map[string][]string
+		}{
+			{"slipway's template", JobSubject, map[string][]string{
+				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment + main},
+				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request:ref:" + PullRequestRef, prefix + main + main},
+			}},
+			{"GitHub's default template", DefaultJobSubject, map[string][]string{
+				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
+				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request", prefix + main},
+			}},
+		} {
+			for name, content := range renderedByName(t, p) {
+				roles, err := JobsAssumingRole(content)
+				if err != nil {
+					t.Fatal(err)
+				}
+				events, err := Events(content)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for job, role := range roles {
+					for _, event := range events {
+						sub, err := tmpl.subject(content, job, prefix, event, p.DefaultBranch)
+						if err != nil {
+							t.Errorf("%s, %s: %s job %s on %s: %v", set.name, tmpl.name, name, job, event, err)
+						} else if !slices.Contains(tmpl.trusted[role], sub) {
+							t.Errorf("%s, %s: %s job %s on %s emits %s; %s trusts only %v", set.name, tmpl.name, name, job, event, sub, role, tmpl.trusted[role])
+						}
 					}
 				}
 			}
