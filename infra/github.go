@@ -77,6 +77,31 @@ func AllowedActions(files []workflows.File) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// mainOnlyEnvironment creates the environment env (logical name
+// "<env>-environment") whose deployments GitHub limits to custom branch
+// policies, and its one policy, the default branch ("<env>-from-main").
+// Without the subject template its jobs' subjects carry no branch: this
+// policy is what keeps them on main.
+func mainOnlyEnvironment(ctx *pulumi.Context, repo pulumi.StringInput, env string, parent pulumi.ResourceOption, opts ...pulumi.ResourceOption) error {
+	e, err := github.NewRepositoryEnvironment(ctx, env+"-environment", &github.RepositoryEnvironmentArgs{
+		Repository:  repo,
+		Environment: pulumi.String(env),
+		DeploymentBranchPolicy: &github.RepositoryEnvironmentDeploymentBranchPolicyArgs{
+			ProtectedBranches:    pulumi.Bool(false),
+			CustomBranchPolicies: pulumi.Bool(true),
+		},
+	}, append([]pulumi.ResourceOption{parent}, opts...)...)
+	if err != nil {
+		return err
+	}
+	_, err = github.NewRepositoryEnvironmentDeploymentPolicy(ctx, env+"-from-main", &github.RepositoryEnvironmentDeploymentPolicyArgs{
+		Repository:    repo,
+		Environment:   e.Environment,
+		BranchPattern: pulumi.String(DefaultBranch),
+	}, parent)
+	return err
+}
+
 // NewGitHub manages the workflow files, the variables, the subject
 // template, the Actions permissions and the environment.
 func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
@@ -159,24 +184,9 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 		}
 	}
 
-	env, err := github.NewRepositoryEnvironment(ctx, "production-environment", &github.RepositoryEnvironmentArgs{
-		Repository:  repo,
-		Environment: pulumi.String(DeployEnv),
-		DeploymentBranchPolicy: &github.RepositoryEnvironmentDeploymentBranchPolicyArgs{
-			ProtectedBranches:    pulumi.Bool(false),
-			CustomBranchPolicies: pulumi.Bool(true),
-		},
-		// Reviewers and wait timers are the repository owners' to set; the
-		// stack only insists on the branch policy.
-	}, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"}))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := github.NewRepositoryEnvironmentDeploymentPolicy(ctx, "production-from-main", &github.RepositoryEnvironmentDeploymentPolicyArgs{
-		Repository:    repo,
-		Environment:   env.Environment,
-		BranchPattern: pulumi.String(DefaultBranch),
-	}, parent); err != nil {
+	// Reviewers and wait timers of production are the repository owners'
+	// to set; the stack only insists on the branch policy.
+	if err := mainOnlyEnvironment(ctx, repo, DeployEnv, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"})); err != nil {
 		return nil, err
 	}
 	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})
