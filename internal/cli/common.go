@@ -30,6 +30,8 @@ type CommonOptions struct {
 	// rollback, drift): their stack config is checked before the stack
 	// is opened. history and status only read the stack.
 	runsProgram bool
+	// config is the stack's config as the engine reads it, once read.
+	config map[string]string
 }
 
 func commonFlags(cmd *cobra.Command, o *CommonOptions) {
@@ -165,6 +167,7 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 			return deploy.Options{}, err
 		}
 	}
+	o.config = config
 	if c.Program == nil {
 		return deploy.Options{}, errors.New("no Pulumi program to run (cmd/deploy passes infra.Program)")
 	}

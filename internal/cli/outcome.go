@@ -22,6 +22,9 @@ var outcomeExit = map[deploy.Kind]int{
 	deploy.RefusedDiverged:            ExitMismatch,
 	deploy.RefusedRejected:            ExitRefused,
 	deploy.RefusedOlder:               ExitRefused,
+	deploy.RefusedMissingSecret:       ExitBadInput,
+	deploy.RefusedDestructive:         ExitRefused,
+	deploy.RefusedRename:              ExitRefused,
 	deploy.RefusedStateChanged:        ExitRefused,
 	deploy.RefusedNoTarget:            ExitBadInput,
 	deploy.RolledBackReconciled:       ExitRolledBack,
@@ -119,6 +122,18 @@ func explain(o deploy.Outcome) string {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
 		}
 		return o.Error
+	case deploy.RefusedMissingSecret:
+		return "refused before touching anything: " + o.Error + "; create it (or fix slipway:secrets), then deploy again"
+	case deploy.RefusedDestructive:
+		var b strings.Builder
+		fmt.Fprintf(&b, "refused before touching anything: %s:\n", o.Error)
+		for _, ch := range o.Destructive {
+			fmt.Fprintf(&b, "  %-18s %s (forced by: %s)\n", ch.Op, ch.URN, firstNonEmpty(strings.Join(ch.Keys, ", "), "the engine does not say"))
+		}
+		b.WriteString("If that is intended (and the data is backed up), name each: --allow-destructive <URN>; a protected resource also needs pulumi state unprotect <URN> first")
+		return b.String()
+	case deploy.RefusedRename:
+		return o.Error + "; put the old name back, or move to the new one deliberately (README: runbooks)"
 	case deploy.RefusedStateChanged:
 		return "refused: the stack changed between the guard's preview and the update, so the update would not be the one judged: " + o.Error + "; nothing was applied: run the command again (it previews anew)"
 	case deploy.RolledBackReconcileSkipped:

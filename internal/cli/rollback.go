@@ -69,8 +69,9 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 		return err
 	}
 	defer session.Close()
+	_, secrets := stackFacts(o.config)
 	out := c.deployer(session).Rollback(ctx, deploy.RollbackRequest{
-		Stack: o.Stack, To: o.To, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions),
+		Stack: o.Stack, To: o.To, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: secrets,
 	})
 	return c.renderOutcome(o.Output, out)
 }

@@ -7,17 +7,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/internal/awsx"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // UpOptions are the flags of up.
 type UpOptions struct {
 	CommonOptions
-	SHA           string
-	All           bool
-	Force         bool
-	VerifyTimeout time.Duration
-	Deadline      time.Duration
+	SHA              string
+	All              bool
+	Force            bool
+	AllowDestructive []string
+	VerifyTimeout    time.Duration
+	Deadline         time.Duration
 }
 
 func (c *Command) upCmd() *cobra.Command {
@@ -39,6 +41,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
+	cmd.Flags().StringArrayVar(&o.AllowDestructive, "allow-destructive", nil, "with --all: the URN of a stateful resource the update may replace or delete (repeat for each)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "deploy although ECS runs something other than history's current SHA, or the SHA is older than the current deploy or was rolled back by ECS")
 	deployFlags(cmd, &o)
 	return cmd
@@ -52,14 +55,19 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if err := checkSHA("--sha", o.SHA); err != nil {
 			return err
 		}
+		if len(o.AllowDestructive) > 0 && !o.All {
+			return badInput("--allow-destructive without --all: a deploy changes no stateful resource; an administrator's up --all may")
+		}
 		return checkDeployFlags(o)
 	})
 	if err != nil {
 		return err
 	}
 	defer session.Close()
+	permanent, secrets := stackFacts(o.config)
 	out := c.deployer(session).Up(ctx, deploy.UpRequest{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
+		AllowDestructive: o.AllowDestructive, Permanent: permanent, Secrets: secrets,
 	})
 	return c.renderOutcome(o.Output, out)
 }
@@ -114,4 +122,21 @@ const (
 // openCloud opens the AWS clients the deploy verbs use in region.
 func openCloud(ctx context.Context, region string) (deploy.Cloud, error) {
 	return awsx.New(ctx, region)
+}
+
+// stackFacts are what a deploy checks of the stack's config: the names
+// of the resources a rename would replace (see deploy.Request.Permanent)
+// and the secrets the task reads.
+func stackFacts(config map[string]string) (map[string]string, []contract.SecretRef) {
+	with := map[string]string{imageTagKey(): zeroSHA}
+	for k, v := range config {
+		if k != imageTagKey() {
+			with[k] = v
+		}
+	}
+	cfg, err := contract.ParseMap(with)
+	if err != nil {
+		return nil, nil // validated before the stack was opened
+	}
+	return map[string]string{contract.OutServiceName: cfg.ServiceName, contract.OutClusterName: cfg.ClusterName}, cfg.Secrets
 }

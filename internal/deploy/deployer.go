@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +30,7 @@ type Cloud interface {
 	WaitVerified(ctx context.Context, in awsx.WaitInput) (awsx.Verification, error)
 	InFlight(ctx context.Context, cluster, service string) (awsx.ServiceDeployment, bool, error)
 	StopRollout(ctx context.Context, cluster, service, deploymentArn string) error
+	MissingSecrets(ctx context.Context, refs []contract.SecretRef) ([]awsx.Missing, error)
 	Images(ctx context.Context, taskDefinition string) (map[string]string, error)
 	Service(ctx context.Context, cluster, service string) (awsx.ServiceState, error)
 	StoppedTasks(ctx context.Context, cluster, service string, max int) ([]awsx.StoppedTask, error)
@@ -70,6 +73,16 @@ type Request struct {
 	// Deadline is when the tool must be done; zero means none. Waits end
 	// by it, and a reconcile that cannot finish by it is skipped.
 	Deadline time.Time
+	// AllowDestructive are the URNs of stateful resources an --all update
+	// may replace or delete; any other such change is refused.
+	AllowDestructive []string
+	// Permanent are stack outputs naming resources that a change of name
+	// replaces (the service, the cluster), with the names the stack's
+	// config gives them now: a difference is refused before the engine runs.
+	Permanent map[string]string
+	// Secrets are the secrets the task definition passes to the container:
+	// each must exist (described, never read) before the update.
+	Secrets []contract.SecretRef
 }
 
 // Kind is what came of a deploy. Each kind has one exit code (see the
@@ -99,6 +112,15 @@ const (
 	// RefusedOlder: up of a SHA older than the current deploy, which is a
 	// rollback (rollback --to), without --force.
 	RefusedOlder Kind = "refused-older-sha"
+	// RefusedMissingSecret: a secret the task definition passes does not
+	// exist (or not in the version asked for).
+	RefusedMissingSecret Kind = "refused-missing-secret"
+	// RefusedDestructive: an --all update would replace or delete a
+	// stateful resource that --allow-destructive does not name.
+	RefusedDestructive Kind = "refused-destructive"
+	// RefusedRename: the config renames a resource whose name cannot
+	// change in place (the service, the cluster).
+	RefusedRename Kind = "refused-rename"
 	// RefusedStateChanged: the stack's state or config changed between the
 	// guard's preview and the update; nothing was applied.
 	RefusedStateChanged Kind = "refused-state-changed"
@@ -140,7 +162,7 @@ const (
 
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
-	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedMissingSecret, RefusedDestructive, RefusedRename, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
 	RolledBackReconcileFailed, RolledBackReconcileSkipped, RollbackFailed, Stopped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
@@ -157,6 +179,7 @@ type Phase struct {
 // The phases of a deploy, in order.
 const (
 	PhaseImageCheck     = "image check"
+	PhaseSecretsCheck   = "secrets check"
 	PhaseGuard          = "guard preview"
 	PhaseUpdate         = "engine update"
 	PhaseVerify         = "ECS rollout"
@@ -195,12 +218,15 @@ type Outcome struct {
 	StoppedDeployment string `json:"stoppedDeployment,omitempty"`
 	// VerdictSource is what ECS was asked for the verdict: the service
 	// deployment, or the deployments list where that API is unavailable.
-	VerdictSource string         `json:"verdictSource,omitempty"`
-	Platform      []Change       `json:"platformChanges,omitempty"`
-	Changes       map[string]int `json:"changes,omitempty"`
-	Phases        []Phase        `json:"phases"`
-	Diagnostics   *Diagnostics   `json:"diagnostics,omitempty"`
-	Warnings      []string       `json:"warnings,omitempty"`
+	VerdictSource string   `json:"verdictSource,omitempty"`
+	Platform      []Change `json:"platformChanges,omitempty"`
+	// Destructive are the replacements and deletions of stateful resources
+	// an update would make.
+	Destructive []Change       `json:"destructiveChanges,omitempty"`
+	Changes     map[string]int `json:"changes,omitempty"`
+	Phases      []Phase        `json:"phases"`
+	Diagnostics *Diagnostics   `json:"diagnostics,omitempty"`
+	Warnings    []string       `json:"warnings,omitempty"`
 	// Err is the error behind a failed, refused or unverified outcome.
 	Err error `json:"-"`
 	// Error is Err's text, for JSON.
@@ -222,10 +248,13 @@ func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
 
 // UpRequest is a deploy of a SHA by up.
 type UpRequest struct {
-	Stack, SHA    string
-	All, Force    bool
-	VerifyTimeout time.Duration
-	Deadline      time.Time
+	Stack, SHA       string
+	All, Force       bool
+	VerifyTimeout    time.Duration
+	Deadline         time.Time
+	AllowDestructive []string
+	Permanent        map[string]string
+	Secrets          []contract.SecretRef
 }
 
 // Up deploys r.SHA. Unless r.Force, it refuses a SHA ECS rolled back and
@@ -245,7 +274,8 @@ func (d *Deployer) Up(ctx context.Context, r UpRequest) Outcome {
 		end(&o, RefusedOlder, fmt.Errorf("%s is older than the current deploy %s: going back to it is a rollback (deploy rollback --to %s)", r.SHA, p.Current, r.SHA))
 	default:
 		return d.finish(ctx, Request{Stack: r.Stack, SHA: r.SHA, Previous: p.Current, Message: contract.DeployMessage(r.SHA),
-			All: r.All, Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o.Warnings)
+			All: r.All, Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline,
+			AllowDestructive: r.AllowDestructive, Permanent: r.Permanent, Secrets: r.Secrets}, o.Warnings)
 	}
 	o.Error = o.Err.Error()
 	return o
@@ -257,6 +287,7 @@ type RollbackRequest struct {
 	Force         bool
 	VerifyTimeout time.Duration
 	Deadline      time.Time
+	Secrets       []contract.SecretRef
 }
 
 // Rollback deploys the rollback target (see RollbackTarget).
@@ -274,7 +305,7 @@ func (d *Deployer) Rollback(ctx context.Context, r RollbackRequest) Outcome {
 		engineEnd(ctx, &o, err)
 	default:
 		req := Request{Stack: r.Stack, SHA: t.Target, Previous: t.Current, Message: contract.RollbackMessage(t.Target, t.Current),
-			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}
+			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline, Secrets: r.Secrets}
 		if r.To == "" {
 			if done := d.rollBackInFlight(ctx, req, &o); done {
 				if o.Err != nil {
@@ -429,6 +460,12 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		end(o, RefusedNeverDeployed, errors.New("the stack has never been deployed: an administrator runs the first deploy with up --all (README: bootstrap)"))
 		return
 	}
+	for _, key := range slices.Sorted(maps.Keys(r.Permanent)) {
+		if had, _ := outputs[key].(string); had != "" && had != r.Permanent[key] {
+			end(o, RefusedRename, fmt.Errorf("refused before the engine runs: the config names the %s %q, but the stack's is %q: a rename replaces it (and what hangs on it), it is not an update", key, r.Permanent[key], had))
+			return
+		}
+	}
 	var cloud Cloud
 	if !first {
 		if cloud, err = d.cloudFor(ctx, outputs); err != nil {
@@ -456,6 +493,25 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 			return
 		}
 		d.phase(o, PhaseImageCheck, start, "ok")
+		if len(r.Secrets) > 0 {
+			start = d.now()
+			missing, err := cloud.MissingSecrets(ctx, r.Secrets)
+			switch {
+			case err != nil:
+				d.phase(o, PhaseSecretsCheck, start, "failed")
+				end(o, Failed, fmt.Errorf("checking the task's secrets: %w", err))
+				return
+			case len(missing) > 0:
+				d.phase(o, PhaseSecretsCheck, start, "refused")
+				names := make([]string, len(missing))
+				for i, m := range missing {
+					names[i] = m.String()
+				}
+				end(o, RefusedMissingSecret, fmt.Errorf("%d secret(s) the task would read do not exist: %s", len(missing), strings.Join(names, "; ")))
+				return
+			}
+			d.phase(o, PhaseSecretsCheck, start, "ok")
+		}
 	}
 
 	start := d.now()
@@ -470,6 +526,12 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		d.phase(o, PhaseGuard, start, "refused")
 		o.Platform = platform
 		end(o, RefusedPlatform, fmt.Errorf("the stack has %d platform change(s) pending, which a deploy must not apply", len(platform)))
+		return
+	}
+	if destructive := notAllowed(Destructive(plan.Changes), r.AllowDestructive); len(destructive) > 0 {
+		d.phase(o, PhaseGuard, start, "refused")
+		o.Destructive = destructive
+		end(o, RefusedDestructive, fmt.Errorf("the update would replace or delete %d stateful resource(s) (data or what points at them is lost)", len(destructive)))
 		return
 	}
 	d.phase(o, PhaseGuard, start, "ok")
@@ -537,6 +599,17 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	}
 	d.phase(o, PhaseVerify, start, "rolled-back")
 	d.rolledBack(ctx, r, o, cloud, res.Outputs, v, platform)
+}
+
+// notAllowed are the changes whose URN allowed does not name.
+func notAllowed(changes []Change, allowed []string) []Change {
+	var out []Change
+	for _, c := range changes {
+		if !slices.Contains(allowed, c.URN) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // rolledBack decides what follows an ECS rollback: the engine recorded the

@@ -92,15 +92,17 @@ func stackOutputs(taskDef string) map[string]interface{} {
 // fakeCloud is an in-memory Cloud: each WaitVerified returns the next of
 // waits.
 type fakeCloud struct {
-	log       *calls
-	images    map[string]imageAnswer // by tag; missing: not in ECR
-	waits     []waitAnswer
-	primary   string            // the PRIMARY deployment's task definition; tdOld when empty
-	running   map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
-	badImages map[string]error  // task definitions whose images cannot be read
-	tagErr    error
-	liveCtx   bool                   // StoppedTasks and Service fail on a cancelled context, as the SDK does
-	inFlight  awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
+	log        *calls
+	images     map[string]imageAnswer // by tag; missing: not in ECR
+	waits      []waitAnswer
+	primary    string            // the PRIMARY deployment's task definition; tdOld when empty
+	running    map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
+	badImages  map[string]error  // task definitions whose images cannot be read
+	tagErr     error
+	liveCtx    bool                   // StoppedTasks and Service fail on a cancelled context, as the SDK does
+	inFlight   awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
+	missing    []awsx.Missing
+	secretsErr error
 	// cancelOnWait: the run is interrupted (cancel) while it waits.
 	cancelOnWait bool
 	cancel       context.CancelFunc
@@ -146,6 +148,11 @@ func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Ver
 func (c *fakeCloud) InFlight(context.Context, string, string) (awsx.ServiceDeployment, bool, error) {
 	c.log.add("in-flight")
 	return c.inFlight, c.inFlight.Arn != "", nil
+}
+
+func (c *fakeCloud) MissingSecrets(_ context.Context, refs []contract.SecretRef) ([]awsx.Missing, error) {
+	c.log.add("secrets %d", len(refs))
+	return c.missing, c.secretsErr
 }
 
 func (c *fakeCloud) StopRollout(_ context.Context, _, _, arn string) error {
@@ -208,6 +215,8 @@ var (
 	timedOut            = waitAnswer{v: awsx.Verification{InProgress: true, Want: tdNew, Reason: "IN_PROGRESS"}, err: fmt.Errorf("%w of api-service", awsx.ErrTimeout)}
 
 	platformPlan = Plan{Changes: []Change{{Op: "update", Type: "aws:ec2/securityGroup:SecurityGroup", Name: "task-sg", Keys: []string{"ingress"}}}}
+	queueURN     = "urn:pulumi:prod::slipway::slipway:infra:Data$aws:sqs/queue:Queue::queue"
+	replaceQueue = Plan{Changes: []Change{{Op: "replace", Type: "aws:sqs/queue:Queue", Name: "queue", URN: queueURN, Keys: []string{"fifoQueue"}}}}
 	deployPlan   = Plan{Changes: []Change{
 		{Op: "replace", Type: taskDefinitionType, Name: "task", Keys: []string{"containerDefinitions"}},
 		{Op: "update", Type: serviceType, Name: "service", Keys: []string{"taskDefinition"}},
@@ -541,6 +550,54 @@ func TestDeployDecisions(t *testing.T) {
 			want:    RolledBackReconcileFailed,
 			wantErr: "would apply 1 platform change(s)",
 			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:3]),
+		},
+		{
+			name:    "--all would replace a stateful resource: refused, naming it and what forces it",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: replaceQueue},
+			cloud:   fakeCloud{images: inECR},
+			req:     Request{All: true},
+			want:    RefusedDestructive,
+			wantErr: "replace or delete 1 stateful resource(s)",
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb"}),
+			check: func(t *testing.T, o Outcome) {
+				if len(o.Destructive) != 1 || o.Destructive[0].URN != queueURN || o.Destructive[0].Keys[0] != "fifoQueue" {
+					t.Errorf("Destructive = %+v, want the queue's replacement for fifoQueue", o.Destructive)
+				}
+			},
+		},
+		{
+			name:  "--all --allow-destructive naming it: applied",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: replaceQueue, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			req:   Request{All: true, AllowDestructive: []string{queueURN}},
+			want:  Verified,
+			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+		},
+		{
+			name:    "the config renames the service: refused before the engine runs",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			req:     Request{All: true, Permanent: map[string]string{contract.OutServiceName: "api-v2", contract.OutClusterName: "prod-cluster"}},
+			want:    RefusedRename,
+			wantErr: `the serviceName "api-v2", but the stack's is "api-service"`,
+			calls:   []string{"outputs"},
+		},
+		{
+			name:    "a secret the task reads does not exist: refused before the preview",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{images: inECR, missing: []awsx.Missing{{Name: "DB_PASSWORD", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db", Reason: "not found"}}},
+			req:     Request{Secrets: []contract.SecretRef{{Name: "DB_PASSWORD"}}},
+			want:    RefusedMissingSecret,
+			wantErr: "DB_PASSWORD",
+			calls:   join(checked, []string{"image-exists bbbbbbb", "secrets 1"}),
+		},
+		{
+			name:    "the secrets cannot be described: failed before the preview",
+			stack:   fakeStack{outputs: stackOutputs(tdOld)},
+			cloud:   fakeCloud{images: inECR, secretsErr: errors.New("AccessDenied: secretsmanager:DescribeSecret")},
+			req:     Request{Secrets: []contract.SecretRef{{Name: "DB_PASSWORD"}}},
+			want:    Failed,
+			wantErr: "checking the task's secrets",
+			calls:   join(checked, []string{"image-exists bbbbbbb", "secrets 1"}),
 		},
 		{
 			name:    "ECS runs something other than history's current SHA: refused before anything",
