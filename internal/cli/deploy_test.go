@@ -394,10 +394,13 @@ func TestPreviewCommentsOnlyOnChanges(t *testing.T) {
 	gh := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		switch r.Method {
-		case http.MethodGet:
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/user":
+			// A workflow's installation token has no user.
+			http.Error(rw, `{"message":"Resource not accessible by integration"}`, http.StatusForbidden)
+		case r.Method == http.MethodGet:
 			rw.Write([]byte("[]"))
-		case http.MethodPost:
+		case r.Method == http.MethodPost:
 			var in struct{ Body string }
 			json.NewDecoder(r.Body).Decode(&in)
 			posted = append(posted, in.Body)

@@ -1,18 +1,18 @@
 // Package ghcomment keeps one pull-request comment up to date through the
-// GitHub REST API: found by a hidden marker, updated in place, never
-// duplicated.
+// GitHub REST API (google/go-github): found by a hidden marker and the
+// token's own identity, updated in place, never duplicated.
 package ghcomment
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/go-github/v75/github"
 )
 
 // MaxBody is GitHub's limit on a comment's length (65,536 characters),
@@ -37,99 +37,106 @@ const (
 	Skipped Action = "skipped"
 )
 
-type comment struct {
-	ID   int64  `json:"id"`
-	Body string `json:"body"`
-	User struct {
-		Type string `json:"type"`
-	} `json:"user"`
-}
+// ActionsBot is the login of the comments a workflow's GITHUB_TOKEN
+// writes: an installation token has no user to ask for (GET /user answers
+// 403 "Resource not accessible by integration").
+const ActionsBot = "github-actions[bot]"
 
 // Upsert makes the PR's comment carrying marker say body: it updates the
 // existing one, or creates one unless createIfMissing is false (nothing to
-// report and nothing reported before: no comment at all).
+// report and nothing reported before: no comment at all). Only a comment
+// written by the identity of the token in use is ours to edit: another
+// app's or a person's comment quoting the marker is left alone.
 func (c *Client) Upsert(ctx context.Context, pr int, marker, body string, createIfMissing bool) (Action, error) {
 	if c.Token == "" || c.Repo == "" {
 		return Skipped, errors.New("commenting needs GITHUB_TOKEN and GITHUB_REPOSITORY (set in GitHub Actions; the job needs permissions: pull-requests: write)")
 	}
+	owner, repo, ok := strings.Cut(c.Repo, "/")
+	if !ok {
+		return Skipped, fmt.Errorf("GITHUB_REPOSITORY %q: want owner/name", c.Repo)
+	}
+	gh, err := c.client()
+	if err != nil {
+		return Skipped, err
+	}
+	me, err := identity(ctx, gh)
+	if err != nil {
+		return Skipped, err
+	}
 	body = marker + "\n" + Truncate(body, MaxBody-len(marker)-1)
-	existing, err := c.find(ctx, pr, marker)
+	existing, err := find(ctx, gh, owner, repo, pr, marker, me)
 	if err != nil {
 		return Skipped, err
 	}
 	if existing != nil {
-		if existing.Body == body {
+		if existing.GetBody() == body {
 			return Skipped, nil
 		}
-		return Updated, c.do(ctx, http.MethodPatch, fmt.Sprintf("/repos/%s/issues/comments/%d", c.Repo, existing.ID), map[string]string{"body": body}, nil)
+		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, existing.GetID(), &github.IssueComment{Body: &body}); err != nil {
+			return Skipped, fmt.Errorf("GitHub: updating comment %d: %w", existing.GetID(), err)
+		}
+		return Updated, nil
 	}
 	if !createIfMissing {
 		return Skipped, nil
 	}
-	return Created, c.do(ctx, http.MethodPost, fmt.Sprintf("/repos/%s/issues/%d/comments", c.Repo, pr), map[string]string{"body": body}, nil)
+	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, pr, &github.IssueComment{Body: &body}); err != nil {
+		return Skipped, fmt.Errorf("GitHub: commenting on pull request %d: %w", pr, err)
+	}
+	return Created, nil
 }
 
-// find pages through the PR's comments for the one carrying marker.
-func (c *Client) find(ctx context.Context, pr int, marker string) (*comment, error) {
-	for page := 1; ; page++ {
-		var batch []comment
-		path := fmt.Sprintf("/repos/%s/issues/%d/comments?per_page=100&page=%d", c.Repo, pr, page)
-		if err := c.do(ctx, http.MethodGet, path, nil, &batch); err != nil {
-			return nil, err
-		}
-		for i := range batch {
-			// Only a bot's comment (the workflow token's) is ours to edit: a
-			// person quoting the marker is left alone.
-			if strings.HasPrefix(batch[i].Body, marker) && batch[i].User.Type == "Bot" {
-				return &batch[i], nil
-			}
-		}
-		if len(batch) < 100 {
-			return nil, nil
-		}
-	}
-}
-
-func (c *Client) do(ctx context.Context, method, path string, in, out interface{}) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	base := strings.TrimSuffix(c.BaseURL, "/")
-	if base == "" {
-		base = "https://api.github.com"
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+// client is a go-github client on BaseURL with the token.
+func (c *Client) client() (*github.Client, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("GitHub %s %s: %w", method, path, err)
+	gh := github.NewClient(hc).WithAuthToken(c.Token)
+	if c.BaseURL != "" {
+		// $GITHUB_API_URL is the API's root (https://api.github.com, or
+		// https://HOST/api/v3 on GitHub Enterprise Server).
+		u, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("GITHUB_API_URL %q: %w", c.BaseURL, err)
+		}
+		gh.BaseURL = u
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GitHub %s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
+	return gh, nil
+}
+
+// identity is the login the token writes comments as: its user's, or the
+// Actions bot's for a workflow's installation token.
+func identity(ctx context.Context, gh *github.Client) (string, error) {
+	user, resp, err := gh.Users.Get(ctx, "")
+	switch {
+	case err == nil:
+		return user.GetLogin(), nil
+	case resp != nil && resp.StatusCode == http.StatusForbidden:
+		return ActionsBot, nil
 	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
+	return "", fmt.Errorf("GitHub: who is the token: %w", err)
+}
+
+// find pages through the PR's comments for the one carrying marker that
+// me wrote.
+func find(ctx context.Context, gh *github.Client, owner, repo string, pr int, marker, me string) (*github.IssueComment, error) {
+	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		batch, resp, err := gh.Issues.ListComments(ctx, owner, repo, pr, opt)
+		if err != nil {
+			return nil, fmt.Errorf("GitHub: listing the comments of pull request %d: %w", pr, err)
+		}
+		for _, c := range batch {
+			if strings.HasPrefix(c.GetBody(), marker) && c.GetUser().GetLogin() == me {
+				return c, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, nil
+		}
+		opt.Page = resp.NextPage
 	}
-	return nil
 }
 
 // Truncate cuts s to at most max bytes on a line boundary, saying so.

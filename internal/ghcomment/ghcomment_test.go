@@ -11,13 +11,15 @@ import (
 	"testing"
 )
 
-// fakeGitHub serves the issue-comment endpoints of one repository.
+// fakeGitHub serves the issue-comment endpoints of one repository, and
+// GET /user as GitHub answers it for a workflow's installation token.
 type fakeGitHub struct {
 	mu       sync.Mutex
 	comments map[int64]string
-	humans   map[int64]bool // comments written by a person, not the bot
+	authors  map[int64]string // login of each comment's author; ActionsBot when unset
 	next     int64
 	calls    []string
+	user     string // GET /user's login; "" answers 403, as for an installation token
 }
 
 func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,23 +32,37 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var in struct{ Body string }
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/user":
+		if f.user == "" {
+			http.Error(w, `{"message":"Resource not accessible by integration"}`, http.StatusForbidden)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"login": f.user})
 	case r.Method == http.MethodGet && r.URL.Path == "/repos/o/r/issues/7/comments":
-		var out []comment
-		if r.URL.Query().Get("page") == "1" {
-			for id, b := range f.comments {
-				c := comment{ID: id, Body: b}
-				c.User.Type = "Bot"
-				if f.humans[id] {
-					c.User.Type = "User"
-				}
-				out = append(out, c)
+		type user struct {
+			Login string `json:"login"`
+		}
+		type comment struct {
+			ID   int64  `json:"id"`
+			Body string `json:"body"`
+			User user   `json:"user"`
+		}
+		out := []comment{}
+		for id, b := range f.comments {
+			login := f.authors[id]
+			if login == "" {
+				login = ActionsBot
 			}
+			out = append(out, comment{ID: id, Body: b, User: user{login}})
 		}
 		json.NewEncoder(w).Encode(out)
 	case r.Method == http.MethodPost && r.URL.Path == "/repos/o/r/issues/7/comments":
 		json.NewDecoder(r.Body).Decode(&in)
 		f.next++
 		f.comments[f.next] = in.Body
+		if f.user != "" {
+			f.authors[f.next] = f.user
+		}
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprint(w, `{}`)
 	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/repos/o/r/issues/comments/"):
@@ -63,9 +79,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestUpsert(t *testing.T) {
 	const marker = "<!-- slipway-preview:prod -->"
 	f := &fakeGitHub{
-		comments: map[int64]string{100: "someone else's comment", 101: marker + " quoted by a person"},
-		humans:   map[int64]bool{101: true},
-		next:     101,
+		comments: map[int64]string{100: "someone else's comment", 101: marker + " quoted by a person", 102: marker + " written by another app"},
+		authors:  map[int64]string{101: "octocat", 102: "other-app[bot]"},
+		next:     102,
 	}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -95,22 +111,32 @@ func TestUpsert(t *testing.T) {
 	}
 	ours := 0
 	for id, b := range f.comments {
-		if strings.HasPrefix(b, marker) && !f.humans[id] {
+		if strings.HasPrefix(b, marker) && f.authors[id] == "" {
 			ours++
 			if !strings.Contains(b, "no changes") {
 				t.Errorf("comment body %q, want the latest report", b)
 			}
 		}
 	}
-	if ours != 1 || len(f.comments) != 3 {
-		t.Errorf("%d slipway comments among %d, want exactly 1 beside the two others", ours, len(f.comments))
+	if ours != 1 || len(f.comments) != 4 {
+		t.Errorf("%d slipway comments among %d, want exactly 1 beside the three others", ours, len(f.comments))
 	}
-	if f.comments[101] != marker+" quoted by a person" {
-		t.Errorf("a person's comment quoting the marker was edited: %q", f.comments[101])
+	if f.comments[101] != marker+" quoted by a person" || f.comments[102] != marker+" written by another app" {
+		t.Errorf("a comment another identity wrote was edited: %q, %q", f.comments[101], f.comments[102])
+	}
+
+	// With a personal token, the token's user is the identity: the Actions
+	// bot's comment is not that user's to edit, so a new one is made.
+	f.user = "release-bot"
+	if got, err := c.Upsert(ctx, 7, marker, "4 to change", true); err != nil || got != Created {
+		t.Errorf("with a user token: %s, %v; want a comment of its own", got, err)
+	}
+	if got, err := c.Upsert(ctx, 7, marker, "5 to change", true); err != nil || got != Updated {
+		t.Errorf("with a user token again: %s, %v; want its own comment updated", got, err)
 	}
 
 	bad := &Client{BaseURL: srv.URL, Token: "wrong", Repo: "o/r"}
-	if _, err := bad.Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, err := bad.Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "401 Bad credentials") {
 		t.Errorf("bad token: err %v, want the 401 named", err)
 	}
 	if _, err := (&Client{}).Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
