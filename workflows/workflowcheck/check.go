@@ -66,7 +66,7 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // least-privilege permissions, no privileged triggers, no expressions in
 // scripts, the role each job assumes with the environment its OIDC subject
 // needs, deploy serialization, credentials not persisted, timeouts, the
-// deploy tool run as the built binary in ToolPath, the timeout and AWS
+// deploy tool run as the built binary in ToolPath and exec'd, the timeout and AWS
 // session of deploy-role jobs that run it, the read token of drift, and
 // the known variables and secrets. path's base name ("cd.yml") selects the
 // per-file expectations.
@@ -187,7 +187,8 @@ func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
 }
 
 // toolStep checks a step that runs the deploy tool: as the binary the tool
-// setup built, in ToolPath, and, for drift, with the read token.
+// setup built, exec'd as the script's last command, in ToolPath, and, for
+// drift, with the read token.
 func (c *checker) toolStep(w *workflow, j *job, where string, s step) {
 	calls := toolCalls(s.Run)
 	if len(calls) == 0 {
@@ -195,6 +196,12 @@ func (c *checker) toolStep(w *workflow, j *job, where string, s step) {
 	}
 	if dir, want := w.workingDirectory(j, s), path.Clean(c.p.ToolPath); dir != want {
 		c.add("%s: runs the deploy tool in %q: want working-directory: %s (the tool finds Pulumi.yaml in its working directory)", where, dir, c.p.ToolPath)
+	}
+	if len(calls) > 1 {
+		c.add("%s: runs the deploy tool %d times: one call a step, exec'd as its last command", where, len(calls))
+	}
+	if !execsToolLast(s.Run) {
+		c.add("%s: runs the deploy tool without exec as the script's last command: want exec \"%s\" ... last (on a cancel the runner signals only the step's shell, SIGINT then SIGTERM; a tool the shell started gets no signal and is left running)", where, toolBinary)
 	}
 	drift := false
 	for _, call := range calls {

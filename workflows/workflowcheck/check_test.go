@@ -22,7 +22,7 @@ func TestCheckPassesRendered(t *testing.T) {
 const (
 	checkoutPin = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 	otherSHA    = "1111111111111111111111111111111111111111"
-	runTool     = `"$RUNNER_TEMP/slipway"`
+	runTool     = `exec "$RUNNER_TEMP/slipway"`
 	readToken   = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
 )
 
@@ -91,6 +91,18 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`job drift, step 7 (Check for drift): runs the deploy tool in ".": want working-directory: .slipway (the tool finds Pulumi.yaml in its working directory)`},
 		{"tool in a ToolPath subfolder", "rollback.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        working-directory: .slipway/cmd\n        env:\n          PULUMI_BACKEND_URL",
 			`job rollback, step 8 (Roll back): runs the deploy tool in ".slipway/cmd": want working-directory: .slipway`},
+
+		// The tool is exec'd, as the step's last command, so a cancel reaches it.
+		{"deploy without exec", "cd.yml", runTool + " up", `"$RUNNER_TEMP/slipway" up`,
+			`job deploy, step 7 (Deploy): runs the deploy tool without exec as the script's last command`},
+		{"rollback run, then a command", "rollback.yml", `"${to[@]}"` + "\n", `"${to[@]}"` + "\n          echo done\n",
+			`job rollback, step 8 (Roll back): runs the deploy tool without exec as the script's last command`},
+		{"exec in a pipeline", "cd.yml", "--deadline 60m\n", "--deadline 60m | tee log\n",
+			`job deploy, step 7 (Deploy): runs the deploy tool without exec as the script's last command`},
+		{"exec in the background", "drift.yml", `--stack "$SLIPWAY_STACK"` + "\n", `--stack "$SLIPWAY_STACK" &` + "\n",
+			`runs the deploy tool without exec as the script's last command`},
+		{"two calls in a step", "ci.yml", runTool + " preview", `"$RUNNER_TEMP/slipway" drift --stack prod` + "\n          " + runTool + " preview",
+			`job preview, step 7 (Preview): runs the deploy tool 2 times`},
 
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",

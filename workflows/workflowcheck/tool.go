@@ -75,6 +75,46 @@ func verbAt(rest string) string {
 	return word
 }
 
+// execLineRE is a last command that execs the built tool: exec, then the
+// binary, then its arguments.
+var execLineRE = regexp.MustCompile(`^exec[ \t]+` + toolBinaryRE.String() + `(?:[ \t]|$)`)
+
+// execsToolLast reports whether script ends with the tool exec'd as its
+// last command, so the tool is the step's entry process: exec, the
+// binary, its arguments and nothing after (no ; & | on that line outside
+// quotes: a pipeline or list would run it in a subshell or after it).
+func execsToolLast(script string) bool {
+	lines := strings.Split(strings.ReplaceAll(script, "\\\n", " "), "\n")
+	last := ""
+	for i := len(lines) - 1; i >= 0 && last == ""; i-- {
+		last = strings.TrimSpace(lines[i])
+	}
+	return execLineRE.MatchString(last) && !hasUnquotedOperator(last)
+}
+
+// hasUnquotedOperator reports a ; & or | outside single and double quotes.
+func hasUnquotedOperator(line string) bool {
+	var quote rune
+	escaped := false
+	for _, r := range line {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\' && quote != '\'':
+			escaped = true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == ';' || r == '&' || r == '|':
+			return true
+		}
+	}
+	return false
+}
+
 // runsTool reports whether any step of j invokes the deploy tool.
 func (j *job) runsTool() bool {
 	for _, s := range j.Steps {

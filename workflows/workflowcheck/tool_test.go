@@ -40,6 +40,34 @@ func TestToolCalls(t *testing.T) {
 	}
 }
 
+func TestExecsToolLast(t *testing.T) {
+	cases := []struct {
+		name, script string
+		want         bool
+	}{
+		{"exec", `exec "$RUNNER_TEMP/slipway" up --stack "$S"` + "\n", true},
+		{"exec unquoted, braces", `exec ${RUNNER_TEMP}/slipway drift`, true},
+		{"after a preamble", "to=()\nif [ -n \"$X\" ]; then\n  to=(--to \"$X\")\nfi\nexec \"$RUNNER_TEMP/slipway\" rollback \"${to[@]}\"\n\n", true},
+		{"line continuation", "exec \"$RUNNER_TEMP/slipway\" \\\n  up --sha \"$GITHUB_SHA\"\n", true},
+		{"quoted operators", `exec "$RUNNER_TEMP/slipway" preview --title 'a;b|c&d' "x|y"`, true},
+		{"no exec", `"$RUNNER_TEMP/slipway" up`, false},
+		{"exec not last", "exec \"$RUNNER_TEMP/slipway\" up\necho done\n", false},
+		{"exec of another binary", `exec "$RUNNER_TEMP/slipway-old" up`, false},
+		{"pipeline", `exec "$RUNNER_TEMP/slipway" up | tee out`, false},
+		{"list", `exec "$RUNNER_TEMP/slipway" up || true`, false},
+		{"background", `exec "$RUNNER_TEMP/slipway" up &`, false},
+		{"subshell", `(exec "$RUNNER_TEMP/slipway" up)`, false},
+		{"empty", ``, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := execsToolLast(tc.script); got != tc.want {
+				t.Errorf("execsToolLast(%q) = %v, want %v", tc.script, got, tc.want)
+			}
+		})
+	}
+}
+
 // The build step and the tool steps agree on where the binary is, and
 // every job that runs the tool builds it first, in ToolPath.
 func TestToolBuiltBeforeItRuns(t *testing.T) {
