@@ -19,7 +19,9 @@ import (
 // GitHubArgs are the values the application repository's workflows read.
 type GitHubArgs struct {
 	RepositoryURL  pulumi.StringInput
+	CacheURL       pulumi.StringInput // the build-cache repository
 	DeployRoleArn  pulumi.StringInput
+	ImageRoleArn   pulumi.StringInput
 	PreviewRoleArn pulumi.StringInput
 
 	// Identity holds the roles whose trust the OIDC subject template must
@@ -30,7 +32,8 @@ type GitHubArgs struct {
 
 // GitHub is the application repository's side: its workflow files, the
 // Actions variables they read, its OIDC subject template, which actions
-// may run, and the production environment (deployments from main only).
+// may run, and the production and image-push environments (deployments
+// from main only).
 type GitHub struct {
 	pulumi.ResourceState
 }
@@ -163,11 +166,13 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	values := map[string]pulumi.StringInput{
 		"AWS_REGION":             pulumi.String(cfg.Region),
 		"ECR_REPOSITORY":         args.RepositoryURL,
+		"ECR_CACHE_REPOSITORY":   args.CacheURL,
 		"ECS_CLUSTER":            pulumi.String(cfg.ClusterName),
 		"ECS_SERVICE":            pulumi.String(cfg.ServiceName),
 		"PULUMI_BACKEND_URL":     pulumi.String(cfg.BackendURL),
 		workflows.DeployRoleVar:  args.DeployRoleArn,
 		workflows.PreviewRoleVar: args.PreviewRoleArn,
+		"SLIPWAY_IMAGE_ROLE_ARN": args.ImageRoleArn,
 		"SLIPWAY_STACK":          pulumi.String(ctx.Stack()),
 	}
 	for _, v := range workflows.Variables() {
@@ -187,6 +192,11 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	// Reviewers and wait timers of production are the repository owners'
 	// to set; the stack only insists on the branch policy.
 	if err := mainOnlyEnvironment(ctx, repo, DeployEnv, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"})); err != nil {
+		return nil, err
+	}
+	// The image job's environment: no reviewers (a push waits for nobody;
+	// the deploy that follows is production's), all of it the stack's.
+	if err := mainOnlyEnvironment(ctx, repo, ImageEnv, parent); err != nil {
 		return nil, err
 	}
 	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})

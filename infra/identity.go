@@ -112,6 +112,7 @@ type IdentityArgs struct {
 	Account       Account
 	Stack         string
 	RepositoryArn pulumi.StringInput
+	CacheArn      pulumi.StringInput // the build-cache repository
 	Service       *Service
 	Data          *Data
 
@@ -122,12 +123,13 @@ type IdentityArgs struct {
 }
 
 // Identity is what GitHub Actions assumes: the OIDC provider (created, or
-// the account's existing one) and the deploy and preview roles.
+// the account's existing one) and the deploy, image and preview roles.
 type Identity struct {
 	pulumi.ResourceState
 
 	ProviderArn    pulumi.StringOutput
 	DeployRoleArn  pulumi.StringOutput
+	ImageRoleArn   pulumi.StringOutput
 	PreviewRoleArn pulumi.StringOutput
 }
 
@@ -213,11 +215,13 @@ func rolloutReads(cfg contract.Config, a Account, service string) []Statement {
 	}
 }
 
-// DeployStatements is the deploy role's policy: push this image repository,
-// register task definitions, update and watch this service, follow its
-// rollouts and stop (roll back) one in flight. No IAM write: CD can change
-// the image, never its own trust, and nothing of the platform (network,
-// alarms, autoscaling, cluster).
+// DeployStatements is the deploy role's policy: tag an image of this
+// repository as deployed (the tool re-tags with PutImage of the manifest
+// it reads), register task definitions, update and watch this service,
+// follow its rollouts and stop (roll back) one in flight. No layer upload
+// (the image role pushes), no IAM write: CD can change the image, never its
+// own trust, and nothing of the platform (network, alarms, autoscaling,
+// cluster).
 func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	a := args.Account
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
@@ -225,12 +229,8 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	family := a.ARN("ecs", a.Region, fmt.Sprintf("task-definition/%s:*", args.Service.TaskFamily))
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
 	statements := append([]Statement{
-		{Sid: "EcrAuth", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: Strings("*")},
-		{Sid: "EcrPush", Actions: []string{
-			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
-			"ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
-			"ecr:PutImage", "ecr:UploadLayerPart",
-		}, Resources: []pulumi.StringInput{args.RepositoryArn}},
+		{Sid: "EcrTag", Actions: []string{"ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"},
+			Resources: []pulumi.StringInput{args.RepositoryArn}},
 		{Sid: "TaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, Resources: Strings("*")},
 		{Sid: "TaskDefinitionTags", Actions: []string{"ecs:ListTagsForResource", "ecs:TagResource"}, Resources: Strings(family, service)},
 		{Sid: "Service", Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resources: Strings(service)},
@@ -248,6 +248,24 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	return append(statements, stateBucketStatements(cfg, args, true)...)
 }
 
+// ImageActions are what the image job does on its two repositories: look
+// up a tag, pull and push layers and manifests (the image, and the build
+// cache it reads and writes).
+var ImageActions = []string{
+	"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+	"ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
+	"ecr:PutImage", "ecr:UploadLayerPart",
+}
+
+// ImageStatements is the image role's policy: log in to ECR and push to
+// this image repository and the build cache, nothing else.
+func ImageStatements(args IdentityArgs) []Statement {
+	return []Statement{
+		{Sid: "EcrAuth", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: Strings("*")},
+		{Sid: "EcrPush", Actions: ImageActions, Resources: []pulumi.StringInput{args.RepositoryArn, args.CacheArn}},
+	}
+}
+
 // PreviewStatements is the preview role's policy: read-only, enough for a
 // preview with refresh (the drift check) and for status.
 func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
@@ -256,7 +274,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
 	statements := append([]Statement{
 		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"},
-			Resources: []pulumi.StringInput{args.RepositoryArn}},
+			Resources: []pulumi.StringInput{args.RepositoryArn, args.CacheArn}},
 		{Sid: "EcsRead", Actions: []string{"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTagsForResource"},
 			Resources: []pulumi.StringInput{args.Service.ClusterArn, pulumi.String(service), pulumi.String(tasks)}},
 		{Sid: "EcsTaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: Strings("*")},
@@ -303,7 +321,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	return append(statements, stateBucketStatements(cfg, args, false)...)
 }
 
-// NewIdentity creates (or reuses) the GitHub OIDC provider and the two roles.
+// NewIdentity creates (or reuses) the GitHub OIDC provider and the three roles.
 func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
 	id := &Identity{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Identity", name, id, opts...); err != nil {
@@ -343,6 +361,22 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 
+	image, err := iam.NewRole(ctx, "image-role", &iam.RoleArgs{
+		Description:        pulumi.String("GitHub Actions pushes images of " + cfg.ServiceName + " from " + ImageSubjects(cfg).Exact[0]),
+		AssumeRolePolicy:   trust(provider, ImageSubjects(cfg)),
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               tags(cfg),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, "image-role-policy", &iam.RolePolicyArgs{
+		Role:   image.ID(),
+		Policy: Document(ImageStatements(args)...),
+	}, parent); err != nil {
+		return nil, err
+	}
+
 	preview, err := iam.NewRole(ctx, "preview-role", &iam.RoleArgs{
 		Description:        pulumi.String("GitHub Actions previews and drift checks of " + cfg.ServiceName + " (read-only)"),
 		AssumeRolePolicy:   trust(provider, PreviewSubjects(cfg)),
@@ -353,7 +387,7 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 	args.ProviderArn = provider
-	args.RoleArns = []pulumi.StringInput{deploy.Arn, preview.Arn, args.Service.ExecutionRoleArn, args.Service.TaskRoleArn}
+	args.RoleArns = []pulumi.StringInput{deploy.Arn, image.Arn, preview.Arn, args.Service.ExecutionRoleArn, args.Service.TaskRoleArn}
 	if _, err := iam.NewRolePolicy(ctx, "preview-role-policy", &iam.RolePolicyArgs{
 		Role:   preview.ID(),
 		Policy: Document(PreviewStatements(cfg, args)...),
@@ -361,10 +395,11 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 
-	id.ProviderArn, id.DeployRoleArn, id.PreviewRoleArn = provider, deploy.Arn, preview.Arn
+	id.ProviderArn, id.DeployRoleArn, id.ImageRoleArn, id.PreviewRoleArn = provider, deploy.Arn, image.Arn, preview.Arn
 	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{
 		"oidcProviderArn": provider,
 		"deployRoleArn":   deploy.Arn,
+		"imageRoleArn":    image.Arn,
 		"previewRoleArn":  preview.Arn,
 	})
 }

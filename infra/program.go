@@ -77,6 +77,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 		Account:       account,
 		Stack:         ctx.Stack(),
 		RepositoryArn: registry.Arn,
+		CacheArn:      registry.CacheArn,
 		Service:       service,
 		Data:          data,
 	})
@@ -85,7 +86,9 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 	}
 	gh, err := NewGitHub(ctx, "github", cfg, GitHubArgs{
 		RepositoryURL:  registry.URL,
+		CacheURL:       registry.CacheURL,
 		DeployRoleArn:  identity.DeployRoleArn,
+		ImageRoleArn:   identity.ImageRoleArn,
 		PreviewRoleArn: identity.PreviewRoleArn,
 		Identity:       identity,
 	})

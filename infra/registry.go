@@ -13,14 +13,20 @@ import (
 // superseded pushes) before the lifecycle policy expires them.
 const UntaggedExpiryDays = 7
 
+// CacheExpiryDays is how long the build-cache repository keeps an image,
+// tagged or not: a cache unused for that long is rebuilt.
+const CacheExpiryDays = 7
+
 // Registry is the ECR repository that holds the service's images, tagged
-// with the git SHA they were built from.
+// with the git SHA they were built from, and the build cache's repository.
 type Registry struct {
 	pulumi.ResourceState
 
 	Repository *ecr.Repository
 	URL        pulumi.StringOutput
 	Arn        pulumi.StringOutput
+	CacheURL   pulumi.StringOutput
+	CacheArn   pulumi.StringOutput
 }
 
 // lifecycleRule is one rule of an ECR lifecycle policy.
@@ -75,7 +81,24 @@ func LifecyclePolicy(window int) string {
 	return string(b)
 }
 
-// NewRegistry creates the repository: immutable tags (a SHA names one image
+// CacheLifecyclePolicy expires every image of the build-cache repository
+// CacheExpiryDays after its push: each build pushes the cache tag anew, and
+// the manifests it replaced go after the same time.
+func CacheLifecyclePolicy() string {
+	all := lifecycleRule{RulePriority: 1, Description: "expire cache images"}
+	all.Selection.TagStatus = "any"
+	all.Selection.CountType = "sinceImagePushed"
+	all.Selection.CountUnit = "days"
+	all.Selection.CountNumber = CacheExpiryDays
+	all.Action.Type = "expire"
+	b, err := json.Marshal(map[string][]lifecycleRule{"rules": {all}})
+	if err != nil {
+		panic(err) // static types: cannot fail
+	}
+	return string(b)
+}
+
+// NewRegistry creates the image repository: immutable tags (a SHA names one image
 // forever), scan on push, protected and retained so that no stack operation
 // can delete the images production runs on.
 func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Registry, error) {
@@ -101,9 +124,33 @@ func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, opts ...
 	}, pulumi.Parent(r)); err != nil {
 		return nil, err
 	}
+
+	// The build cache: a moving tag, so MUTABLE (ECR's immutability
+	// exclusions are not in this provider version), in a repository of its
+	// own so that the image repository stays IMMUTABLE. Disposable: neither
+	// protected nor retained, and deleted with its images.
+	cache, err := ecr.NewRepository(ctx, "cache-repo", &ecr.RepositoryArgs{
+		Name:               pulumi.String(cfg.ServiceName + "-cache"),
+		ImageTagMutability: pulumi.String("MUTABLE"),
+		ForceDelete:        pulumi.Bool(true),
+		Tags:               tags(cfg),
+	}, pulumi.Parent(r))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ecr.NewLifecyclePolicy(ctx, "cache-repo-lifecycle", &ecr.LifecyclePolicyArgs{
+		Repository: cache.Name,
+		Policy:     pulumi.String(CacheLifecyclePolicy()),
+	}, pulumi.Parent(r)); err != nil {
+		return nil, err
+	}
+
 	r.Repository, r.URL, r.Arn = repo, repo.RepositoryUrl, repo.Arn
+	r.CacheURL, r.CacheArn = cache.RepositoryUrl, cache.Arn
 	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{
-		"repositoryUrl": repo.RepositoryUrl,
-		"repositoryArn": repo.Arn,
+		"repositoryUrl":      repo.RepositoryUrl,
+		"repositoryArn":      repo.Arn,
+		"cacheRepositoryUrl": cache.RepositoryUrl,
+		"cacheRepositoryArn": cache.Arn,
 	})
 }

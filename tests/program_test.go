@@ -40,12 +40,14 @@ func trustCases(prefix, other string, template bool) []trustCase {
 	if !template {
 		return []trustCase{
 			{"production environment", prefix + ":environment:production", []string{"deploy-role"}},
+			{"image-push environment", prefix + ":environment:image-push", []string{"image-role"}},
 			{"pull request", prefix + ":pull_request", []string{"preview-role"}},
 			{"main without environment (drift)", prefix + main, []string{"preview-role"}},
 			{"feature branch", prefix + ":ref:refs/heads/feature", nil},
 			{"tag", prefix + ":ref:refs/tags/v1.0.0", nil},
 			{"other environment", prefix + ":environment:staging", nil},
 			{"templated production subject", prefix + ":environment:production" + main, nil},
+			{"templated image-push subject", prefix + ":environment:image-push" + main, nil},
 			{"templated pull request subject", prefix + ":pull_request" + pr, nil},
 			{"subject with suffix", prefix + ":environment:production:x", nil},
 			{"other form of the repository", other + ":environment:production", nil},
@@ -54,6 +56,7 @@ func trustCases(prefix, other string, template bool) []trustCase {
 	}
 	return []trustCase{
 		{"production environment on main", prefix + ":environment:production" + main, []string{"deploy-role"}},
+		{"image-push environment on main", prefix + ":environment:image-push" + main, []string{"image-role"}},
 		{"pull request 42", prefix + ":pull_request" + pr, []string{"preview-role"}},
 		{"pull request 1", prefix + ":pull_request:ref:refs/pull/1/merge", []string{"preview-role"}},
 		{"main without environment (drift)", prefix + main + main, []string{"preview-role"}},
@@ -65,7 +68,9 @@ func trustCases(prefix, other string, template bool) []trustCase {
 		{"production environment on a tag", prefix + ":environment:production:ref:refs/tags/v1.0.0", nil},
 		{"production environment in a pull request", prefix + ":environment:production" + pr, nil},
 		{"other environment on main", prefix + ":environment:staging" + main, nil},
-		{"image environment on a feature branch", prefix + ":environment:" + infra.ImageEnv + ":ref:refs/heads/feature", nil},
+		{"image-push environment on a feature branch", prefix + ":environment:image-push:ref:refs/heads/feature", nil},
+		{"image-push environment in a pull request", prefix + ":environment:image-push" + pr, nil},
+		{"default image-push subject", prefix + ":environment:image-push", nil},
 		{"pull_request_target (the base branch's ref)", prefix + ":pull_request" + main, nil},
 		{"pull request head ref", prefix + ":pull_request:ref:refs/pull/42/head", nil},
 		{"feature branch", prefix + ":ref:refs/heads/feature:ref:refs/heads/feature", nil},
@@ -86,7 +91,7 @@ func trustCases(prefix, other string, template bool) []trustCase {
 }
 
 // trustedRoles are the roles whose trust the evaluator checks.
-var trustedRoles = []string{"deploy-role", "preview-role"}
+var trustedRoles = []string{"deploy-role", "image-role", "preview-role"}
 
 func TestTrustPolicies(t *testing.T) {
 	const aud = "sts.amazonaws.com"
@@ -427,16 +432,14 @@ func TestDeployRolePermissions(t *testing.T) {
 		action   string
 		resource string
 	}{
+		// The tool tags verified images deployed-<sha>: PutImage of the
+		// manifest BatchGetImage read, once DescribeImages found it.
 		{"ecr:PutImage", repoArn},
-		{"ecr:InitiateLayerUpload", repoArn},
-		{"ecr:CompleteLayerUpload", repoArn},
 		{"ecr:DescribeImages", repoArn},
-		{"ecr:BatchGetImage", repoArn}, // the tool tags verified images deployed-<sha>
-		{"ecr:GetAuthorizationToken", "*"},
+		{"ecr:BatchGetImage", repoArn},
 		{"ecs:RegisterTaskDefinition", "*"},
 		{"ecs:UpdateService", serviceArn},
 		{"ecs:DescribeServices", serviceArn},
-		{"ecr:UploadLayerPart", repoArn},
 
 		{"ecs:DescribeTaskDefinition", "*"},
 		{"ecs:DescribeTasks", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task/prod-cluster/*"},
@@ -483,7 +486,9 @@ func TestDeployRolePermissions(t *testing.T) {
 			}
 		}
 	}
-	for _, forbidden := range []string{"ecs:DeleteService", "ecs:CreateService", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecs:DeregisterTaskDefinition", "dynamodb:DeleteTable", "sts:AssumeRole"} {
+	for _, forbidden := range []string{"ecs:DeleteService", "ecs:CreateService", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecs:DeregisterTaskDefinition", "dynamodb:DeleteTable", "sts:AssumeRole",
+		// The image role pushes; the deploy role uploads no layer.
+		"ecr:GetAuthorizationToken", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"} {
 		if _, ok := grants[forbidden]; ok {
 			t.Errorf("deploy role grants %s, want not", forbidden)
 		}
@@ -499,14 +504,50 @@ func TestDeployRolePermissions(t *testing.T) {
 
 // deployActions are every action the deploy role may have.
 var deployActions = map[string]bool{
-	"ecr:GetAuthorizationToken": true, "ecr:BatchCheckLayerAvailability": true, "ecr:BatchGetImage": true,
-	"ecr:CompleteLayerUpload": true, "ecr:DescribeImages": true, "ecr:GetDownloadUrlForLayer": true,
-	"ecr:InitiateLayerUpload": true, "ecr:PutImage": true, "ecr:UploadLayerPart": true,
+	"ecr:BatchGetImage": true, "ecr:DescribeImages": true, "ecr:PutImage": true,
 	"ecs:DescribeTaskDefinition": true, "ecs:RegisterTaskDefinition": true, "ecs:ListTagsForResource": true,
 	"ecs:TagResource": true, "ecs:DescribeServices": true, "ecs:UpdateService": true, "ecs:ListTasks": true,
 	"ecs:DescribeTasks": true, "ecs:ListServiceDeployments": true, "ecs:DescribeServiceDeployments": true,
 	"ecs:DescribeServiceRevisions": true, "ecs:StopServiceDeployment": true, "iam:PassRole": true,
 	"s3:ListBucket": true, "s3:GetObject": true, "s3:PutObject": true, "s3:DeleteObject": true,
+}
+
+// The image role pushes to the image and cache repositories and does
+// nothing else: no ECS, no IAM, no state, no other repository.
+func TestImageRolePermissions(t *testing.T) {
+	res := synthProd(t, sha1, map[string]string{"stateBucket": "acme-pulumi-state"})
+	repos := []string{
+		mustGet(t, res, "aws:ecr/repository:Repository", "repo").Outputs["arn"].(string),
+		mustGet(t, res, "aws:ecr/repository:Repository", "cache-repo").Outputs["arn"].(string),
+	}
+	if want := "arn:aws:ecr:us-east-1:" + synth.AccountID + ":repository/api-service-cache"; repos[1] != want {
+		t.Errorf("cache repository ARN %s, want %s", repos[1], want)
+	}
+	want := map[string][]string{"ecr:GetAuthorizationToken": {"*"}}
+	for _, a := range []string{
+		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
+		"ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+	} {
+		want[a] = repos
+	}
+	got := map[string][]string{}
+	for _, s := range rolePolicy(t, res, "image-role-policy").Statement {
+		if s.Effect != "Allow" || len(s.Condition) > 0 {
+			t.Errorf("image role statement %s: effect %s, conditions %v", s.Sid, s.Effect, s.Condition)
+		}
+		for _, a := range s.Action {
+			got[a] = append(got[a], s.Resource...)
+			if !strings.HasPrefix(a, "ecr:") {
+				t.Errorf("image role grants %s: it may push images and nothing else (no ECS, IAM, S3 state)", a)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("image role grants (-want +got):\n%s", diff)
+	}
+	if r := mustGet(t, res, "aws:iam/role:Role", "image-role"); r.Inputs["maxSessionDuration"] != 3600.0 {
+		t.Errorf("image role maxSessionDuration = %v, want 3600", r.Inputs["maxSessionDuration"])
+	}
 }
 
 // The preview role follows rollouts too (status, the PR preview), read-only
@@ -609,6 +650,42 @@ func TestRegistry(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lifecycle rules (-want +got):\n%s\npolicy: %s", diff, lc.Inputs["policy"])
+	}
+}
+
+func TestCacheRepository(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	cache := mustGet(t, res, "aws:ecr/repository:Repository", "cache-repo")
+	if cache.Inputs["name"] != "api-service-cache" || cache.Inputs["imageTagMutability"] != "MUTABLE" || cache.Parent != "registry" {
+		t.Errorf("cache repository %v (parent %s), want api-service-cache, MUTABLE (a moving cache tag), in the registry", cache.Inputs, cache.Parent)
+	}
+	var policy struct {
+		Rules []struct {
+			RulePriority int `json:"rulePriority"`
+			Selection    struct {
+				TagStatus   string `json:"tagStatus"`
+				CountType   string `json:"countType"`
+				CountUnit   string `json:"countUnit"`
+				CountNumber int    `json:"countNumber"`
+			} `json:"selection"`
+			Action struct {
+				Type string `json:"type"`
+			} `json:"action"`
+		} `json:"rules"`
+	}
+	lc := mustGet(t, res, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "cache-repo-lifecycle")
+	if err := json.Unmarshal([]byte(lc.Inputs["policy"].(string)), &policy); err != nil {
+		t.Fatal(err)
+	}
+	if len(policy.Rules) != 1 {
+		t.Fatalf("cache lifecycle %s, want one rule", lc.Inputs["policy"])
+	}
+	r := policy.Rules[0]
+	if r.Selection.TagStatus != "any" || r.Selection.CountType != "sinceImagePushed" || r.Selection.CountUnit != "days" || r.Selection.CountNumber != infra.CacheExpiryDays || r.Action.Type != "expire" || infra.CacheExpiryDays > 7 {
+		t.Errorf("cache lifecycle rule %+v, want every image expired %d days (at most 7) after its push", r, infra.CacheExpiryDays)
+	}
+	if lc.Inputs["repository"] != "api-service-cache" {
+		t.Errorf("cache lifecycle on %v, want api-service-cache", lc.Inputs["repository"])
 	}
 }
 
@@ -932,5 +1009,58 @@ func TestStateBucketFromBackendURL(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("with backendUrl s3://team-state/slipway the deploy role has no grant on %s", want)
+	}
+}
+
+// Both environments the roles trust deploy from main only, by custom
+// branch policies whose one policy the stack creates. Production's
+// reviewers are the owners'; image-push has none and the stack owns it all.
+func TestMainOnlyEnvironments(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	for env, ignored := range map[string]bool{infra.DeployEnv: true, infra.ImageEnv: false} {
+		e := mustGet(t, res, "github:index/repositoryEnvironment:RepositoryEnvironment", env+"-environment")
+		policy := e.Inputs["deploymentBranchPolicy"].(map[string]interface{})
+		if e.Inputs["environment"] != env || e.Inputs["repository"] != "example-api" || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
+			t.Errorf("environment %v with branch policy %v, want %s limited by custom branch policies", e.Inputs["environment"], policy, env)
+		}
+		if got := len(e.IgnoreChanges) > 0; got != ignored {
+			t.Errorf("%s ignores changes to %v; want reviewers left to the owners: %v", env, e.IgnoreChanges, ignored)
+		}
+		if e.Inputs["reviewers"] != nil {
+			t.Errorf("%s: reviewers %v, want none set by the stack", env, e.Inputs["reviewers"])
+		}
+		rule := mustGet(t, res, "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy", env+"-from-main")
+		if rule.Inputs["branchPattern"] != "main" || rule.Inputs["environment"] != env || rule.Inputs["tagPattern"] != nil {
+			t.Errorf("deployment policy %v, want branch main on %s", rule.Inputs, env)
+		}
+	}
+	if n := len(res.Find("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy")); n != 2 {
+		t.Errorf("%d deployment policies, want 2 (main, on each environment)", n)
+	}
+}
+
+// The image job's variables: its role and the cache repository's URL.
+func TestImageVariables(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	want := map[string]interface{}{
+		"SLIPWAY_IMAGE_ROLE_ARN": mustGet(t, res, "aws:iam/role:Role", "image-role").Outputs["arn"],
+		"ECR_CACHE_REPOSITORY":   synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service-cache",
+	}
+	for name, w := range want {
+		if !contains(workflows.Variables(), name) {
+			t.Skipf("workflows.Variables() does not list %s yet: the workflows do not read it", name)
+		}
+		found := false
+		for _, r := range res.Find("github:index/actionsVariable:ActionsVariable") {
+			if r.Inputs["variableName"] == name {
+				found = true
+				if r.Inputs["value"] != w {
+					t.Errorf("variable %s = %v, want %v", name, r.Inputs["value"], w)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no Actions variable %s", name)
+		}
 	}
 }
