@@ -23,6 +23,7 @@ var outcomeExit = map[deploy.Kind]int{
 	deploy.RefusedRejected:            ExitRefused,
 	deploy.RefusedOlder:               ExitRefused,
 	deploy.RefusedMissingSecret:       ExitBadInput,
+	deploy.RefusedProtectedBranch:     ExitRefused,
 	deploy.RefusedDestructive:         ExitRefused,
 	deploy.RefusedRename:              ExitRefused,
 	deploy.RefusedStateChanged:        ExitRefused,
@@ -122,6 +123,8 @@ func explain(o deploy.Outcome) string {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
 		}
 		return o.Error
+	case deploy.RefusedProtectedBranch:
+		return "refused before touching anything: " + o.Error + "; put the token's identity on the bypass list of those rules (README: bootstrap), then run again with --github-bypass"
 	case deploy.RefusedMissingSecret:
 		return "refused before touching anything: " + o.Error + "; create it (or fix slipway:secrets), then deploy again"
 	case deploy.RefusedDestructive:

@@ -9,6 +9,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/ghrules"
 )
 
 // UpOptions are the flags of up.
@@ -17,6 +18,7 @@ type UpOptions struct {
 	SHA              string
 	All              bool
 	Force            bool
+	GitHubBypass     bool
 	AllowDestructive []string
 	VerifyTimeout    time.Duration
 	Deadline         time.Duration
@@ -41,6 +43,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
+	cmd.Flags().BoolVar(&o.GitHubBypass, "github-bypass", false, "with --all: the GitHub token may bypass the default branch's rules that require pull requests (its identity is on their bypass list)")
 	cmd.Flags().StringArrayVar(&o.AllowDestructive, "allow-destructive", nil, "with --all: the URN of a stateful resource the update may replace or delete (repeat for each)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "deploy although ECS runs something other than history's current SHA, or the SHA is older than the current deploy or was rolled back by ECS")
 	deployFlags(cmd, &o)
@@ -55,6 +58,9 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if err := checkSHA("--sha", o.SHA); err != nil {
 			return err
 		}
+		if o.GitHubBypass && !o.All {
+			return badInput("--github-bypass without --all: only an up --all commits workflow files")
+		}
 		if len(o.AllowDestructive) > 0 && !o.All {
 			return badInput("--allow-destructive without --all: a deploy changes no stateful resource; an administrator's up --all may")
 		}
@@ -65,9 +71,13 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 	}
 	defer session.Close()
 	permanent, secrets := stackFacts(o.config)
+	var blockers []string
+	if o.All && !o.GitHubBypass {
+		blockers = c.commitBlockers(ctx, o.config)
+	}
 	out := c.deployer(session).Up(ctx, deploy.UpRequest{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
-		AllowDestructive: o.AllowDestructive, Permanent: permanent, Secrets: secrets,
+		AllowDestructive: o.AllowDestructive, Permanent: permanent, Secrets: secrets, CommitBlockers: blockers,
 	})
 	return c.renderOutcome(o.Output, out)
 }
@@ -139,4 +149,23 @@ func stackFacts(config map[string]string) (map[string]string, []contract.SecretR
 		return nil, nil // validated before the stack was opened
 	}
 	return map[string]string{contract.OutServiceName: cfg.ServiceName, contract.OutClusterName: cfg.ClusterName}, cfg.Secrets
+}
+
+// commitBlockers asks GitHub (with $GITHUB_TOKEN, the token the github
+// provider uses when the stack sets none) which rules of the default
+// branch would refuse the program's commit of the workflow files. Without
+// a token, or when GitHub cannot say, it warns and lets the update go on.
+func (c *Command) commitBlockers(ctx context.Context, config map[string]string) []string {
+	token := c.getenv("GITHUB_TOKEN")
+	repo := config[contract.Project+":"+contract.KeyGitHubOwner] + "/" + config[contract.Project+":"+contract.KeyGitHubRepo]
+	if token == "" {
+		c.note("warning: GITHUB_TOKEN is not set, so whether %s's %s accepts the workflow files' commit is not checked", repo, contract.DefaultBranch)
+		return nil
+	}
+	blockers, err := ghrules.DirectCommitBlockers(ctx, c.getenv("GITHUB_API_URL"), token, repo, contract.DefaultBranch)
+	if err != nil {
+		c.note("warning: could not read the rules of %s's %s (%v): the workflow files' commit may be refused after the AWS changes", repo, contract.DefaultBranch, err)
+		return nil
+	}
+	return blockers
 }

@@ -31,3 +31,7 @@ const ContainerName = "app"
 // pushed since: pushes whose deploys were refused or rolled back cannot
 // push out the image production runs, nor the versions to roll back to.
 const DeployedTagPrefix = "deployed-"
+
+// DefaultBranch is the application repository's branch CD deploys from;
+// the program commits the workflow files to it.
+const DefaultBranch = "main"

@@ -83,6 +83,10 @@ type Request struct {
 	// Secrets are the secrets the task definition passes to the container:
 	// each must exist (described, never read) before the update.
 	Secrets []contract.SecretRef
+	// CommitBlockers are the rules that would refuse the program's commit
+	// of the workflow files to the default branch: an update that changes
+	// those files is refused before it touches AWS.
+	CommitBlockers []string
 }
 
 // Kind is what came of a deploy. Each kind has one exit code (see the
@@ -112,6 +116,9 @@ const (
 	// RefusedOlder: up of a SHA older than the current deploy, which is a
 	// rollback (rollback --to), without --force.
 	RefusedOlder Kind = "refused-older-sha"
+	// RefusedProtectedBranch: the update would commit workflow files to a
+	// default branch whose rules refuse direct commits.
+	RefusedProtectedBranch Kind = "refused-protected-branch"
 	// RefusedMissingSecret: a secret the task definition passes does not
 	// exist (or not in the version asked for).
 	RefusedMissingSecret Kind = "refused-missing-secret"
@@ -162,7 +169,7 @@ const (
 
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
-	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedMissingSecret, RefusedDestructive, RefusedRename, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedMissingSecret, RefusedProtectedBranch, RefusedDestructive, RefusedRename, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
 	RolledBackReconcileFailed, RolledBackReconcileSkipped, RollbackFailed, Stopped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
@@ -255,6 +262,7 @@ type UpRequest struct {
 	AllowDestructive []string
 	Permanent        map[string]string
 	Secrets          []contract.SecretRef
+	CommitBlockers   []string
 }
 
 // Up deploys r.SHA. Unless r.Force, it refuses a SHA ECS rolled back and
@@ -275,7 +283,7 @@ func (d *Deployer) Up(ctx context.Context, r UpRequest) Outcome {
 	default:
 		return d.finish(ctx, Request{Stack: r.Stack, SHA: r.SHA, Previous: p.Current, Message: contract.DeployMessage(r.SHA),
 			All: r.All, Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline,
-			AllowDestructive: r.AllowDestructive, Permanent: r.Permanent, Secrets: r.Secrets}, o.Warnings)
+			AllowDestructive: r.AllowDestructive, Permanent: r.Permanent, Secrets: r.Secrets, CommitBlockers: r.CommitBlockers}, o.Warnings)
 	}
 	o.Error = o.Err.Error()
 	return o
@@ -528,6 +536,11 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		end(o, RefusedPlatform, fmt.Errorf("the stack has %d platform change(s) pending, which a deploy must not apply", len(platform)))
 		return
 	}
+	if len(r.CommitBlockers) > 0 && slices.ContainsFunc(plan.Changes, func(c Change) bool { return c.Type == repositoryFileType }) {
+		d.phase(o, PhaseGuard, start, "refused")
+		end(o, RefusedProtectedBranch, fmt.Errorf("the update commits workflow files to %s, which would be refused after the AWS changes were applied: %s", contract.DefaultBranch, strings.Join(r.CommitBlockers, "; ")))
+		return
+	}
 	if destructive := notAllowed(Destructive(plan.Changes), r.AllowDestructive); len(destructive) > 0 {
 		d.phase(o, PhaseGuard, start, "refused")
 		o.Destructive = destructive
@@ -600,6 +613,9 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	d.phase(o, PhaseVerify, start, "rolled-back")
 	d.rolledBack(ctx, r, o, cloud, res.Outputs, v, platform)
 }
+
+// repositoryFileType is a workflow file the program commits.
+const repositoryFileType = "github:index/repositoryFile:RepositoryFile"
 
 // notAllowed are the changes whose URN allowed does not name.
 func notAllowed(changes []Change, allowed []string) []Change {

@@ -600,6 +600,23 @@ func TestDeployDecisions(t *testing.T) {
 			calls:   join(checked, []string{"image-exists bbbbbbb", "secrets 1"}),
 		},
 		{
+			name:    "--all would commit workflow files to a branch that refuses it: refused before the update",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: Plan{Changes: []Change{{Op: "update", Type: repositoryFileType, Name: "workflow-cd", Keys: []string{"content"}}}}},
+			cloud:   fakeCloud{images: inECR},
+			req:     Request{All: true, CommitBlockers: []string{"ruleset 42 (acme/api) requires a pull request"}},
+			want:    RefusedProtectedBranch,
+			wantErr: "ruleset 42",
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb"}),
+		},
+		{
+			name:  "a branch rule does not matter when no workflow file changes",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			req:   Request{All: true, CommitBlockers: []string{"ruleset 42 (acme/api) requires a pull request"}},
+			want:  Verified,
+			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+		},
+		{
 			name:    "ECS runs something other than history's current SHA: refused before anything",
 			stack:   fakeStack{outputs: stackOutputs(tdOld)},
 			cloud:   fakeCloud{running: map[string]string{tdOld: repo + ":" + shaX}},
