@@ -155,6 +155,9 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	}
 	c.permissions(where, c.file+"/"+id, j, role != "")
 	c.role(w, where, id, j, role)
+	if role != "" {
+		c.roleJobBuild(w, where, j)
+	}
 	if role == roleExpr(workflows.DeployRoleVar) && j.runsTool() {
 		c.deploySession(where, j)
 	}
@@ -183,6 +186,72 @@ func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
 	}
 	if v, _ := w.env(j, s, "GOFLAGS"); v != "-mod=readonly" {
 		c.add("%s: builds the deploy tool, so it needs env GOFLAGS: -mod=readonly (go.sum must already hold every module), got %q", where, v)
+	}
+}
+
+var (
+	// goBuildRE finds a go build or go install in a script.
+	goBuildRE = regexp.MustCompile(`\bgo[ \t]+(?:build|install)\b`)
+	// goModVerifyRE finds go mod verify in a script.
+	goModVerifyRE = regexp.MustCompile(`\bgo[ \t]+mod[ \t]+verify\b`)
+)
+
+// goModuleCachePaths are where Go keeps its module cache on the runner.
+var goModuleCachePaths = []string{"~/go/pkg/mod", "/home/runner/go/pkg/mod"}
+
+// onlyModuleCache reports whether an actions/cache path: input names the
+// Go module cache and nothing else.
+func onlyModuleCache(paths string) bool {
+	n := 0
+	for _, p := range strings.Split(paths, "\n") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !slices.Contains(goModuleCachePaths, strings.TrimSuffix(p, "/")) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// roleJobBuild checks what a job that can assume a role builds from. Any
+// job of any run can write an Actions cache that a run of the default
+// branch reads, and Go trusts build-cache entries as they are: such a job
+// restores no build cache (actions/setup-go with cache: false, no
+// Swatinem/rust-cache, actions/cache of nothing but the Go module cache)
+// and builds ./cmd/deploy only, with -trimpath. A restored module cache
+// must pass go mod verify, in ToolPath with GOWORK off, before the build:
+// it re-hashes the cache against the tool's go.sum.
+func (c *checker) roleJobBuild(w *workflow, where string, j *job) {
+	unverified := 0 // the step (from 1) that restored a module cache not verified since
+	for i, s := range j.Steps {
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		switch name := action(s.Uses.Value); {
+		case name == "actions/setup-go":
+			if v := s.With["cache"]; v.Value != "false" {
+				c.add("%s: the job can assume a role, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got %s", stepWhere, describe(&v))
+			}
+		case name == "Swatinem/rust-cache":
+			c.add("%s: the job can assume a role, so it restores no build cache: Swatinem/rust-cache restores build outputs that any run can write", stepWhere)
+		case name == "actions/cache" || name == "actions/cache/restore":
+			if v := s.With["path"]; !onlyModuleCache(v.Value) {
+				c.add("%s: the job can assume a role, so %s may restore the Go module cache only (path: %s), got path %s", stepWhere, name, goModuleCachePaths[0], describe(&v))
+			} else if unverified == 0 {
+				unverified = i + 1
+			}
+		case goModVerifyRE.MatchString(s.Run):
+			if gowork, _ := w.env(j, s, "GOWORK"); gowork == "off" && w.workingDirectory(j, s) == path.Clean(c.p.ToolPath) {
+				unverified = 0
+			}
+		case goBuildRE.MatchString(s.Run):
+			if strings.TrimSpace(s.Run) != toolBuildCmd {
+				c.add("%s: the job can assume a role, so it builds the deploy tool only, with -trimpath: want run: %s, got %q", stepWhere, toolBuildCmd, strings.TrimSpace(s.Run))
+			}
+			if unverified > 0 {
+				c.add("%s: builds from the module cache step %d restored, with no go mod verify (in %s, GOWORK \"off\") between them: the cache is not checked against go.sum", stepWhere, unverified, c.p.ToolPath)
+			}
+		}
 	}
 }
 

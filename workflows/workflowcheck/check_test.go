@@ -20,10 +20,11 @@ func TestCheckPassesRendered(t *testing.T) {
 }
 
 const (
-	checkoutPin = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
-	otherSHA    = "1111111111111111111111111111111111111111"
-	runTool     = `exec "$RUNNER_TEMP/slipway"`
-	readToken   = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
+	checkoutPin  = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+	otherSHA     = "1111111111111111111111111111111111111111"
+	runTool      = `exec "$RUNNER_TEMP/slipway"`
+	readToken    = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
+	rustCachePin = "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2"
 )
 
 // Every rule can fail: each case mutates one rendered file and expects
@@ -47,7 +48,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"the pin table has actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"},
 		{"wrong version comment", "drift.yml", "setup-go@b7ad1dad31e06c5925ef5d2fc7ad053ef454303e # v7.0.0", "setup-go@b7ad1dad31e06c5925ef5d2fc7ad053ef454303e # v7",
 			`want the line comment "# v7.0.0", got "# v7"`},
-		{"action not pinned in the table", "ci.yml", "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2", "evil/cache@" + otherSHA + " # v1",
+		{"action not pinned in the table", "ci.yml", rustCachePin, "evil/cache@" + otherSHA + " # v1",
 			"action evil/cache is not in the pin table"},
 		{"top-level permissions", "rollback.yml", "\npermissions: {}\n", "\npermissions: write-all\n",
 			`top-level permissions: want {} (each job declares its own), got "write-all"`},
@@ -84,7 +85,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 
 		// The tool runs as the binary the tool setup built, in ToolPath.
 		{"deploy with go run", "cd.yml", runTool + " up", "go run ./cmd/deploy up",
-			"job deploy, step 7 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
+			"job deploy, step 7 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -trimpath -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
 		{"drift with go run", "drift.yml", runTool + " drift", "go run ./cmd/deploy drift",
 			"job drift, step 7 (Check for drift): runs the deploy tool with go run"},
 		{"tool outside ToolPath", "drift.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        env:\n          PULUMI_BACKEND_URL",
@@ -103,6 +104,24 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`runs the deploy tool without exec as the script's last command`},
 		{"two calls in a step", "ci.yml", runTool + " preview", `"$RUNNER_TEMP/slipway" drift --stack prod` + "\n          " + runTool + " preview",
 			`job preview, step 7 (Preview): runs the deploy tool 2 times`},
+
+		// Jobs that can assume a role restore no build cache and build the tool only.
+		{"setup-go caching in a deploy-role job", "cd.yml", "          cache: false\n", "",
+			"job deploy, step 3 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got nothing"},
+		{"setup-go caching in a preview-role job", "drift.yml", "cache: false", "cache: true",
+			`job drift, step 3 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false`},
+		{"rust-cache in a role job", "rollback.yml", "      - name: Build the deploy tool\n", "      - uses: " + rustCachePin + "\n      - name: Build the deploy tool\n",
+			"job rollback, step 5 (): the job can assume a role, so it restores no build cache: Swatinem/rust-cache restores build outputs"},
+		{"the Go build cache restored", "ci.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache@" + otherSHA + " # v5\n        with:\n          path: |\n            ~/go/pkg/mod\n            ~/.cache/go-build\n          key: go\n      - name: Build the deploy tool\n",
+			"job preview, step 4 (): the job can assume a role, so actions/cache may restore the Go module cache only (path: ~/go/pkg/mod), got path"},
+		{"module cache without go mod verify", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - name: Build the deploy tool\n",
+			"job deploy, step 5 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify (in .slipway, GOWORK \"off\") between them"},
+		{"module cache verified elsewhere", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - run: go mod verify\n      - name: Build the deploy tool\n",
+			"job deploy, step 6 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify"},
+		{"build without -trimpath", "rollback.yml", "go build -trimpath -o", "go build -o",
+			`job rollback, step 5 (Build the deploy tool): the job can assume a role, so it builds the deploy tool only, with -trimpath: want run: go build -trimpath -o "$RUNNER_TEMP/slipway" ./cmd/deploy, got "go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy"`},
+		{"build of more than the tool", "drift.yml", `-o "$RUNNER_TEMP/slipway" ./cmd/deploy`, `-o "$RUNNER_TEMP/slipway" ./cmd/deploy && go install ./...`,
+			"job drift, step 4 (Build the deploy tool): the job can assume a role, so it builds the deploy tool only, with -trimpath"},
 
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
@@ -311,5 +330,23 @@ func TestRenderedTimeoutsAndSessions(t *testing.T) {
 	}
 	if want["cd.yml/deploy"].session != strconv.Itoa(workflows.DeploySessionSeconds) {
 		t.Errorf("the table's session %s is not DeploySessionSeconds %d", want["cd.yml/deploy"].session, workflows.DeploySessionSeconds)
+	}
+}
+
+// A module cache is allowed in a role job where go mod verify checks it,
+// in ToolPath with GOWORK off, before the build: the only problem left is
+// that actions/cache is not in the pin table.
+func TestCheckModuleCacheVerified(t *testing.T) {
+	p := paramSets[0].p
+	content := string(renderedByName(t, p)["rollback.yml"])
+	const build = "      - name: Build the deploy tool\n"
+	if !strings.Contains(content, build) {
+		t.Fatalf("rollback.yml has no %q step", build)
+	}
+	content = strings.Replace(content, build, "      - uses: actions/cache/restore@"+otherSHA+" # v5\n        with:\n          path: ~/go/pkg/mod/\n          key: go\n"+
+		"      - working-directory: .slipway\n        env:\n          GOWORK: \"off\"\n        run: go mod verify\n"+build, 1)
+	problems := Check(".github/workflows/rollback.yml", []byte(content), p)
+	if len(problems) != 1 || !strings.Contains(problems[0], "action actions/cache is not in the pin table") {
+		t.Errorf("Check(rollback.yml with a verified module cache) = %q, want only the pin table's refusal", problems)
 	}
 }

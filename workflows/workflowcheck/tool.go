@@ -12,7 +12,7 @@ import (
 // signal and the tool.
 const (
 	toolBinary   = `$RUNNER_TEMP/slipway`
-	toolBuildCmd = `go build -o "` + toolBinary + `" ./cmd/deploy`
+	toolBuildCmd = `go build -trimpath -o "` + toolBinary + `" ./cmd/deploy`
 )
 
 var (
