@@ -24,10 +24,10 @@ type GitHubArgs struct {
 	ImageRoleArn   pulumi.StringInput
 	PreviewRoleArn pulumi.StringInput
 
-	// Identity holds the roles whose trust the OIDC subject template must
-	// match: the template changes only after their trust policies did
-	// (GitHub: create the matching condition first).
-	Identity pulumi.Resource
+	// Roles are those whose trust the OIDC subject template must match:
+	// the template changes only after their trust policies did (GitHub:
+	// create the matching condition first).
+	Roles []pulumi.Resource
 }
 
 // GitHub is the application repository's side: its workflow files, the
@@ -138,7 +138,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 			Repository:       repo,
 			UseDefault:       pulumi.Bool(false),
 			IncludeClaimKeys: pulumi.ToStringArray(SubjectClaimKeys),
-		}, parent, pulumi.DependsOn([]pulumi.Resource{args.Identity})); err != nil {
+		}, parent, pulumi.DependsOn(args.Roles)); err != nil {
 			return nil, err
 		}
 	}

@@ -131,6 +131,9 @@ type Identity struct {
 	DeployRoleArn  pulumi.StringOutput
 	ImageRoleArn   pulumi.StringOutput
 	PreviewRoleArn pulumi.StringOutput
+	// Roles are the three roles, whose trust policies the OIDC subject
+	// template must match.
+	Roles []pulumi.Resource
 }
 
 // trust lets the GitHub OIDC provider's tokens for the STS audience assume
@@ -396,6 +399,7 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 	}
 
 	id.ProviderArn, id.DeployRoleArn, id.ImageRoleArn, id.PreviewRoleArn = provider, deploy.Arn, image.Arn, preview.Arn
+	id.Roles = []pulumi.Resource{deploy, image, preview}
 	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{
 		"oidcProviderArn": provider,
 		"deployRoleArn":   deploy.Arn,

@@ -90,7 +90,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 		DeployRoleArn:  identity.DeployRoleArn,
 		ImageRoleArn:   identity.ImageRoleArn,
 		PreviewRoleArn: identity.PreviewRoleArn,
-		Identity:       identity,
+		Roles:          identity.Roles,
 	})
 	if err != nil {
 		return nil, err
