@@ -46,8 +46,13 @@ type Data struct {
 	DLQArn    pulumi.StringOutput
 }
 
-// NewData creates the table (on demand, point-in-time recovery, protected)
-// and the queues.
+// stateful are the options of a resource that holds the service's data
+// (items, messages, logs): no stack operation deletes it (protect), and a
+// resource dropped from the program is left in the account (retain).
+var stateful = pulumi.Composite(pulumi.Protect(true), pulumi.RetainOnDelete(true))
+
+// NewData creates the table (on demand, point-in-time recovery) and the
+// queues, all of them protected and retained.
 func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Data, error) {
 	d := &Data{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Data", name, d, opts...); err != nil {
@@ -67,7 +72,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 		DeletionProtectionEnabled: pulumi.Bool(true),
 		ServerSideEncryption:      &dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true)},
 		Tags:                      tags(cfg),
-	}, parent, pulumi.Protect(true))
+	}, parent, stateful)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +81,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 		MessageRetentionSeconds: pulumi.Int(DLQRetentionPeriod),
 		SqsManagedSseEnabled:    pulumi.Bool(true),
 		Tags:                    tags(cfg),
-	}, parent)
+	}, parent, stateful)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +97,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 		RedrivePolicy:            redrive,
 		SqsManagedSseEnabled:     pulumi.Bool(true),
 		Tags:                     tags(cfg),
-	}, parent)
+	}, parent, stateful)
 	if err != nil {
 		return nil, err
 	}

@@ -159,7 +159,7 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 		Name:            pulumi.String("/ecs/" + cfg.ServiceName),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		Tags:            tags(cfg),
-	}, parent)
+	}, parent, stateful)
 	if err != nil {
 		return nil, err
 	}

@@ -1064,3 +1064,26 @@ func TestImageVariables(t *testing.T) {
 		}
 	}
 }
+
+// What holds the service's data (items, messages, logs, images) is
+// protected and retained: no stack operation deletes it, and dropping it
+// from the program leaves it in the account.
+func TestStatefulResourcesProtected(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	for _, r := range []struct{ typ, name string }{
+		{"aws:dynamodb/table:Table", "table"},
+		{"aws:sqs/queue:Queue", "queue"},
+		{"aws:sqs/queue:Queue", "queue-dlq"},
+		{"aws:cloudwatch/logGroup:LogGroup", "logs"},
+		{"aws:ecr/repository:Repository", "repo"},
+	} {
+		got := mustGet(t, res, r.typ, r.name)
+		if !got.Protect || !got.RetainOnDelete {
+			t.Errorf("%s %s: protect %v, retainOnDelete %v; want both", r.typ, r.name, got.Protect, got.RetainOnDelete)
+		}
+	}
+	// The build cache is disposable.
+	if cache := mustGet(t, res, "aws:ecr/repository:Repository", "cache-repo"); cache.Protect || cache.RetainOnDelete || cache.Inputs["forceDelete"] != true {
+		t.Errorf("cache repository protect %v, retainOnDelete %v, forceDelete %v; want a disposable repository", cache.Protect, cache.RetainOnDelete, cache.Inputs["forceDelete"])
+	}
+}
