@@ -59,8 +59,10 @@ const HeaderPrefix = "# Managed by slipway"
 
 func header(name string) string {
 	return HeaderPrefix + " (infra, Pulumi) from workflows/templates/" + name + ".tmpl.\n" +
-		"# Do not edit it in place: change the template in slipway and deploy the\n" +
-		"# stack; the next deploy overwrites edits made here.\n\n"
+		"# Do not edit it in place: before CD or a rollback assumes a role, it\n" +
+		"# compares every workflow file with what the stack renders and refuses\n" +
+		"# to run if one differs. Change the template in slipway and apply it\n" +
+		"# with deploy up --all.\n\n"
 }
 
 // Render returns every workflow file for p, sorted by Path.

@@ -33,6 +33,10 @@ var roleJobs = map[string]map[string]string{
 // deployGroupFiles share the deploy concurrency group.
 var deployGroupFiles = []string{"cd.yml", "rollback.yml"}
 
+// gateFiles are the files whose jobs run the workflow-integrity gate
+// before they assume a role.
+var gateFiles = []string{"cd.yml", "rollback.yml"}
+
 // deployGroup is the concurrency group of everything that changes the stack.
 func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
 
@@ -66,10 +70,12 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // least-privilege permissions, no privileged triggers, no expressions in
 // scripts, the role each job assumes with the environment its OIDC subject
 // needs, deploy serialization, credentials not persisted, timeouts, the
-// deploy tool run as the built binary in ToolPath and exec'd, the timeout and AWS
-// session of deploy-role jobs that run it, the read token of drift, and
-// the known variables and secrets. path's base name ("cd.yml") selects the
-// per-file expectations.
+// deploy tool run as the built binary in ToolPath and exec'd, the timeout
+// and AWS session of deploy-role jobs that run it, the read token of
+// drift, the caches and build of jobs that can assume a role, the
+// workflow-integrity gate before the credentials of cd.yml's and
+// rollback.yml's, and the known variables and secrets. path's base name
+// ("cd.yml") selects the per-file expectations.
 func Check(path string, content []byte, p workflows.Params) []string {
 	c := &checker{file: pathBase(path), p: p}
 	if !bytes.HasPrefix(content, []byte(workflows.HeaderPrefix)) {
@@ -157,8 +163,11 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	c.role(w, where, id, j, role)
 	if role != "" {
 		c.roleJobBuild(w, where, j)
+		if slices.Contains(gateFiles, c.file) {
+			c.workflowGate(where, j)
+		}
 	}
-	if role == roleExpr(workflows.DeployRoleVar) && j.runsTool() {
+	if role == roleExpr(workflows.DeployRoleVar) && j.runsDeployVerb() {
 		c.deploySession(where, j)
 	}
 	for i, s := range j.Steps {
@@ -253,6 +262,30 @@ func (c *checker) roleJobBuild(w *workflow, where string, j *job) {
 			}
 		}
 	}
+}
+
+// workflowGate checks that a job of gateFiles runs the workflow-integrity
+// gate (gateCmd) before its credentials step, always: no if:, no
+// continue-on-error. An edited workflow file must fail before the role is
+// assumed, not after.
+func (c *checker) workflowGate(where string, j *job) {
+	for i, s := range j.Steps {
+		if action(s.Uses.Value) == awsCredentialsAction {
+			break
+		}
+		if strings.TrimSpace(s.Run) != gateCmd {
+			continue
+		}
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		if s.If != "" {
+			c.add("%s: the workflow-integrity gate has if: %s: it must always run", stepWhere, s.If)
+		}
+		if s.ContinueOnError.Kind != 0 && s.ContinueOnError.Value != "false" {
+			c.add("%s: the workflow-integrity gate has continue-on-error: %s: its failure must stop the job", stepWhere, describe(&s.ContinueOnError))
+		}
+		return
+	}
+	c.add("%s: assumes a role without the workflow-integrity gate first: want a step with run: %s before the %s step (an edited workflow file must not get the role)", where, gateCmd, awsCredentialsAction)
 }
 
 // toolStep checks a step that runs the deploy tool: as the binary the tool

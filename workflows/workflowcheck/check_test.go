@@ -24,6 +24,7 @@ const (
 	otherSHA     = "1111111111111111111111111111111111111111"
 	runTool      = `exec "$RUNNER_TEMP/slipway"`
 	readToken    = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
+	gateStep     = "      - name: Check the workflow files\n        working-directory: .slipway\n        env:\n          SLIPWAY_STACK: ${{ vars.SLIPWAY_STACK }}\n        run: |\n          " + gateCmd + "\n"
 	rustCachePin = "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2"
 )
 
@@ -65,7 +66,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"event expression in run", "ci.yml", `--pr "$PR_NUMBER"`, `--pr "${{ github.event.pull_request.number }}"`,
 			"job preview, step 7 (Preview): run: contains a ${{ }} expression"},
 		{"input expression in run", "rollback.yml", `--to "$TARGET_SHA"`, `--to "${{ inputs.sha }}"`,
-			"job rollback, step 8 (Roll back): run: contains a ${{ }} expression"},
+			"job rollback, step 9 (Roll back): run: contains a ${{ }} expression"},
 		{"deploy without environment", "cd.yml", "timeout-minutes: 75\n    environment: production\n", "timeout-minutes: 75\n",
 			`job deploy: assumes the deploy role, so it needs environment: production (the role trusts that subject only), got ""`},
 		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
@@ -85,29 +86,29 @@ func TestCheckReportsEachRule(t *testing.T) {
 
 		// The tool runs as the binary the tool setup built, in ToolPath.
 		{"deploy with go run", "cd.yml", runTool + " up", "go run ./cmd/deploy up",
-			"job deploy, step 7 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -trimpath -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
+			"job deploy, step 8 (Deploy): runs the deploy tool with go run: build it once in the tool setup (go build -trimpath -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy)"},
 		{"drift with go run", "drift.yml", runTool + " drift", "go run ./cmd/deploy drift",
 			"job drift, step 7 (Check for drift): runs the deploy tool with go run"},
 		{"tool outside ToolPath", "drift.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        env:\n          PULUMI_BACKEND_URL",
 			`job drift, step 7 (Check for drift): runs the deploy tool in ".": want working-directory: .slipway (the tool finds Pulumi.yaml in its working directory)`},
 		{"tool in a ToolPath subfolder", "rollback.yml", "        working-directory: .slipway\n        env:\n          PULUMI_BACKEND_URL", "        working-directory: .slipway/cmd\n        env:\n          PULUMI_BACKEND_URL",
-			`job rollback, step 8 (Roll back): runs the deploy tool in ".slipway/cmd": want working-directory: .slipway`},
+			`job rollback, step 9 (Roll back): runs the deploy tool in ".slipway/cmd": want working-directory: .slipway`},
 
 		// The tool is exec'd, as the step's last command, so a cancel reaches it.
 		{"deploy without exec", "cd.yml", runTool + " up", `"$RUNNER_TEMP/slipway" up`,
-			`job deploy, step 7 (Deploy): runs the deploy tool without exec as the script's last command`},
+			`job deploy, step 8 (Deploy): runs the deploy tool without exec as the script's last command`},
 		{"rollback run, then a command", "rollback.yml", `"${to[@]}"` + "\n", `"${to[@]}"` + "\n          echo done\n",
-			`job rollback, step 8 (Roll back): runs the deploy tool without exec as the script's last command`},
+			`job rollback, step 9 (Roll back): runs the deploy tool without exec as the script's last command`},
 		{"exec in a pipeline", "cd.yml", "--deadline 60m\n", "--deadline 60m | tee log\n",
-			`job deploy, step 7 (Deploy): runs the deploy tool without exec as the script's last command`},
+			`job deploy, step 8 (Deploy): runs the deploy tool without exec as the script's last command`},
 		{"exec in the background", "drift.yml", `--stack "$SLIPWAY_STACK"` + "\n", `--stack "$SLIPWAY_STACK" &` + "\n",
 			`runs the deploy tool without exec as the script's last command`},
 		{"two calls in a step", "ci.yml", runTool + " preview", `"$RUNNER_TEMP/slipway" drift --stack prod` + "\n          " + runTool + " preview",
 			`job preview, step 7 (Preview): runs the deploy tool 2 times`},
 
 		// Jobs that can assume a role restore no build cache and build the tool only.
-		{"setup-go caching in a deploy-role job", "cd.yml", "          cache: false\n", "",
-			"job deploy, step 3 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got nothing"},
+		{"setup-go caching in the image job", "cd.yml", "          cache: false\n", "",
+			"job image, step 3 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got nothing"},
 		{"setup-go caching in a preview-role job", "drift.yml", "cache: false", "cache: true",
 			`job drift, step 3 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false`},
 		{"rust-cache in a role job", "rollback.yml", "      - name: Build the deploy tool\n", "      - uses: " + rustCachePin + "\n      - name: Build the deploy tool\n",
@@ -115,17 +116,27 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"the Go build cache restored", "ci.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache@" + otherSHA + " # v5\n        with:\n          path: |\n            ~/go/pkg/mod\n            ~/.cache/go-build\n          key: go\n      - name: Build the deploy tool\n",
 			"job preview, step 4 (): the job can assume a role, so actions/cache may restore the Go module cache only (path: ~/go/pkg/mod), got path"},
 		{"module cache without go mod verify", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - name: Build the deploy tool\n",
-			"job deploy, step 5 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify (in .slipway, GOWORK \"off\") between them"},
+			"job image, step 5 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify (in .slipway, GOWORK \"off\") between them"},
 		{"module cache verified elsewhere", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - run: go mod verify\n      - name: Build the deploy tool\n",
-			"job deploy, step 6 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify"},
+			"job image, step 6 (Build the deploy tool): builds from the module cache step 4 restored, with no go mod verify"},
 		{"build without -trimpath", "rollback.yml", "go build -trimpath -o", "go build -o",
 			`job rollback, step 5 (Build the deploy tool): the job can assume a role, so it builds the deploy tool only, with -trimpath: want run: go build -trimpath -o "$RUNNER_TEMP/slipway" ./cmd/deploy, got "go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy"`},
 		{"build of more than the tool", "drift.yml", `-o "$RUNNER_TEMP/slipway" ./cmd/deploy`, `-o "$RUNNER_TEMP/slipway" ./cmd/deploy && go install ./...`,
 			"job drift, step 4 (Build the deploy tool): the job can assume a role, so it builds the deploy tool only, with -trimpath"},
 
+		// CD and rollback jobs check the workflow files before they assume a role.
+		{"rollback without the gate", "rollback.yml", gateStep, "",
+			"job rollback: assumes a role without the workflow-integrity gate first: want a step with run: " + gateCmd + " before the aws-actions/configure-aws-credentials step"},
+		{"gate without --repo-dir", "cd.yml", ` --repo-dir "$GITHUB_WORKSPACE"`, "",
+			"job image: assumes a role without the workflow-integrity gate first"},
+		{"gate skipped", "cd.yml", "      - name: Check the workflow files\n", "      - name: Check the workflow files\n        if: github.actor == 'me'\n",
+			"job image, step 5 (Check the workflow files): the workflow-integrity gate has if: github.actor == 'me': it must always run"},
+		{"gate ignored", "rollback.yml", "      - name: Check the workflow files\n", "      - name: Check the workflow files\n        continue-on-error: true\n",
+			`job rollback, step 7 (Check the workflow files): the workflow-integrity gate has continue-on-error: "true": its failure must stop the job`},
+
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
-			`job deploy, step 4 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
+			`job image, step 4 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
 		{"build with GOWORK=on", "drift.yml", "GOWORK: \"off\"", "GOWORK: ../go.work",
 			`builds the deploy tool, so it needs env GOWORK: "off" (a go.work in the application repository, above the tool's checkout, would decide its dependencies), got "../go.work"`},
 		{"build without -mod=readonly", "rollback.yml", "          GOFLAGS: -mod=readonly\n", "",
@@ -149,13 +160,13 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"deploy with a longer deadline than the job allows", "cd.yml", "--deadline 60m", "--deadline 70m",
 			"job deploy: runs the deploy tool with the deploy role and --deadline 70m, so it needs timeout-minutes of at least 85"},
 		{"deploy without a deadline", "cd.yml", " --deadline 60m", "",
-			"job deploy, step 7 (Deploy): runs deploy up without --deadline 60m: the tool must know how long it may run"},
+			"job deploy, step 8 (Deploy): runs deploy up without --deadline 60m: the tool must know how long it may run"},
 		{"rollback outlasts the session", "rollback.yml", "timeout-minutes: 75\n", "timeout-minutes: 121\n",
 			"job rollback: timeout-minutes 121 outlasts the AWS session of 7200 seconds"},
 		{"deploy with the default session", "cd.yml", "          role-duration-seconds: 7200\n", "",
-			"job deploy, step 6 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got nothing (the action's default, one hour)"},
+			"job deploy, step 7 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got nothing (the action's default, one hour)"},
 		{"rollback with a one-hour session", "rollback.yml", "          role-duration-seconds: 7200\n", "          role-duration-seconds: 3600\n",
-			`job rollback, step 7 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got "3600"`},
+			`job rollback, step 8 (Assume the AWS role): runs the deploy tool with the deploy role, so it needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got "3600"`},
 		{"deploy cancels in progress", "cd.yml", "group: deploy-prod\n  cancel-in-progress: false", "group: deploy-prod\n  cancel-in-progress: true",
 			`workflow concurrency: group "deploy-prod" needs cancel-in-progress: false, got "true"`},
 		{"rollback in its own group", "rollback.yml", "group: deploy-prod", "group: rollback-prod",
@@ -257,7 +268,11 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 		{"session quoted", "rollback.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: \"7200\"\n"}}, ""},
 		{"session longer than the role allows", "cd.yml", [][2]string{{"role-duration-seconds: 7200\n", "role-duration-seconds: 43200\n"}},
 			`needs role-duration-seconds: 7200 (a deploy can outlast one hour; the role's MaxSessionDuration allows it), got "43200"`},
-		// The image job assumes the deploy role but does not run the tool:
+		{"gate after the credentials", "rollback.yml", [][2]string{
+			{gateStep, ""},
+			{"      - name: Roll back\n", gateStep + "      - name: Roll back\n"},
+		}, "job rollback: assumes a role without the workflow-integrity gate first"},
+		// The image job assumes the deploy role but runs neither up nor rollback:
 		// its shorter timeout and default session pass.
 		{"image job with a short timeout", "cd.yml", [][2]string{{"    timeout-minutes: 30\n    environment: production\n", "    timeout-minutes: 20\n    environment: production\n"}}, ""},
 	}

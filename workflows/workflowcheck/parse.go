@@ -35,6 +35,8 @@ type job struct {
 
 type step struct {
 	Name             string               `yaml:"name"`
+	If               string               `yaml:"if"`
+	ContinueOnError  yaml.Node            `yaml:"continue-on-error"`
 	Uses             yaml.Node            `yaml:"uses"`
 	With             map[string]yaml.Node `yaml:"with"`
 	Env              yaml.Node            `yaml:"env"`

@@ -13,6 +13,10 @@ import (
 const (
 	toolBinary   = `$RUNNER_TEMP/slipway`
 	toolBuildCmd = `go build -trimpath -o "` + toolBinary + `" ./cmd/deploy`
+	// gateCmd is the workflow-integrity gate: the tool renders the
+	// workflow files from the stack's config and compares them with the
+	// application checkout, exit 7 on any difference.
+	gateCmd = `exec "` + toolBinary + `" workflows --check --stack "$SLIPWAY_STACK" --repo-dir "$GITHUB_WORKSPACE"`
 )
 
 var (
@@ -115,11 +119,14 @@ func hasUnquotedOperator(line string) bool {
 	return false
 }
 
-// runsTool reports whether any step of j invokes the deploy tool.
-func (j *job) runsTool() bool {
+// runsDeployVerb reports whether any step of j runs the deploy tool's up
+// or rollback: the verbs that wait for ECS and hold the deploy role long.
+func (j *job) runsDeployVerb() bool {
 	for _, s := range j.Steps {
-		if len(toolCalls(s.Run)) > 0 {
-			return true
+		for _, call := range toolCalls(s.Run) {
+			if call.verb == "up" || call.verb == "rollback" {
+				return true
+			}
 		}
 	}
 	return false
