@@ -19,7 +19,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := (&cli.Command{
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
-		Program: infra.Program,
+		Program:      infra.Program,
+		Environments: []string{infra.DeployEnv, infra.ImageEnv},
 		Workflows: func(cfg contract.Config, stack string) ([]workflows.File, error) {
 			return workflows.Render(infra.WorkflowParams(cfg, stack))
 		},

@@ -52,6 +52,10 @@ type Command struct {
 	// Workflows renders the workflow files from a stack's config, as the
 	// program does; cmd/deploy passes infra's.
 	Workflows RenderWorkflows
+	// Environments are the GitHub environments whose deployment branch
+	// policies the roles' trust rests on (drift checks them); cmd/deploy
+	// passes infra's.
+	Environments []string
 }
 
 // inputError marks bad input: exit ExitBadInput, nothing was changed.

@@ -36,11 +36,12 @@ const (
 // world is a stack in a file:// backend, the stand-in program, a fake
 // ECS/ECR, and the environment a CI job would give the tool.
 type world struct {
-	t       testing.TB
-	p       deploytest.Project
-	aws     *awsfake.Server
-	env     map[string]string
-	summary string
+	t            testing.TB
+	p            deploytest.Project
+	aws          *awsfake.Server
+	env          map[string]string
+	summary      string
+	environments []string // Command.Environments
 }
 
 func newWorld(t testing.TB) *world {
@@ -75,6 +76,7 @@ func (w *world) runCtx(ctx context.Context, args ...string) (int, string, string
 		Program:        deploytest.Program,
 		Plugins:        []pins.Plugin{},
 		VerifyInterval: 1,
+		Environments:   w.environments,
 	}
 	args = append(args, "--dir", w.p.Dir, "--stack", w.p.Stack)
 	code := c.Main(ctx, args)
@@ -681,4 +683,29 @@ func TestInterruptWhileWaitingLeavesNoLock(t *testing.T) {
 	}
 	w.push(shaC)
 	w.mustRun(t, ExitOK, "up", "--sha", shaC)
+}
+
+// drift reports a deployment branch policy other than main on an
+// environment the roles trust: a job of it could run from that ref.
+func TestDriftReportsForeignBranchPolicies(t *testing.T) {
+	w := newWorld(t)
+	w.push(shaA)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+	policies := `{"total_count":1,"branch_policies":[{"id":1,"name":"main","type":"branch"}]}`
+	gh := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/repos/acme/api/environments/production/deployment-branch-policies" {
+			http.NotFound(rw, r)
+			return
+		}
+		rw.Write([]byte(policies))
+	}))
+	defer gh.Close()
+	w.environments = []string{"production"}
+	w.env["GITHUB_API_URL"], w.env["GITHUB_TOKEN"] = gh.URL, "tok"
+	w.mustRun(t, ExitOK, "drift")
+	policies = `{"total_count":2,"branch_policies":[{"id":1,"name":"main","type":"branch"},{"id":2,"name":"*","type":"branch"}]}`
+	out, _ := w.mustRun(t, ExitDrift, "drift")
+	if !strings.Contains(out, `environment production allows branch "*"`) {
+		t.Errorf("drift does not name the foreign policy:\n%s", out)
+	}
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/ghrules"
 )
 
 // DriftOptions are the flags of drift.
@@ -46,21 +48,58 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 	if err != nil {
 		return stackError(err)
 	}
+	policies := c.foreignPolicies(ctx, o.config)
+	drifted := plan.HasChanges() || len(policies) > 0
 	if o.Output == "json" {
-		if err := writeJSON(c.Stdout, map[string]interface{}{"stack": o.Stack, "imageTag": sha, "drifted": plan.HasChanges(), "changes": nonNil(plan.Changes)}); err != nil {
+		if err := writeJSON(c.Stdout, map[string]interface{}{"stack": o.Stack, "imageTag": sha, "drifted": drifted, "changes": nonNil(plan.Changes), "branchPolicies": nonNilStrings(policies)}); err != nil {
 			return err
 		}
-	} else if plan.HasChanges() {
+	} else if drifted {
 		fmt.Fprintf(c.Stdout, "stack %s has drifted: the cloud no longer matches the stack (image %s)\n", o.Stack, sha)
 		for _, ch := range plan.Changes {
 			fmt.Fprintf(c.Stdout, "  %-18s %s %s %v\n", ch.Op, ch.Type, ch.Name, ch.Keys)
 		}
+		for _, p := range policies {
+			fmt.Fprintf(c.Stdout, "  %s: a job of it may run from that ref, and assume the role trusting the environment\n", p)
+		}
 	} else {
 		fmt.Fprintf(c.Stdout, "stack %s: no drift (image %s)\n", o.Stack, sha)
 	}
-	if plan.HasChanges() {
+	if drifted {
 		_ = c.appendStepSummary(previewMarkdown(o.Stack, sha, plan))
 		return exitError{ExitDrift, errors.New("drift found: see the changes above; an administrator decides whether to apply the stack (up --all) or adopt the change in code")}
 	}
 	return nil
+}
+
+// foreignPolicies are the deployment branch policies of the environments
+// the roles trust (Command.Environments) other than the default branch,
+// read live from GitHub with $GITHUB_TOKEN; without one it warns.
+func (c *Command) foreignPolicies(ctx context.Context, config map[string]string) []string {
+	token := c.getenv("GITHUB_TOKEN")
+	if len(c.Environments) == 0 {
+		return nil
+	}
+	if token == "" {
+		c.note("warning: GITHUB_TOKEN is not set, so the environments' deployment branch policies are not checked")
+		return nil
+	}
+	repo := config[contract.Project+":"+contract.KeyGitHubOwner] + "/" + config[contract.Project+":"+contract.KeyGitHubRepo]
+	var all []string
+	for _, env := range c.Environments {
+		p, err := ghrules.ForeignBranchPolicies(ctx, c.getenv("GITHUB_API_URL"), token, repo, env, contract.DefaultBranch)
+		if err != nil {
+			c.note("warning: %v", err)
+			continue
+		}
+		all = append(all, p...)
+	}
+	return all
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

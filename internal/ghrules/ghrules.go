@@ -1,8 +1,9 @@
-// Package ghrules tells whether a direct commit to a branch would be
-// refused: the program writes the workflow files as commits to the
-// default branch, which a ruleset or a classic branch protection that
-// requires pull requests (or status checks) refuses unless the token's
-// identity may bypass it. up --all asks before it touches AWS.
+// Package ghrules reads the GitHub rules the stack's trust rests on: the
+// default branch's rules, which refuse a direct commit of the workflow
+// files unless the token's identity may bypass them (up --all asks before
+// it touches AWS), and the environments' deployment branch policies,
+// which decide from which refs a job may assume a role (drift reports
+// foreign ones).
 package ghrules
 
 import (
@@ -27,13 +28,9 @@ func DirectCommitBlockers(ctx context.Context, baseURL, token, repo, branch stri
 	if !ok {
 		return nil, fmt.Errorf("repository %q: want owner/name", repo)
 	}
-	gh := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
-	if baseURL != "" {
-		u, err := url.Parse(strings.TrimSuffix(baseURL, "/") + "/")
-		if err != nil {
-			return nil, fmt.Errorf("GitHub API URL %q: %w", baseURL, err)
-		}
-		gh.BaseURL = u
+	gh, err := client(baseURL, token)
+	if err != nil {
+		return nil, err
 	}
 	var blockers []string
 	rules, _, err := gh.Repositories.GetRulesForBranch(ctx, owner, name, branch, nil)
@@ -63,4 +60,47 @@ func DirectCommitBlockers(ctx context.Context, baseURL, token, repo, branch stri
 		return nil, fmt.Errorf("GitHub: the protection of branch %s of %s: %w", branch, repo, err)
 	}
 	return blockers, nil
+}
+
+// ForeignBranchPolicies lists the deployment branch and tag policies of
+// environment env other than the one the stack creates (branch, of type
+// "branch"): each lets a job of that environment, and so the role that
+// trusts it, run from another ref. A missing environment is reported
+// too: GitHub creates one without rules when a job names it.
+func ForeignBranchPolicies(ctx context.Context, baseURL, token, repo, env, branch string) ([]string, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok {
+		return nil, fmt.Errorf("repository %q: want owner/name", repo)
+	}
+	gh, err := client(baseURL, token)
+	if err != nil {
+		return nil, err
+	}
+	got, resp, err := gh.Repositories.ListDeploymentBranchPolicies(ctx, owner, name, env)
+	switch {
+	case resp != nil && resp.StatusCode == http.StatusNotFound:
+		return []string{fmt.Sprintf("environment %s does not exist (GitHub creates it without rules when a job names it)", env)}, nil
+	case err != nil:
+		return nil, fmt.Errorf("GitHub: the deployment branch policies of environment %s: %w", env, err)
+	}
+	var foreign []string
+	for _, p := range got.BranchPolicies {
+		if p.GetName() != branch || p.GetType() != "branch" {
+			foreign = append(foreign, fmt.Sprintf("environment %s allows %s %q", env, p.GetType(), p.GetName()))
+		}
+	}
+	return foreign, nil
+}
+
+// client is a go-github client on baseURL ("" for api.github.com).
+func client(baseURL, token string) (*github.Client, error) {
+	gh := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
+	if baseURL != "" {
+		u, err := url.Parse(strings.TrimSuffix(baseURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("GitHub API URL %q: %w", baseURL, err)
+		}
+		gh.BaseURL = u
+	}
+	return gh, nil
 }

@@ -46,3 +46,36 @@ func TestDirectCommitBlockers(t *testing.T) {
 		})
 	}
 }
+
+// GitHub's answer for an environment's deployment branch policies (REST
+// API: "List deployment branch policies"; 404 for a missing environment).
+func TestForeignBranchPolicies(t *testing.T) {
+	tests := []struct {
+		name, body string
+		status     int
+		want       []string
+	}{
+		{"only main", `{"total_count":1,"branch_policies":[{"id":1,"name":"main","type":"branch"}]}`, 200, nil},
+		{"a wildcard added by hand", `{"total_count":2,"branch_policies":[{"id":1,"name":"main","type":"branch"},{"id":2,"name":"*","type":"branch"}]}`, 200,
+			[]string{`environment production allows branch "*"`}},
+		{"a tag policy named main", `{"total_count":1,"branch_policies":[{"id":3,"name":"main","type":"tag"}]}`, 200, []string{`environment production allows tag "main"`}},
+		{"the environment is gone", `{"message":"Not Found"}`, 404, []string{"environment production does not exist (GitHub creates it without rules when a job names it)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/repos/acme/api/environments/production/deployment-branch-policies" {
+					http.NotFound(w, r)
+					return
+				}
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			got, err := ForeignBranchPolicies(context.Background(), srv.URL, "tok", "acme/api", "production", "main")
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("ForeignBranchPolicies = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
