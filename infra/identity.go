@@ -242,6 +242,7 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 		}},
 		{Sid: "DescribeTasks", Actions: []string{"ecs:DescribeTasks"}, Resources: Strings(tasks)},
 	}, rolloutReads(cfg, a, service)...)
+	statements = append(statements, secretChecks(cfg)...)
 	statements = append(statements, []Statement{
 		{Sid: "StopDeployment", Actions: []string{"ecs:StopServiceDeployment"}, Resources: Strings(deployments)},
 		{Sid: "PassTaskRoles", Actions: []string{"iam:PassRole"},
@@ -249,6 +250,31 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 			Conditions: []Condition{{Operator: "StringEquals", Key: "iam:PassedToService", Values: Strings(ecsTasksPrincipal)}}},
 	}...)
 	return append(statements, stateBucketStatements(cfg, args, true)...)
+}
+
+// secretChecks let the tool check, before a deploy, that each secret of
+// slipway:secrets exists: DescribeSecret on exactly those secrets, and
+// DescribeParameters, which takes no resource-level permission (it lists
+// metadata: the tool filters by name). Neither reads a value.
+func secretChecks(cfg contract.Config) []Statement {
+	var secrets []string
+	parameters := false
+	for _, ref := range cfg.Secrets {
+		switch ref.Kind {
+		case contract.SecretsManager:
+			secrets = append(secrets, ref.ARN)
+		case contract.SecretSSM:
+			parameters = true
+		}
+	}
+	var out []Statement
+	if len(secrets) > 0 {
+		out = append(out, Statement{Sid: "DescribeSecrets", Actions: []string{"secretsmanager:DescribeSecret"}, Resources: Strings(secrets...)})
+	}
+	if parameters {
+		out = append(out, Statement{Sid: "DescribeParameters", Actions: []string{"ssm:DescribeParameters"}, Resources: Strings("*")})
+	}
+	return out
 }
 
 // ImageActions are what the image job does on its two repositories: look

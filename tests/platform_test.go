@@ -295,6 +295,23 @@ func TestSecrets(t *testing.T) {
 			}
 		}
 	}
+	// The deploy role checks that the secrets exist before a deploy: it
+	// may describe them, never read a value.
+	deploy := map[string][]string{}
+	for _, s := range rolePolicy(t, res, "deploy-role-policy").Statement {
+		for _, a := range s.Action {
+			if strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "kms:") {
+				deploy[a] = append(deploy[a], s.Resource...)
+			}
+		}
+	}
+	wantDeploy := map[string][]string{
+		"secretsmanager:DescribeSecret": {"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????"},
+		"ssm:DescribeParameters":        {"*"},
+	}
+	if diff := cmp.Diff(wantDeploy, deploy); diff != "" {
+		t.Errorf("deploy role's secret actions (-want +got):\n%s", diff)
+	}
 }
 
 func TestAutoscaling(t *testing.T) {

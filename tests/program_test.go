@@ -287,6 +287,7 @@ func allPolicies(t *testing.T, res synth.Result) map[string]policyDoc {
 // granted on Resource "*".
 var resourceWildcardActions = map[string]bool{
 	"ecr:GetAuthorizationToken":                           true,
+	"ssm:DescribeParameters":                              true, // no resource-level permission; metadata only
 	"ecs:DescribeTaskDefinition":                          true,
 	"ecs:RegisterTaskDefinition":                          true,
 	"ecs:ListTasks":                                       true, // scoped by the ecs:cluster condition
