@@ -108,6 +108,25 @@ func TestWorkflowFilesDoNotDependOnTheSHA(t *testing.T) {
 	}
 }
 
+// roleOfVariable is the IAM role whose ARN the Actions variable holds, so
+// the tests need not know the role's resource name.
+func roleOfVariable(t *testing.T, res synth.Result, variable string) synth.Resource {
+	t.Helper()
+	for _, v := range res.Find("github:index/actionsVariable:ActionsVariable") {
+		if v.Inputs["variableName"] != variable {
+			continue
+		}
+		for _, r := range res.Find("aws:iam/role:Role") {
+			if r.Outputs["arn"] == v.Inputs["value"] {
+				return r
+			}
+		}
+		t.Fatalf("variable %s holds %v, the ARN of no role", variable, v.Inputs["value"])
+	}
+	t.Fatalf("the program sets no variable %s", variable)
+	return synth.Resource{}
+}
+
 func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
 	res := synthProd(t, sha1, nil)
 	var got []string
@@ -137,6 +156,41 @@ func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
 		if values[k] != w {
 			t.Errorf("variable %s = %v, want %v", k, values[k], w)
 		}
+	}
+	imageRole := roleOfVariable(t, res, workflows.ImageRoleVar)
+	if imageRole.Name == "deploy-role" || imageRole.Name == "preview-role" {
+		t.Errorf("%s holds the %s's ARN, want the image role's own", workflows.ImageRoleVar, imageRole.Name)
+	}
+}
+
+// The image job's environment: from main only and without reviewers, who
+// approve the deploy.
+func TestImageEnvironmentPushesFromMainOnly(t *testing.T) {
+	res := synthProd(t, sha1, nil)
+	var env *synth.Resource
+	for _, r := range res.Find("github:index/repositoryEnvironment:RepositoryEnvironment") {
+		if r.Inputs["environment"] == workflows.ImageEnvironment {
+			env = &r
+		}
+	}
+	if env == nil {
+		t.Fatalf("the program creates no %s environment: GitHub would create it on the first run, without branch rules", workflows.ImageEnvironment)
+	}
+	policy, _ := env.Inputs["deploymentBranchPolicy"].(map[string]interface{})
+	if policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
+		t.Errorf("%s branch policy %v, want custom branch policies", workflows.ImageEnvironment, policy)
+	}
+	if reviewers, ok := env.Inputs["reviewers"].([]interface{}); ok && len(reviewers) > 0 {
+		t.Errorf("%s has reviewers %v, want none: reviewers approve the deploy", workflows.ImageEnvironment, reviewers)
+	}
+	var branches []interface{}
+	for _, r := range res.Find("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy") {
+		if r.Inputs["environment"] == workflows.ImageEnvironment {
+			branches = append(branches, r.Inputs["branchPattern"])
+		}
+	}
+	if len(branches) != 1 || branches[0] != "main" {
+		t.Errorf("%s deploys from %v, want [main]", workflows.ImageEnvironment, branches)
 	}
 }
 
@@ -168,6 +222,7 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 		}
 		roles := map[string]policyDoc{
 			"${{ vars." + workflows.DeployRoleVar + " }}":  trustPolicy(t, res, "deploy-role"),
+			"${{ vars." + workflows.ImageRoleVar + " }}":   parsePolicy(t, roleOfVariable(t, res, workflows.ImageRoleVar), "assumeRolePolicy"),
 			"${{ vars." + workflows.PreviewRoleVar + " }}": trustPolicy(t, res, "preview-role"),
 		}
 		deployTrust := roles["${{ vars."+workflows.DeployRoleVar+" }}"]
@@ -210,8 +265,8 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 				}
 			}
 		}
-		if jobs < 4 {
-			t.Errorf("checked %d job subjects, want at least 4 (image, deploy, rollback, preview, drift)", jobs)
+		if jobs < 5 {
+			t.Errorf("checked %d job subjects, want at least 5 (image, deploy, rollback, preview, drift)", jobs)
 		}
 	}
 }

@@ -43,8 +43,11 @@ func (p Params) Validate() error {
 	if !stackRE.MatchString(p.Stack) {
 		bad("Stack", p.Stack, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -; optionally org/project/stack)")
 	}
-	if !envRE.MatchString(p.DeployEnvironment) || len(p.DeployEnvironment) > 255 {
+	switch {
+	case !envRE.MatchString(p.DeployEnvironment) || len(p.DeployEnvironment) > 255:
 		bad("DeployEnvironment", p.DeployEnvironment, "want a GitHub environment name such as \"production\" (letters, digits, _ . -; at most 255)")
+	case strings.EqualFold(p.DeployEnvironment, ImageEnvironment):
+		bad("DeployEnvironment", p.DeployEnvironment, "want another environment than the image job's "+ImageEnvironment+" (GitHub environment names ignore case): the deploy role would trust the image job")
 	}
 	if msg := branchProblem(p.DefaultBranch); msg != "" {
 		bad("DefaultBranch", p.DefaultBranch, msg)

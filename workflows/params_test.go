@@ -28,6 +28,7 @@ func TestValidate(t *testing.T) {
 		{"empty DeployEnvironment", func(p *Params) { p.DeployEnvironment = "" }, `DeployEnvironment "": want a GitHub environment name`},
 		{"DeployEnvironment with colon", func(p *Params) { p.DeployEnvironment = "prod:x" }, `DeployEnvironment "prod:x": want a GitHub environment name`},
 		{"long DeployEnvironment", func(p *Params) { p.DeployEnvironment = strings.Repeat("e", 256) }, `want a GitHub environment name such as "production" (letters, digits, _ . -; at most 255)`},
+		{"DeployEnvironment of the image job", func(p *Params) { p.DeployEnvironment = "Image-Push" }, `DeployEnvironment "Image-Push": want another environment than the image job's image-push`},
 		{"empty DefaultBranch", func(p *Params) { p.DefaultBranch = "" }, `DefaultBranch "": want a branch name`},
 		{"glob DefaultBranch", func(p *Params) { p.DefaultBranch = "release/*" }, `DefaultBranch "release/*": want a branch name such as "main" (letters, digits, . _ - /; no glob characters)`},
 		{"DefaultBranch with ..", func(p *Params) { p.DefaultBranch = "a..b" }, `DefaultBranch "a..b": want a branch name such as "main" (letters, digits, . _ - /; no glob characters): git forbids`},

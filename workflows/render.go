@@ -32,6 +32,7 @@ var templates = template.Must(template.New("workflows").
 		"deploySessionSeconds":     func() int { return DeploySessionSeconds },
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
+		"imageEnvironment":         func() string { return ImageEnvironment },
 	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
 
@@ -83,13 +84,21 @@ func Render(p Params) ([]File, error) {
 }
 
 // The role variables, as role-to-assume reads them (${{ vars.NAME }}). The
-// deploy role trusts only the DeployEnvironment subject; the read-only
+// deploy role trusts only the DeployEnvironment subject; the image role,
+// which can push to the service's repository and its build cache and do
+// nothing else, trusts only the ImageEnvironment subject; the read-only
 // preview role trusts pull_request runs and runs on the default branch
 // without environment.
 const (
 	DeployRoleVar  = "SLIPWAY_DEPLOY_ROLE_ARN"
+	ImageRoleVar   = "SLIPWAY_IMAGE_ROLE_ARN"
 	PreviewRoleVar = "SLIPWAY_PREVIEW_ROLE_ARN"
 )
+
+// ImageEnvironment is the GitHub environment of the image job: limited to
+// the default branch, with no reviewers, so that reviewers approve a merge
+// once, on the deploy, while the image builds.
+const ImageEnvironment = "image-push"
 
 // DeploySessionSeconds is the role-duration-seconds of the jobs that run
 // the deploy tool with the deploy role: a deploy can outlast the action's
@@ -118,8 +127,9 @@ func Variables() []string {
 		"ECS_CLUSTER",
 		"ECS_SERVICE",
 		"PULUMI_BACKEND_URL",
-		"SLIPWAY_DEPLOY_ROLE_ARN",
-		"SLIPWAY_PREVIEW_ROLE_ARN",
+		DeployRoleVar,
+		ImageRoleVar,
+		PreviewRoleVar,
 		"SLIPWAY_STACK",
 	}
 }

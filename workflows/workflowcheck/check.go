@@ -24,7 +24,7 @@ func roleExpr(variable string) string { return "${{ vars." + variable + " }}" }
 // roleJobs are, per file, the jobs that assume a role and which one: the
 // program's trust policies are written for exactly these.
 var roleJobs = map[string]map[string]string{
-	"cd.yml":       {"image": workflows.DeployRoleVar, "deploy": workflows.DeployRoleVar},
+	"cd.yml":       {"image": workflows.ImageRoleVar, "deploy": workflows.DeployRoleVar},
 	"ci.yml":       {"preview": workflows.PreviewRoleVar},
 	"drift.yml":    {"drift": workflows.PreviewRoleVar},
 	"rollback.yml": {"rollback": workflows.DeployRoleVar},
@@ -42,6 +42,22 @@ func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
 
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
 var readOnlyVerbs = []string{"drift", "preview"}
+
+// imageJobVerbs are the deploy tool verbs the image-role job may run: the
+// workflow-integrity gate only.
+var imageJobVerbs = []string{"workflows"}
+
+var (
+	// imageBuildActions build or push container images.
+	imageBuildActions = []string{"docker/build-push-action", "docker/setup-buildx-action"}
+	// dockerBuildRE finds an image build or push in a script.
+	dockerBuildRE = regexp.MustCompile(`\bdocker[ \t]+(?:build|push|buildx|image[ \t]+(?:build|push))\b`)
+)
+
+// buildsImage reports whether a step builds or pushes a container image.
+func buildsImage(s step) bool {
+	return slices.Contains(imageBuildActions, action(s.Uses.Value)) || dockerBuildRE.MatchString(s.Run)
+}
 
 // deadlineRE finds the deploy tool's --deadline in minutes.
 var deadlineRE = regexp.MustCompile(`--deadline[ =]([0-9]+)m\b`)
@@ -415,22 +431,39 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 		if env != c.p.DeployEnvironment {
 			c.add("%s: assumes the deploy role, so it needs environment: %s (the role trusts that subject only), got %q", where, c.p.DeployEnvironment, env)
 		}
+	case roleExpr(workflows.ImageRoleVar):
+		if env != workflows.ImageEnvironment {
+			c.add("%s: assumes the image role, so it needs environment: %s (the role trusts that subject only), got %q", where, workflows.ImageEnvironment, env)
+		}
+		c.verbs(where, j, "the image role", imageJobVerbs)
 	case roleExpr(workflows.PreviewRoleVar):
 		if env != "" {
 			c.add("%s: assumes the preview role, so it must have no environment (the role trusts pull_request and default-branch subjects), got %q", where, env)
 		}
-		for _, s := range j.Steps {
-			for _, call := range toolCalls(s.Run) {
-				if !slices.Contains(readOnlyVerbs, call.verb) {
-					c.add("%s: runs the deploy tool with %q under the read-only preview role: only %v", where, call.verb, readOnlyVerbs)
-				}
+		c.verbs(where, j, "the read-only preview role", readOnlyVerbs)
+	default:
+		c.add("%s: role-to-assume %q: want %s, %s or %s", where, role, roleExpr(workflows.DeployRoleVar), roleExpr(workflows.ImageRoleVar), roleExpr(workflows.PreviewRoleVar))
+	}
+	if role != "" && role != roleExpr(workflows.ImageRoleVar) {
+		for i, s := range j.Steps {
+			if buildsImage(s) {
+				c.add("%s, step %d (%s): builds or pushes an image with %s: only the image job does, with the image role", where, i+1, s.Name, role)
 			}
 		}
-	default:
-		c.add("%s: role-to-assume %q: want %s or %s", where, role, roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar))
 	}
 	if role != "" && slices.Contains(w.events(), "pull_request") && !strings.Contains(j.If, forkGuard) {
 		c.add("%s: assumes a role on pull_request, so it needs if: %s (forks get no OIDC token: skip, do not fail)", where, forkGuard)
+	}
+}
+
+// verbs checks that a job runs the deploy tool with the given verbs only.
+func (c *checker) verbs(where string, j *job, under string, allowed []string) {
+	for _, s := range j.Steps {
+		for _, call := range toolCalls(s.Run) {
+			if !slices.Contains(allowed, call.verb) {
+				c.add("%s: runs the deploy tool with %q under %s: only %v", where, call.verb, under, allowed)
+			}
+		}
 	}
 }
 

@@ -69,8 +69,22 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"job rollback, step 9 (Roll back): run: contains a ${{ }} expression"},
 		{"deploy without environment", "cd.yml", "timeout-minutes: 75\n    environment: production\n", "timeout-minutes: 75\n",
 			`job deploy: assumes the deploy role, so it needs environment: production (the role trusts that subject only), got ""`},
-		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
-			"job image: role-to-assume: want ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}"},
+		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
+			"job image: role-to-assume: want ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}"},
+		{"image with the deploy role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}",
+			"job image: role-to-assume: want ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}"},
+		{"image in the deploy environment", "cd.yml", "environment: image-push\n", "environment: production\n",
+			`job image: assumes the image role, so it needs environment: image-push (the role trusts that subject only), got "production"`},
+		{"image without environment", "cd.yml", "    environment: image-push\n", "",
+			`job image: assumes the image role, so it needs environment: image-push`},
+		{"image job runs up", "cd.yml", runTool + " workflows --check", runTool + " up --check",
+			`job image: runs the deploy tool with "up" under the image role: only [workflows]`},
+		{"deploy job builds an image", "cd.yml", "      - name: Deploy\n", "      - run: docker build -t x .\n      - name: Deploy\n",
+			"job deploy, step 8 (): builds or pushes an image with ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}: only the image job does, with the image role"},
+		{"rollback pushes with build-push-action", "rollback.yml", "      - name: Roll back\n", "      - uses: docker/build-push-action@" + otherSHA + " # v7\n      - name: Roll back\n",
+			"job rollback, step 9 (): builds or pushes an image with ${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}"},
+		{"preview pushes an image", "ci.yml", "      - name: Preview\n", "      - run: docker image push x\n      - name: Preview\n",
+			"job preview, step 7 (): builds or pushes an image with ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}"},
 		{"drift with the deploy role", "drift.yml", "vars.SLIPWAY_PREVIEW_ROLE_ARN", "vars.SLIPWAY_DEPLOY_ROLE_ARN",
 			"job drift: role-to-assume: want ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}"},
 		{"unknown role", "rollback.yml", "vars.SLIPWAY_DEPLOY_ROLE_ARN", "vars.AWS_REGION",
@@ -272,9 +286,9 @@ func TestCheckToolRulesAcrossLevels(t *testing.T) {
 			{gateStep, ""},
 			{"      - name: Roll back\n", gateStep + "      - name: Roll back\n"},
 		}, "job rollback: assumes a role without the workflow-integrity gate first"},
-		// The image job assumes the deploy role but runs neither up nor rollback:
+		// The image job runs neither up nor rollback:
 		// its shorter timeout and default session pass.
-		{"image job with a short timeout", "cd.yml", [][2]string{{"    timeout-minutes: 30\n    environment: production\n", "    timeout-minutes: 20\n    environment: production\n"}}, ""},
+		{"image job with a short timeout", "cd.yml", [][2]string{{"    timeout-minutes: 30\n    environment: image-push\n", "    timeout-minutes: 20\n    environment: image-push\n"}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
