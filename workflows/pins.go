@@ -8,8 +8,8 @@ import (
 
 // Pin is an action pinned to a full commit SHA. A tag can be moved (the
 // tj-actions/changed-files compromise, CVE-2025-30066); a commit cannot.
-// Every SHA here was seen tied to its version tag in public sources, which
-// ACTIONS.md lists: never write one from memory.
+// Every SHA here was resolved from its version tag in the action's own
+// repository, as ACTIONS.md records: never write one from memory.
 type Pin struct {
 	SHA     string // 40-hex commit the version tag points to
 	Version string // the tag, kept as the line comment Dependabot and Renovate read
@@ -20,7 +20,9 @@ var pins = map[string]Pin{
 	"actions/checkout":                      {SHA: "3d3c42e5aac5ba805825da76410c181273ba90b1", Version: "v7.0.1"},
 	"actions/setup-go":                      {SHA: "b7ad1dad31e06c5925ef5d2fc7ad053ef454303e", Version: "v7.0.0"},
 	"aws-actions/amazon-ecr-login":          {SHA: "03f1aad4c6c7ffd436567f42f9384779290529bd", Version: "v2.1.7"},
-	"aws-actions/configure-aws-credentials": {SHA: "e1253824e5c10ff9df46874f81ed3ec929e19cfd", Version: "v6.3.0"},
+	"aws-actions/configure-aws-credentials": {SHA: "e6de054238d6b7531b4efff3b6587d9aade6a06c", Version: "v6.2.3"},
+	"docker/build-push-action":              {SHA: "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", Version: "v7.3.0"},
+	"docker/setup-buildx-action":            {SHA: "37fe631027851001ddb9b187196cc803df7f5f0e", Version: "v4.3.0"},
 	"dtolnay/rust-toolchain":                {SHA: "e97e2d8cc328f1b50210efc529dca0028893a2d9", Version: "v1"},
 	"pulumi/actions":                        {SHA: "8e5e406f4007fca908480587cb9893c07090f58d", Version: "v7.0.0"},
 	"Swatinem/rust-cache":                   {SHA: "6323deb102c322ba6fcbdcafc7e3dddab59af2b6", Version: "v2.9.2"},

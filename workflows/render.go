@@ -123,7 +123,8 @@ const (
 func Variables() []string {
 	return []string{
 		"AWS_REGION",
-		"ECR_REPOSITORY", // repository URL: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME
+		"ECR_CACHE_REPOSITORY", // the image build cache's MUTABLE repository URL; only the image role pushes to it
+		"ECR_REPOSITORY",       // repository URL: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME
 		"ECS_CLUSTER",
 		"ECS_SERVICE",
 		"PULUMI_BACKEND_URL",

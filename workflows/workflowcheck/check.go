@@ -90,7 +90,8 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // and AWS session of deploy-role jobs that run it, the read token of
 // drift, the caches and build of jobs that can assume a role, the
 // workflow-integrity gate before the credentials of cd.yml's and
-// rollback.yml's, and the known variables and secrets. path's base name
+// rollback.yml's, the image push, CD's deploy after the tests and the
+// image, and the known variables and secrets. path's base name
 // ("cd.yml") selects the per-file expectations.
 func Check(path string, content []byte, p workflows.Params) []string {
 	c := &checker{file: pathBase(path), p: p}
@@ -104,6 +105,9 @@ func Check(path string, content []byte, p workflows.Params) []string {
 	c.workflowLevel(w)
 	for _, id := range w.jobIDs() {
 		c.job(w, id, w.Jobs[id])
+	}
+	if c.file == "cd.yml" {
+		c.deployNeeds(w)
 	}
 	if want, ok := roleJobs[c.file]; ok {
 		for _, id := range sortedKeys(want) {
@@ -189,6 +193,7 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	for i, s := range j.Steps {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
 		c.step(stepWhere, s)
+		c.imagePush(stepWhere, s)
 		c.toolStep(w, j, stepWhere, s)
 		c.toolBuild(w, j, stepWhere, s)
 	}
@@ -453,6 +458,85 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 	}
 	if role != "" && slices.Contains(w.events(), "pull_request") && !strings.Contains(j.If, forkGuard) {
 		c.add("%s: assumes a role on pull_request, so it needs if: %s (forks get no OIDC token: skip, do not fail)", where, forkGuard)
+	}
+}
+
+// deployNeeds checks that CD's deploy job needs every other job of the
+// file (the tests and the image): it never deploys an untested image.
+func (c *checker) deployNeeds(w *workflow) {
+	j, ok := w.Jobs["deploy"]
+	if !ok {
+		return
+	}
+	needs := j.needs()
+	for _, id := range w.jobIDs() {
+		if id != "deploy" && !slices.Contains(needs, id) {
+			c.add("job deploy: needs %v, want every other job (%s too): the deploy must wait for the tests and the image", needs, id)
+		}
+	}
+}
+
+// The image push's cache repository and the attestation-free, single
+// platform push that ECR's lifecycle rules cannot break.
+var (
+	cacheRefPrefix = "type=registry,ref=" + roleExpr("ECR_CACHE_REPOSITORY") + ":"
+	imageTagPrefix = roleExpr("ECR_REPOSITORY") + ":"
+)
+
+// listInput splits an action's list input: by lines and commas.
+func listInput(v string) []string {
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		for _, item := range strings.Split(line, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+// imagePush checks a docker/build-push-action step: it pushes a single
+// platform image with no attestations to the service's repository, tagged
+// there, only when the tag does not exist yet (if:), with a registry layer
+// cache in the MUTABLE cache repository only, in ECR's format. An
+// attestation or a second platform makes the push an image index whose
+// children are untagged: the repository's untagged-expiry rule would
+// delete them from under the tag.
+func (c *checker) imagePush(where string, s step) {
+	if action(s.Uses.Value) != "docker/build-push-action" {
+		return
+	}
+	with := func(key string) string { v := s.With[key]; return v.Value }
+	if with("push") != "true" {
+		c.add("%s: docker/build-push-action needs push: true, got %q", where, with("push"))
+	}
+	if s.If == "" {
+		c.add("%s: pushes an image on every run: want an if: that skips it when the tag exists (tags are immutable: a re-run's push would fail)", where)
+	}
+	if with("provenance") != "false" || with("sbom") != "false" {
+		c.add("%s: needs provenance: false and sbom: false, got %q and %q: attestations make the push an index whose untagged children the untagged-expiry rule deletes", where, with("provenance"), with("sbom"))
+	}
+	if p := listInput(with("platforms")); len(p) != 1 {
+		c.add("%s: needs exactly one platform, got %v: several make the push an index whose untagged children the untagged-expiry rule deletes", where, p)
+	}
+	for _, tag := range listInput(with("tags")) {
+		if !strings.HasPrefix(tag, imageTagPrefix) {
+			c.add("%s: tag %q: want %s<sha>: images go to the service's repository only", where, tag, imageTagPrefix)
+		}
+	}
+	for _, key := range []string{"cache-from", "cache-to"} {
+		for _, line := range strings.Split(with(key), "\n") {
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			if !strings.HasPrefix(line, cacheRefPrefix) {
+				c.add("%s: %s %q: want %s<tag>: the layer cache's moving tag lives in its own MUTABLE repository", where, key, line, cacheRefPrefix)
+			}
+			if key == "cache-to" && (!strings.Contains(line, ",image-manifest=true") || !strings.Contains(line, ",oci-mediatypes=true")) {
+				c.add("%s: cache-to %q: ECR needs image-manifest=true,oci-mediatypes=true (moby/buildkit #3776, #876)", where, line)
+			}
+		}
 	}
 }
 

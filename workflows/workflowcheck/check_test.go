@@ -148,6 +148,32 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"gate ignored", "rollback.yml", "      - name: Check the workflow files\n", "      - name: Check the workflow files\n        continue-on-error: true\n",
 			`job rollback, step 7 (Check the workflow files): the workflow-integrity gate has continue-on-error: "true": its failure must stop the job`},
 
+		// The image push: one platform, no attestations, skipped when the
+		// tag exists, the layer cache in the cache repository only; the
+		// deploy waits for the tests and the image.
+		{"image with provenance", "cd.yml", "          provenance: false\n", "",
+			`job image, step 10 (Build and push the image): needs provenance: false and sbom: false, got "" and "false"`},
+		{"image with an SBOM", "cd.yml", "sbom: false", "sbom: true",
+			`needs provenance: false and sbom: false, got "false" and "true"`},
+		{"image for two platforms", "cd.yml", "platforms: linux/amd64", "platforms: linux/amd64,linux/arm64",
+			"job image, step 10 (Build and push the image): needs exactly one platform, got [linux/amd64 linux/arm64]"},
+		{"image push every run", "cd.yml", "      - name: Build and push the image\n        if: steps.image.outputs.exists == 'false'\n", "      - name: Build and push the image\n",
+			"job image, step 10 (Build and push the image): pushes an image on every run"},
+		{"image not pushed", "cd.yml", "          push: true\n", "",
+			`docker/build-push-action needs push: true, got ""`},
+		{"image tagged in the cache repository", "cd.yml", "tags: ${{ vars.ECR_REPOSITORY }}:", "tags: ${{ vars.ECR_CACHE_REPOSITORY }}:",
+			"tag \"${{ vars.ECR_CACHE_REPOSITORY }}:${{ github.sha }}\": want ${{ vars.ECR_REPOSITORY }}:<sha>"},
+		{"cache in the service's repository", "cd.yml", "cache-to: type=registry,ref=${{ vars.ECR_CACHE_REPOSITORY }}", "cache-to: type=registry,ref=${{ vars.ECR_REPOSITORY }}",
+			"cache-to \"type=registry,ref=${{ vars.ECR_REPOSITORY }}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true\": want type=registry,ref=${{ vars.ECR_CACHE_REPOSITORY }}:<tag>"},
+		{"cache from the Actions cache", "cd.yml", "cache-from: type=registry,ref=${{ vars.ECR_CACHE_REPOSITORY }}:buildcache", "cache-from: type=gha",
+			`cache-from "type=gha": want type=registry,ref=${{ vars.ECR_CACHE_REPOSITORY }}:<tag>`},
+		{"cache in Docker's format", "cd.yml", ",image-manifest=true,oci-mediatypes=true", "",
+			"ECR needs image-manifest=true,oci-mediatypes=true (moby/buildkit #3776, #876)"},
+		{"deploy before the tests", "cd.yml", "needs: [test, image]", "needs: image",
+			"job deploy: needs [image], want every other job (test too)"},
+		{"deploy without needs", "cd.yml", "    needs: [test, image]\n", "",
+			"job deploy: needs [], want every other job (image too)"},
+
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
 			`job image, step 4 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
@@ -201,7 +227,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"job preview: assumes a role on pull_request, so it needs if: github.event.pull_request.head.repo.full_name == github.repository"},
 		{"role job renamed", "ci.yml", "\n  preview:\n", "\n  plan:\n",
 			"job plan: assumes ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}: only [preview] may assume a role in this file"},
-		{"two roles", "rollback.yml", "      - name: Roll back\n", "      - uses: aws-actions/configure-aws-credentials@e1253824e5c10ff9df46874f81ed3ec929e19cfd # v6.3.0\n        with:\n          role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - name: Roll back\n",
+		{"two roles", "rollback.yml", "      - name: Roll back\n", "      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\n        with:\n          role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - name: Roll back\n",
 			"job rollback: assumes two roles"},
 		{"reusable workflow", "drift.yml", "  drift:\n", "  called:\n    uses: octo/wf/.github/workflows/x.yml@main\n  drift:\n",
 			"job called: calls reusable workflow octo/wf/.github/workflows/x.yml@main: not allowed"},

@@ -23,6 +23,7 @@ type workflow struct {
 
 type job struct {
 	If             string    `yaml:"if"`
+	Needs          yaml.Node `yaml:"needs"`
 	Uses           yaml.Node `yaml:"uses"`
 	Permissions    yaml.Node `yaml:"permissions"`
 	Environment    yaml.Node `yaml:"environment"`
@@ -132,6 +133,21 @@ func (j *job) environment() string {
 		return ""
 	}
 	return j.Environment.Value
+}
+
+// needs are the jobs this one needs: needs: takes a name or a list.
+func (j *job) needs() []string {
+	switch j.Needs.Kind {
+	case yaml.ScalarNode:
+		return []string{j.Needs.Value}
+	case yaml.SequenceNode:
+		var names []string
+		for _, n := range j.Needs.Content {
+			names = append(names, n.Value)
+		}
+		return names
+	}
+	return nil
 }
 
 // action is the owner/repo of a uses: value, without the ref.
