@@ -17,6 +17,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ f
 
 const testToolRef = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 
+// testRustToolchain is the Rust release the goldens render with.
+const testRustToolchain = "1.95.0"
+
 // paramSets are the two layouts: slipway checked out from its own
 // repository, and slipway inside the application repository.
 var paramSets = []struct {
@@ -27,11 +30,11 @@ var paramSets = []struct {
 	{"tool-repository", "testdata/golden", Params{
 		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
 		ToolRepository: "slipway-dev/slipway", ToolRef: testToolRef, ToolPath: ".slipway",
-		PulumiVersion: "3.274.1",
+		PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 	{"in-repo", "testdata/golden-inrepo", Params{
 		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
-		ToolPath: "deploy", PulumiVersion: "3.274.1",
+		ToolPath: "deploy", PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 }
 

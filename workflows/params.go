@@ -20,6 +20,7 @@ type Params struct {
 	ToolRef           string // full 40-hex lowercase commit SHA of ToolRepository (not a tag: one can be moved, and the tool runs with the deploy role); ignored when ToolRepository == ""
 	ToolPath          string // where slipway is: its checkout folder (".slipway") or, when ToolRepository == "", its folder in the app repo ("deploy")
 	PulumiVersion     string // Pulumi CLI version, e.g. "3.274.1" (no leading v)
+	RustToolchain     string // the application's Rust toolchain, a release x.y.z such as "1.95.0" (not "stable": a new release would change the build)
 }
 
 var (
@@ -69,6 +70,9 @@ func (p Params) Validate() error {
 			want += " (without the leading v)"
 		}
 		bad("PulumiVersion", p.PulumiVersion, want)
+	}
+	if !semverRE.MatchString(p.RustToolchain) {
+		bad("RustToolchain", p.RustToolchain, "want a Rust release x.y.z such as \"1.95.0\" (not a channel: stable moves with every release)")
 	}
 	return errors.Join(errs...)
 }

@@ -52,6 +52,9 @@ func TestValidate(t *testing.T) {
 		{"empty PulumiVersion", func(p *Params) { p.PulumiVersion = "" }, `PulumiVersion "": want a Pulumi CLI version x.y.z`},
 		{"PulumiVersion with v", func(p *Params) { p.PulumiVersion = "v3.274.1" }, `PulumiVersion "v3.274.1": want a Pulumi CLI version x.y.z such as "3.274.1" (without the leading v)`},
 		{"PulumiVersion range", func(p *Params) { p.PulumiVersion = "^3" }, `PulumiVersion "^3": want a Pulumi CLI version x.y.z`},
+		{"empty RustToolchain", func(p *Params) { p.RustToolchain = "" }, `RustToolchain "": want a Rust release x.y.z such as "1.95.0"`},
+		{"RustToolchain channel", func(p *Params) { p.RustToolchain = "stable" }, `RustToolchain "stable": want a Rust release x.y.z such as "1.95.0" (not a channel: stable moves with every release)`},
+		{"RustToolchain minor only", func(p *Params) { p.RustToolchain = "1.95" }, `RustToolchain "1.95": want a Rust release x.y.z`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +79,7 @@ func TestValidateReportsAll(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() of zero Params = nil, want errors")
 	}
-	for _, field := range []string{"Stack", "DeployEnvironment", "DefaultBranch", "ToolPath", "PulumiVersion"} {
+	for _, field := range []string{"Stack", "DeployEnvironment", "DefaultBranch", "ToolPath", "PulumiVersion", "RustToolchain"} {
 		if !strings.Contains(err.Error(), "workflows: "+field+" ") {
 			t.Errorf("Validate() = %v\nwant an error naming %s", err, field)
 		}

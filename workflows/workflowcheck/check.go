@@ -91,7 +91,8 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // drift, the caches and build of jobs that can assume a role, the
 // workflow-integrity gate before the credentials of cd.yml's and
 // rollback.yml's, the image push, CD's deploy after the tests and the
-// image, and the known variables and secrets. path's base name
+// image, pinned service containers and Rust toolchain, cargo --locked, and
+// the known variables and secrets. path's base name
 // ("cd.yml") selects the per-file expectations.
 func Check(path string, content []byte, p workflows.Params) []string {
 	c := &checker{file: pathBase(path), p: p}
@@ -190,10 +191,12 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	if role == roleExpr(workflows.DeployRoleVar) && j.runsDeployVerb() {
 		c.deploySession(where, j)
 	}
+	c.services(where, j)
 	for i, s := range j.Steps {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
 		c.step(stepWhere, s)
 		c.imagePush(stepWhere, s)
+		c.rust(stepWhere, s)
 		c.toolStep(w, j, stepWhere, s)
 		c.toolBuild(w, j, stepWhere, s)
 	}
@@ -536,6 +539,49 @@ func (c *checker) imagePush(where string, s step) {
 			if key == "cache-to" && (!strings.Contains(line, ",image-manifest=true") || !strings.Contains(line, ",oci-mediatypes=true")) {
 				c.add("%s: cache-to %q: ECR needs image-manifest=true,oci-mediatypes=true (moby/buildkit #3776, #876)", where, line)
 			}
+		}
+	}
+}
+
+var (
+	// serviceImageRE is a service container image pinned to a version tag
+	// (not latest), with its digest or not.
+	serviceImageRE = regexp.MustCompile(`^[a-z0-9./_-]+:[0-9][A-Za-z0-9._-]*(?:@sha256:[0-9a-f]{64})?$`)
+	// cargoBuildRE finds cargo clippy, test or build and the rest of the
+	// line.
+	cargoBuildRE = regexp.MustCompile(`\bcargo[ \t]+(?:\+\S+[ \t]+)?(?:clippy|test|build)\b[^\n]*`)
+	// lockedRE finds --locked among a command's words.
+	lockedRE = regexp.MustCompile(`(?:^|[ \t])--locked(?:[ \t]|$)`)
+)
+
+// services checks that every service container is pinned to a version.
+func (c *checker) services(where string, j *job) {
+	if j.Services.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(j.Services.Content); i += 2 {
+		name, svc := j.Services.Content[i].Value, j.Services.Content[i+1]
+		image := ""
+		if n := mappingValue(svc, "image"); n != nil {
+			image = n.Value
+		}
+		if !serviceImageRE.MatchString(image) {
+			c.add("%s: service %s: image %q: want a version tag (name:x.y.z, with @sha256:<digest> where one is known), not latest or none", where, name, image)
+		}
+	}
+}
+
+// rust checks the Rust steps: the toolchain is Params.RustToolchain, and
+// cargo clippy, test and build run --locked, so Cargo.lock decides.
+func (c *checker) rust(where string, s step) {
+	if action(s.Uses.Value) == "dtolnay/rust-toolchain" {
+		if v := s.With["toolchain"]; v.Value != c.p.RustToolchain {
+			c.add("%s: dtolnay/rust-toolchain: want toolchain: %q (Params.RustToolchain), got %s", where, c.p.RustToolchain, describe(&v))
+		}
+	}
+	for _, cmd := range cargoBuildRE.FindAllString(s.Run, -1) {
+		if !lockedRE.MatchString(cmd) {
+			c.add("%s: %q: want --locked (Cargo.lock decides every crate)", where, strings.TrimSpace(cmd))
 		}
 	}
 }

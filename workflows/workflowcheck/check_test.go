@@ -174,6 +174,22 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"deploy without needs", "cd.yml", "    needs: [test, image]\n", "",
 			"job deploy: needs [], want every other job (image too)"},
 
+		// Pinned service containers and toolchain; Cargo.lock decides.
+		{"service on latest", "ci.yml", "softwaremill/elasticmq:1.7.1", "softwaremill/elasticmq:latest",
+			`job test: service elasticmq: image "softwaremill/elasticmq:latest": want a version tag`},
+		{"service without a tag", "cd.yml", "amazon/dynamodb-local:3.3.1@sha256:ff89bd48ff32cd8d9be5fee8873b65b8854dc408f1afe881be6eb00247bc0dab", "amazon/dynamodb-local",
+			`job test: service dynamodb: image "amazon/dynamodb-local": want a version tag`},
+		{"service with a short digest", "ci.yml", "@sha256:ff89bd48ff32cd8d9be5fee8873b65b8854dc408f1afe881be6eb00247bc0dab", "@sha256:ff89bd48",
+			`service dynamodb: image "amazon/dynamodb-local:3.3.1@sha256:ff89bd48": want a version tag`},
+		{"stable toolchain", "ci.yml", `toolchain: "1.95.0"`, "toolchain: stable",
+			`job test, step 2 (Install Rust): dtolnay/rust-toolchain: want toolchain: "1.95.0" (Params.RustToolchain), got "stable"`},
+		{"clippy without --locked", "ci.yml", "cargo clippy --locked", "cargo clippy",
+			`job test, step 5 (Lint): "cargo clippy --all-targets -- -D warnings": want --locked`},
+		{"test without --locked", "cd.yml", "cargo test --locked --workspace", "cargo test --workspace",
+			`job test, step 6 (Test): "cargo test --workspace": want --locked`},
+		{"build with --locked-ish flag", "ci.yml", "cargo build --release --locked", "cargo build --release --locked-not",
+			`job test, step 7 (Build): "cargo build --release --locked-not": want --locked`},
+
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
 			`job image, step 4 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},

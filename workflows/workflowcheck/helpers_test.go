@@ -7,6 +7,9 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
+// testRustToolchain is the Rust release of workflows/golden_test.go.
+const testRustToolchain = "1.95.0"
+
 // paramSets are the two layouts workflows/golden_test.go renders its golden
 // files with: slipway checked out from its own repository, and slipway
 // inside the application repository.
@@ -17,11 +20,11 @@ var paramSets = []struct {
 	{"tool-repository", workflows.Params{
 		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
 		ToolRepository: "slipway-dev/slipway", ToolRef: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c", ToolPath: ".slipway",
-		PulumiVersion: "3.274.1",
+		PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 	{"in-repo", workflows.Params{
 		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
-		ToolPath: "deploy", PulumiVersion: "3.274.1",
+		ToolPath: "deploy", PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 }
 

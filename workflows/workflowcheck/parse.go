@@ -31,6 +31,7 @@ type job struct {
 	TimeoutMinutes yaml.Node `yaml:"timeout-minutes"`
 	Env            yaml.Node `yaml:"env"`
 	Defaults       yaml.Node `yaml:"defaults"`
+	Services       yaml.Node `yaml:"services"`
 	Steps          []step    `yaml:"steps"`
 }
 
