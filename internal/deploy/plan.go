@@ -139,9 +139,27 @@ func (s *Session) readState(ctx context.Context) (stackState, error) {
 		for base, i := key, 2; st.resources[key] != nil; i++ {
 			key = fmt.Sprintf("%s #%d", base, i)
 		}
+		normalizeDependencies(r)
 		st.resources[key] = r
 	}
 	return st, nil
+}
+
+// normalizeDependencies sorts a resource's dependency lists: they are
+// sets, and an update that changes nothing may record them in another
+// order (seen: a no-op update reordered a service's dependencies).
+func normalizeDependencies(r map[string]interface{}) {
+	sortList := func(v interface{}) {
+		if l, ok := v.([]interface{}); ok {
+			sort.Slice(l, func(i, j int) bool { return fmt.Sprint(l[i]) < fmt.Sprint(l[j]) })
+		}
+	}
+	sortList(r["dependencies"])
+	if pd, ok := r["propertyDependencies"].(map[string]interface{}); ok {
+		for _, v := range pd {
+			sortList(v)
+		}
+	}
 }
 
 // changes names what differs from st to now: each resource created,

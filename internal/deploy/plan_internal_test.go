@@ -151,3 +151,19 @@ func TestPlanViolations(t *testing.T) {
 		})
 	}
 }
+
+// Dependency lists are sets: the same set in another order is no change.
+func TestNormalizeDependencies(t *testing.T) {
+	state := func(deps ...interface{}) stackState {
+		r := map[string]interface{}{"urn": "urn:a", "type": "t", "dependencies": deps,
+			"propertyDependencies": map[string]interface{}{"cluster": append([]interface{}{}, deps...)}}
+		normalizeDependencies(r)
+		return stackState{resources: map[string]map[string]interface{}{"urn:a": r}}
+	}
+	if got := state("urn:x", "urn:y").changes(state("urn:y", "urn:x")); len(got) != 0 {
+		t.Errorf("reordered dependencies: changes %q, want none", got)
+	}
+	if got := state("urn:x").changes(state("urn:x", "urn:y")); len(got) != 1 {
+		t.Errorf("a new dependency: changes %q, want one", got)
+	}
+}
