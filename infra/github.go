@@ -49,6 +49,7 @@ func WorkflowParams(cfg contract.Config, stack string) workflows.Params {
 		ToolRef:           cfg.ToolRef,
 		ToolPath:          cfg.ToolPath,
 		PulumiVersion:     pins.Pulumi,
+		RustToolchain:     cfg.RustToolchain,
 	}
 }
 
