@@ -17,8 +17,8 @@ const (
 	OIDCAudience   = "sts.amazonaws.com"
 	AudienceKey    = GitHubOIDCHost + ":aud"
 	SubjectKey     = GitHubOIDCHost + ":sub"
-	DeployEnv      = "production" // the GitHub environment of the deploy jobs
-	ImageEnv       = "image-push" // the GitHub environment of the image job
+	DeployEnv      = "production"               // the GitHub environment of the deploy jobs
+	ImageEnv       = workflows.ImageEnvironment // the GitHub environment of the image job
 	DefaultBranch  = "main"
 )
 

@@ -13,9 +13,9 @@ import (
 const prefix = "repo:octo/api"
 
 func TestJobsAssumingRole(t *testing.T) {
-	deploy, preview := roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar)
+	deploy, preview, image := roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar), roleExpr(workflows.ImageRoleVar)
 	want := map[string]map[string]string{
-		"cd.yml":       {"image": deploy, "deploy": deploy},
+		"cd.yml":       {"image": image, "deploy": deploy},
 		"ci.yml":       {"preview": preview},
 		"drift.yml":    {"drift": preview},
 		"rollback.yml": {"rollback": deploy},
@@ -64,7 +64,7 @@ func TestJobSubject(t *testing.T) {
 	}{
 		{file: "ci.yml", job: "preview", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
 		{file: "ci.yml", job: "test", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
-		{file: "cd.yml", job: "image", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
+		{file: "cd.yml", job: "image", event: "push", want: prefix + ":environment:" + workflows.ImageEnvironment + main, wantDefault: prefix + ":environment:" + workflows.ImageEnvironment},
 		{file: "cd.yml", job: "deploy", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
 		{file: "cd.yml", job: "test", event: "push", want: prefix + main + main, wantDefault: prefix + main},
 		{file: "rollback.yml", job: "rollback", event: "workflow_dispatch", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
@@ -132,10 +132,12 @@ func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 		}{
 			{"slipway's template", JobSubject, map[string][]string{
 				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment + main},
+				roleExpr(workflows.ImageRoleVar):   {prefix + ":environment:" + workflows.ImageEnvironment + main},
 				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request:ref:" + PullRequestRef, prefix + main + main},
 			}},
 			{"GitHub's default template", DefaultJobSubject, map[string][]string{
 				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
+				roleExpr(workflows.ImageRoleVar):   {prefix + ":environment:" + workflows.ImageEnvironment},
 				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request", prefix + main},
 			}},
 		} {
