@@ -122,7 +122,7 @@ deployment state decides whether it is verified. Exit codes: README, "Exit codes
 	root.SetErr(c.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
 	root.AddCommand(c.synthCmd(), c.previewCmd(), c.upCmd(), c.rollbackCmd(), c.historyCmd(),
-		c.statusCmd(), c.driftCmd(), c.workflowsCmd(), c.versionCmd())
+		c.metricsCmd(), c.statusCmd(), c.driftCmd(), c.workflowsCmd(), c.versionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
 }
@@ -139,4 +139,4 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 // verbs are the verbs the README documents, in its order.
-var verbs = []string{"synth", "preview", "up", "rollback", "history", "status", "drift", "workflows", "version", "completion"}
+var verbs = []string{"synth", "preview", "up", "rollback", "history", "metrics", "status", "drift", "workflows", "version", "completion"}

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/internal/notify"
 )
 
 // outcomeExit is the exit code of each deploy outcome: the one table the
@@ -52,8 +55,9 @@ func exitCode(k deploy.Kind) int {
 }
 
 // renderOutcome prints a deploy's outcome (what ECS said and the warnings
-// on stderr, the result on stdout), appends the job summary, and returns
-// the outcome's exit error.
+// on stderr, the result on stdout), appends the job summary (the phases'
+// gantt chart) and the service-url step output, posts the notification,
+// and returns the outcome's exit error.
 func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
 	if o.Diagnostics != nil {
 		printDiagnostics(c.Stderr, *o.Diagnostics)
@@ -69,13 +73,20 @@ func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
 	} else if reported {
 		printOutcome(c.Stdout, o)
 	}
-	if reported {
-		// A job summary that cannot be written is worth a warning, not the
-		// exit code of a failed deploy.
+	// The job summary, the step output and the notification are reports:
+	// one that cannot be made is worth a warning, not the exit code of a
+	// failed deploy.
+	if len(o.Phases) > 0 {
 		if err := c.appendStepSummary(deploySummaryMarkdown(o)); err != nil {
 			c.note("warning: %v", err)
 		}
 	}
+	if o.ServiceURL != "" {
+		if err := c.appendStepOutput("service-url", o.ServiceURL); err != nil {
+			c.note("warning: %v", err)
+		}
+	}
+	c.notify(o)
 	if o.Kind == deploy.Verified {
 		return nil
 	}
@@ -227,18 +238,79 @@ func duration(phases []deploy.Phase) string {
 	return phases[len(phases)-1].End.Sub(phases[0].Start).Round(time.Second).String()
 }
 
-func deploySummaryMarkdown(o deploy.Outcome) string {
-	status := "✅ verified: ECS runs it"
-	switch {
-	case o.Kind == deploy.RolledBackReconciled:
-		status = "❌ ECS rolled the deploy back; stack reconciled to `" + o.Reconciled + "`"
-	case o.Kind.RolledBack():
-		status = "❌ ECS rolled the deploy back"
-	case o.Kind == deploy.Unverified:
-		status = "⚠️ unverified: ECS did not confirm the rollout"
+// appendStepOutput appends name=value to $GITHUB_OUTPUT when set, as a
+// step's output: ${{ steps.<id>.outputs.<name> }}.
+func (c *Command) appendStepOutput(name, value string) error {
+	path := c.getenv("GITHUB_OUTPUT")
+	if path == "" {
+		return nil
 	}
-	return fmt.Sprintf("### slipway %s `%s` to %s\n%s\n\n| | |\n|---|---|\n| image | `%s` |\n| previous | `%s` |\n| task definition | `%s` |\n| duration | %s |\n| changes | %s |\n",
-		o.Verb, o.ImageTag[:7], o.Stack, status, o.ImageTag, firstNonEmpty(o.Previous, "none"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
+	if strings.ContainsAny(value, "\r\n") {
+		return fmt.Errorf("the step output %s is not written: its value has a line break", name)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing the step output %s: %w", name, err)
+	}
+	if _, err := io.WriteString(f, name+"="+value+"\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the step output %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// notified are the outcomes a webhook hears of: a deploy that ran and
+// was verified, rolled back by ECS, or failed. Refusals changed nothing,
+// a lock conflict ran nothing, and an interrupt has a person at the
+// controls.
+func notified(k deploy.Kind) bool {
+	switch k {
+	case deploy.Verified, deploy.Unverified, deploy.Failed, deploy.RollbackFailed, deploy.Stopped:
+		return true
+	}
+	return k.RolledBack()
+}
+
+// notify posts o to $SLIPWAY_WEBHOOK_URL when set and o is notified. A
+// post that fails only warns, without the URL (a secret).
+func (c *Command) notify(o deploy.Outcome) {
+	hook := c.getenv("SLIPWAY_WEBHOOK_URL")
+	if hook == "" || !notified(o.Kind) {
+		return
+	}
+	if err := (notify.Webhook{URL: hook}).Post(context.Background(), notification(o, c.runURL())); err != nil {
+		c.note("warning: the notification was not sent: %v", err)
+	}
+}
+
+// notification is the message about o: a one-line text for chat, and
+// the same facts as fields.
+func notification(o deploy.Outcome, runURL string) notify.Message {
+	icon := "❌"
+	switch {
+	case o.Kind == deploy.Verified:
+		icon = "✅"
+	case o.Kind == deploy.Unverified:
+		icon = "⚠️"
+	}
+	text := fmt.Sprintf("%s slipway %s %s to %s: %s in %s (previous %s)", icon, o.Verb, short7(o.ImageTag), o.Stack, o.Kind, duration(o.Phases), short7(o.Previous))
+	if runURL != "" {
+		text += " " + runURL
+	}
+	secs := 0.0
+	if len(o.Phases) > 0 {
+		secs = o.Phases[len(o.Phases)-1].End.Sub(o.Phases[0].Start).Seconds()
+	}
+	return notify.Message{Text: text, Stack: o.Stack, SHA: o.ImageTag, Previous: o.Previous, Outcome: string(o.Kind), DurationSeconds: secs, RunURL: runURL}
+}
+
+// runURL is the link to the GitHub Actions run, "" outside one.
+func (c *Command) runURL() string {
+	server, repo, id := c.getenv("GITHUB_SERVER_URL"), c.getenv("GITHUB_REPOSITORY"), c.getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || id == "" {
+		return ""
+	}
+	return strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
 }
 
 func firstNonEmpty(values ...string) string {

@@ -223,6 +223,8 @@ type Outcome struct {
 	// StoppedDeployment is the service deployment a rollback asked ECS to
 	// roll back while it was still in flight.
 	StoppedDeployment string `json:"stoppedDeployment,omitempty"`
+	// ServiceURL is the update's serviceUrl output: the environment's link.
+	ServiceURL string `json:"serviceUrl,omitempty"`
 	// VerdictSource is what ECS was asked for the verdict: the service
 	// deployment, or the deployments list where that API is unavailable.
 	VerdictSource string   `json:"verdictSource,omitempty"`
@@ -564,6 +566,7 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	d.phase(o, PhaseUpdate, start, "ok")
 	o.Changes = res.Counts
 	o.TaskDefinitionArn, _ = res.Outputs[contract.OutTaskDefinitionArn].(string)
+	o.ServiceURL, _ = res.Outputs[contract.OutServiceURL].(string)
 	if cloud == nil {
 		if cloud, err = d.cloudFor(ctx, res.Outputs); err != nil {
 			end(o, Unverified, err)
