@@ -150,5 +150,5 @@ const GitHubReadTokenSecret = "SLIPWAY_GITHUB_READ_TOKEN"
 // SLIPWAY_REPO_TOKEN is optional, read only when ToolRepository is set and
 // needed only when that repository is private.
 func Secrets() []string {
-	return []string{"PULUMI_CONFIG_PASSPHRASE", GitHubReadTokenSecret, "SLIPWAY_REPO_TOKEN"}
+	return []string{"PULUMI_CONFIG_PASSPHRASE", GitHubReadTokenSecret, "SLIPWAY_REPO_TOKEN", "SLIPWAY_WEBHOOK_URL"}
 }

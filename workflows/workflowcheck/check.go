@@ -41,7 +41,7 @@ var gateFiles = []string{"cd.yml", "rollback.yml"}
 func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
 
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
-var readOnlyVerbs = []string{"drift", "preview"}
+var readOnlyVerbs = []string{"drift", "metrics", "preview"}
 
 // imageJobVerbs are the deploy tool verbs the image-role job may run: the
 // workflow-integrity gate only.

@@ -67,7 +67,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 			"job preview, step 7 (Preview): run: contains a ${{ }} expression"},
 		{"input expression in run", "rollback.yml", `--to "$TARGET_SHA"`, `--to "${{ inputs.sha }}"`,
 			"job rollback, step 9 (Roll back): run: contains a ${{ }} expression"},
-		{"deploy without environment", "cd.yml", "timeout-minutes: 75\n    environment: production\n", "timeout-minutes: 75\n",
+		{"deploy without environment", "cd.yml", "    environment:\n      name: production\n      url: ${{ steps.deploy.outputs.service-url }}\n", "",
 			`job deploy: assumes the deploy role, so it needs environment: production (the role trusts that subject only), got ""`},
 		{"image with the preview role", "cd.yml", "role-to-assume: ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}", "role-to-assume: ${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}",
 			"job image: role-to-assume: want ${{ vars.SLIPWAY_IMAGE_ROLE_ARN }}"},
