@@ -1,6 +1,7 @@
 // Command deploy is the slipway deploy tool: synth, preview, up, rollback,
-// history, status and drift over the slipway Pulumi program, which it
-// injects into the tool (internal/cli imports no cloud provider).
+// history, status, drift, metrics and workflows over the slipway Pulumi
+// program, which it injects into the tool with the program's workflow
+// renderer and environments (internal/cli imports no cloud provider).
 package main
 
 import (
