@@ -473,6 +473,7 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"up", "--sha", shaA, "--verify-timeout", "0s"}, "--verify-timeout"},
 		{[]string{"up", "--sha", shaA, "--verify-timeout", "876000h"}, "up to 2h0m0s"},
 		{[]string{"rollback", "--deadline", "-1m"}, "--deadline -1m0s"},
+		{[]string{"up", "--sha", shaA, "--commit-time", "yesterday"}, `--commit-time "yesterday": want a time in RFC 3339`},
 		{[]string{"up", "--sha", strings.Repeat("f", 100000)}, `--sha: got "` + strings.Repeat("f", 77) + `..."`},
 		{[]string{"history", "--stack", ".."}, `stack "..": want a name`},
 		{[]string{"status", "--stack", "."}, `stack ".": want a name`},
@@ -707,5 +708,25 @@ func TestDriftReportsForeignBranchPolicies(t *testing.T) {
 	out, _ := w.mustRun(t, ExitDrift, "drift")
 	if !strings.Contains(out, `environment production allows branch "*"`) {
 		t.Errorf("drift does not name the foreign policy:\n%s", out)
+	}
+}
+
+// up --commit-time is recorded in history with the deploy, and deploy
+// metrics tells the lead time for changes from it.
+func TestCommitTimeGivesLeadTime(t *testing.T) {
+	w := newWorld(t)
+	w.push(shaA)
+	commit := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA, "--commit-time", commit.Format(time.RFC3339))
+	out, _ := w.mustRun(t, ExitOK, "metrics", "--output", "json")
+	var m struct {
+		LeadTimes             int
+		MedianLeadTimeSeconds float64
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if m.LeadTimes != 1 || m.MedianLeadTimeSeconds < 3600 || m.MedianLeadTimeSeconds > 3600+600 {
+		t.Errorf("metrics: %d lead times, median %.0f s; want 1, about an hour\n%s", m.LeadTimes, m.MedianLeadTimeSeconds, out)
 	}
 }

@@ -30,8 +30,8 @@ func (c *Command) metricsCmd() *cobra.Command {
 		Short: "delivery metrics from the stack's history: deploys a day, change failure rate, time to restore",
 		Long: `metrics reads the stack's history back to --since ago (and no further) and computes the
 deployment frequency, the change failure rate, the time to restore and the median deploy
-duration; the definitions are deploy.DeliveryMetrics'. Lead time for changes is not computed:
-history holds no commit times. It reads history only, like history.`,
+duration, and the lead time for changes of the deploys that recorded their commit's time
+(up --commit-time); the definitions are deploy.DeliveryMetrics'. It reads history only, like history.`,
 		Example: `  deploy metrics
   deploy metrics --since 168h --output json
   deploy metrics --summary    # also append the Markdown to $GITHUB_STEP_SUMMARY`,
@@ -59,6 +59,8 @@ type metricsJSON struct {
 	MedianTimeToRestoreSeconds  float64       `json:"medianTimeToRestoreSeconds"`
 	LongestTimeToRestoreSeconds float64       `json:"longestTimeToRestoreSeconds"`
 	MedianDeployDurationSeconds float64       `json:"medianDeployDurationSeconds"`
+	LeadTimes                   int           `json:"leadTimes"`
+	MedianLeadTimeSeconds       float64       `json:"medianLeadTimeSeconds"`
 	Failures                    []failureJSON `json:"failures"`
 }
 
@@ -107,7 +109,8 @@ func toMetricsJSON(stack string, m deploy.DeliveryMetrics) metricsJSON {
 		Deploys: m.Deploys, RolledBackByECS: m.RolledBackByECS, DeploysPerDay: m.DeploysPerDay, FailedChanges: m.FailedChanges,
 		ChangeFailureRate: m.ChangeFailureRate, Restored: m.Restored, Unrestored: m.Unrestored,
 		MedianTimeToRestoreSeconds: m.MedianTimeToRestore.Seconds(), LongestTimeToRestoreSeconds: m.LongestTimeToRestore.Seconds(),
-		MedianDeployDurationSeconds: m.MedianDeployDuration.Seconds(), Failures: []failureJSON{}}
+		MedianDeployDurationSeconds: m.MedianDeployDuration.Seconds(), LeadTimes: m.LeadTimes, MedianLeadTimeSeconds: m.MedianLeadTime.Seconds(),
+		Failures: []failureJSON{}}
 	for _, f := range m.Failures {
 		r := failureJSON{Version: f.Version, SHA: f.SHA, Start: f.Start.UTC().Format(time.RFC3339), By: f.By, TimeToRestoreSeconds: f.TimeToRestore().Seconds()}
 		if !f.Restored.IsZero() {
@@ -134,8 +137,16 @@ func metricLines(m deploy.DeliveryMetrics) [][2]string {
 		{"change failure rate", fmt.Sprintf("%.1f%% (%d failed of %d)", 100*m.ChangeFailureRate, m.FailedChanges, m.Deploys)},
 		{"time to restore", restore},
 		{"median deploy duration", round(m.MedianDeployDuration)},
-		{"lead time for changes", "not computed (history holds no commit times)"},
+		{"lead time for changes", leadTime(m)},
 	}
+}
+
+// leadTime is the median lead time, or why there is none.
+func leadTime(m deploy.DeliveryMetrics) string {
+	if m.LeadTimes == 0 {
+		return "not computed (no deploy in the window recorded its commit's time: up --commit-time)"
+	}
+	return fmt.Sprintf("median %s (%d deploys of a commit)", round(m.MedianLeadTime), m.LeadTimes)
 }
 
 // window is the window's length and bounds, on one line.

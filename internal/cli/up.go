@@ -19,6 +19,7 @@ type UpOptions struct {
 	All              bool
 	Force            bool
 	GitHubBypass     bool
+	CommitTime       string
 	AllowDestructive []string
 	VerifyTimeout    time.Duration
 	Deadline         time.Duration
@@ -43,6 +44,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
+	cmd.Flags().StringVar(&o.CommitTime, "commit-time", "", "when the commit was made (RFC 3339, e.g. git show -s --format=%cI): history records it, for deploy metrics' lead time")
 	cmd.Flags().BoolVar(&o.GitHubBypass, "github-bypass", false, "with --all: the GitHub token may bypass the default branch's rules that require pull requests (its identity is on their bypass list)")
 	cmd.Flags().StringArrayVar(&o.AllowDestructive, "allow-destructive", nil, "with --all: the URN of a stateful resource the update may replace or delete (repeat for each)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "deploy although ECS runs something other than history's current SHA, or the SHA is older than the current deploy or was rolled back by ECS")
@@ -58,6 +60,11 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if err := checkSHA("--sha", o.SHA); err != nil {
 			return err
 		}
+		if o.CommitTime != "" {
+			if _, err := time.Parse(time.RFC3339, o.CommitTime); err != nil {
+				return badInput("--commit-time %q: want a time in RFC 3339 such as 2026-12-01T10:00:00Z (git show -s --format=%%cI)", clip(o.CommitTime))
+			}
+		}
 		if o.GitHubBypass && !o.All {
 			return badInput("--github-bypass without --all: only an up --all commits workflow files")
 		}
@@ -70,6 +77,12 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		return err
 	}
 	defer session.Close()
+	if o.CommitTime != "" {
+		t, _ := time.Parse(time.RFC3339, o.CommitTime)
+		if err := session.SetCommitTime(ctx, t); err != nil {
+			return err
+		}
+	}
 	permanent, secrets := stackFacts(o.config)
 	var blockers []string
 	if o.All && !o.GitHubBypass {

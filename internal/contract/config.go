@@ -39,6 +39,7 @@ const (
 	KeyOIDCProviderArn     = "oidcProviderArn"
 	KeyOIDCSubjectTemplate = "oidcSubjectTemplate"
 	KeyRustToolchain       = "rustToolchain"
+	KeyCommitTime          = "commitTime"
 	KeyCertificateArn      = "certificateArn"
 	KeyStateBucket         = "stateBucket"
 	KeyBackendURL          = "backendUrl"
@@ -102,6 +103,7 @@ var Keys = []Key{
 	{KeyVpcID, "string", false, "", "Existing VPC to use (with albSubnetIds and taskSubnetIds); empty creates a new VPC with public subnets (load balancer, NAT) and private subnets (tasks) in each zone."},
 	{KeyAvailabilityZones, "array", false, "[]", "Two or three zones for a new VPC; empty means <region>a and <region>b."},
 	{KeyOIDCProviderArn, "string", false, "", "ARN of the account's existing GitHub OIDC provider (one per account); empty creates it."},
+	{KeyCommitTime, "string", false, "", "When the deployed commit was made (RFC 3339); set per deploy by the deploy tool (up --commit-time, CD passes the pushed commit's time), never committed: history then holds each deploy's lead time for changes."},
 	{KeyRustToolchain, "string", false, "1.95.0", "The Rust release (x.y.z) the CI and CD workflows build and test the application with; a release, not a channel, so that a new Rust release changes nothing until this is raised."},
 	{KeyOIDCSubjectTemplate, "boolean", false, "true", "Manage the application repository's OIDC subject template (claims repo, context, ref) so that every subject names its ref and the CI roles trust main and pull request merge refs only; false keeps GitHub's default subjects (for a repository whose template is managed elsewhere)."},
 	{KeyCertificateArn, "string", false, "", "ACM certificate ARN; when set, adds an HTTPS listener and redirects HTTP to it."},
@@ -155,6 +157,7 @@ type Config struct {
 	OIDCProviderArn     string
 	OIDCSubjectTemplate bool   // the stack sets the repository's OIDC subject template (repo, context, ref)
 	RustToolchain       string // the application's Rust release
+	CommitTime          string // the deployed commit's time (RFC 3339), "" when not given
 	CertificateArn      string
 	StateBucket         string // from stateBucket, or the bucket of an s3:// backendUrl
 	StatePrefix         string // the path of an s3:// backendUrl ("" for the bucket's root)
@@ -231,6 +234,7 @@ type Lookup func(key string) (value string, ok bool)
 var (
 	shaPattern         = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	rustReleasePattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	rfc3339Pattern     = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
 	namePattern        = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 	ghNamePattern      = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 	ghRepoPattern      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
@@ -408,6 +412,7 @@ func Parse(get Lookup) (Config, error) {
 		OIDCProviderArn:     p.str(KeyOIDCProviderArn, oidcArnPattern, false, "the ARN of the GitHub OIDC provider (arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"),
 		OIDCSubjectTemplate: p.boolean(KeyOIDCSubjectTemplate),
 		RustToolchain:       p.str(KeyRustToolchain, rustReleasePattern, true, "a Rust release x.y.z such as 1.95.0 (not a channel such as stable)"),
+		CommitTime:          p.str(KeyCommitTime, rfc3339Pattern, false, "a time in RFC 3339 such as 2026-12-01T10:00:00Z (the tool sets it with up --commit-time)"),
 		CertificateArn:      p.str(KeyCertificateArn, certificatePattern, false, "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
 		StateBucket:         p.str(KeyStateBucket, bucketPattern, false, "an S3 bucket name (no s3:// prefix)"),
 		BackendURL:          p.str(KeyBackendURL, backendPattern, false, "an S3 backend URL such as s3://bucket/prefix?region=us-east-1 (the CI roles reach the state through S3 only)"),

@@ -19,13 +19,14 @@ import (
 
 // Update is one entry of the stack's history.
 type Update struct {
-	Version  int
-	Kind     string // update, preview, refresh, destroy, ...
-	Result   string // succeeded, failed, in-progress
-	Start    time.Time
-	End      time.Time // zero while in progress
-	Message  string
-	ImageTag string // the image SHA the update ran with
+	Version    int
+	Kind       string // update, preview, refresh, destroy, ...
+	Result     string // succeeded, failed, in-progress
+	Start      time.Time
+	End        time.Time // zero while in progress
+	Message    string
+	ImageTag   string    // the image SHA the update ran with
+	CommitTime time.Time // when the deployed commit was made, when the deploy recorded it
 }
 
 // Duration is how long the update ran (0 while in progress).
@@ -100,6 +101,9 @@ func toUpdates(hist []auto.UpdateSummary, imageTagKey string) []Update {
 		}
 		if v, ok := h.Config[imageTagKey]; ok {
 			u.ImageTag = v.Value
+		}
+		if v, ok := h.Config[contract.Project+":"+contract.KeyCommitTime]; ok {
+			u.CommitTime, _ = time.Parse(time.RFC3339, v.Value)
 		}
 		out = append(out, u)
 	}

@@ -33,10 +33,13 @@ import (
 //   - MedianDeployDuration: the median of the deploys' engine update
 //     durations as history records them (start to end of the update; the
 //     tool's own wait for ECS after it is not in history).
+//   - Lead time for changes: for each deploy of a SHA by up (message
+//     "deploy <sha>") that really ran and recorded its commit's time
+//     (slipway:commitTime, which CD passes with up --commit-time), from
+//     that time to the end of the deploy's update; MedianLeadTime of them,
+//     LeadTimes counts them (rollbacks and reconciles are no changes).
 //
-// A median of an even count is the mean of the middle two. Lead time for
-// changes (commit to deploy) is not computed: history holds no commit
-// times.
+// A median of an even count is the mean of the middle two.
 type DeliveryMetrics struct {
 	Since, Until         time.Time
 	Deploys              int
@@ -49,6 +52,8 @@ type DeliveryMetrics struct {
 	MedianTimeToRestore  time.Duration
 	LongestTimeToRestore time.Duration
 	MedianDeployDuration time.Duration
+	LeadTimes            int
+	MedianLeadTime       time.Duration
 	Failures             []FailedChange
 }
 
@@ -89,13 +94,16 @@ func Metrics(updates []Update, since, now time.Time) DeliveryMetrics {
 		}
 	}
 	slices.Reverse(deploys)
-	var durations, restores []time.Duration
+	var durations, restores, leads []time.Duration
 	for i, d := range deploys {
 		if d.u.Start.Before(since) || d.u.Start.After(now) {
 			continue
 		}
 		m.Deploys++
 		durations = append(durations, d.u.Duration())
+		if d.ran && !d.u.CommitTime.IsZero() && !d.u.End.IsZero() && claim(d.u).Kind == contract.Deploy {
+			leads = append(leads, d.u.End.Sub(d.u.CommitTime))
+		}
 		next := slices.IndexFunc(deploys[i+1:], func(n deployed) bool { return n.ran })
 		f := FailedChange{Version: d.u.Version, SHA: d.u.ImageTag, Start: d.u.Start}
 		switch {
@@ -122,6 +130,7 @@ func Metrics(updates []Update, since, now time.Time) DeliveryMetrics {
 		m.ChangeFailureRate = float64(m.FailedChanges) / float64(m.Deploys)
 	}
 	m.MedianTimeToRestore, m.MedianDeployDuration = median(restores), median(durations)
+	m.LeadTimes, m.MedianLeadTime = len(leads), median(leads)
 	if len(restores) > 0 {
 		m.LongestTimeToRestore = slices.Max(restores)
 	}

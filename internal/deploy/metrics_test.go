@@ -147,3 +147,29 @@ func TestWindowStopsAtSince(t *testing.T) {
 		t.Errorf("Window read %d pages, want 1", src.reads)
 	}
 }
+
+// Lead time for changes: from the recorded commit time to the end of the
+// deploy's update, for deploys by up that really ran; rollbacks,
+// reconciles, deploys ECS rolled back and deploys without a commit time
+// do not count.
+func TestMetricsLeadTime(t *testing.T) {
+	day := func(h, m int) time.Time { return time.Date(2024, 5, 1, h, m, 0, 0, time.UTC) }
+	up := func(v int, sha string, start time.Time, commit time.Time, m contract.Message) Update {
+		return Update{Version: v, Kind: "update", Result: "succeeded", ImageTag: sha, Start: start, End: start.Add(5 * time.Minute), Message: m.String(), CommitTime: commit}
+	}
+	a, b, c := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	hist := []Update{ // newest first
+		up(5, a, day(15, 0), day(14, 0), contract.RollbackMessage(a, c)),
+		up(4, c, day(13, 0), day(12, 0), contract.DeployMessage(c)),
+		up(3, b, day(12, 0), day(11, 0), contract.ReconcileMessage(b, c)),
+		up(2, c, day(11, 0), day(10, 0), contract.RejectedMessage(c)),
+		up(1, c, day(10, 0), day(9, 0), contract.DeployMessage(c)),
+		up(0, b, day(8, 0), time.Time{}, contract.DeployMessage(b)),
+	}
+	m := Metrics(hist, day(0, 0), day(23, 0))
+	// Counted: version 4 only (1h5m): 1 was rolled back by ECS, 0 has no
+	// commit time, 3 and 5 are a reconcile and a rollback.
+	if m.LeadTimes != 1 || m.MedianLeadTime != time.Hour+5*time.Minute {
+		t.Errorf("lead times %d, median %s; want 1, 1h5m0s", m.LeadTimes, m.MedianLeadTime)
+	}
+}

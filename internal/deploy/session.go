@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/pins"
 )
 
@@ -128,6 +130,14 @@ func (s *Session) prepare(ctx context.Context, sha string) error {
 		s.pluginsReady = true
 	}
 	return nil
+}
+
+// SetCommitTime records, in the session's private copy of the stack file,
+// when the commit being deployed was made: every update of the session
+// then carries it in history (as its config), and the lead time for
+// changes can be told from it. The program reads no value from it.
+func (s *Session) SetCommitTime(ctx context.Context, t time.Time) error {
+	return s.stack.SetConfig(ctx, contract.Project+":"+contract.KeyCommitTime, auto.ConfigValue{Value: t.UTC().Format(time.RFC3339)})
 }
 
 // EnsurePlugins installs the pinned provider plugins that are missing.

@@ -113,7 +113,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`job deploy, step 8 (Deploy): runs the deploy tool without exec as the script's last command`},
 		{"rollback run, then a command", "rollback.yml", `"${to[@]}"` + "\n", `"${to[@]}"` + "\n          echo done\n",
 			`job rollback, step 9 (Roll back): runs the deploy tool without exec as the script's last command`},
-		{"exec in a pipeline", "cd.yml", "--deadline 60m\n", "--deadline 60m | tee log\n",
+		{"exec in a pipeline", "cd.yml", `--commit-time "$COMMIT_TIME"}` + "\n", `--commit-time "$COMMIT_TIME"} | tee log` + "\n",
 			`job deploy, step 8 (Deploy): runs the deploy tool without exec as the script's last command`},
 		{"exec in the background", "drift.yml", `--stack "$SLIPWAY_STACK"` + "\n", `--stack "$SLIPWAY_STACK" &` + "\n",
 			`runs the deploy tool without exec as the script's last command`},
