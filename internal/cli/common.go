@@ -44,11 +44,11 @@ func commonFlags(cmd *cobra.Command, o *CommonOptions) {
 
 func (o CommonOptions) validate(getenv func(string) string) error {
 	if o.Output != "table" && o.Output != "json" {
-		return badInput("--output %q: want table or json", clip(o.Output))
+		return badInput("--output %q: want table or json", contract.Clip(o.Output))
 	}
 	for _, b := range []struct{ where, url string }{{"--backend", o.Backend}, {"PULUMI_BACKEND_URL", getenv("PULUMI_BACKEND_URL")}} {
 		if strings.HasPrefix(strings.ToLower(b.url), "http://") {
-			return badInput("%s %q: the state (and the config passphrase's work) would cross the network in the clear; use https://, s3:// or file://", b.where, clip(b.url))
+			return badInput("%s %q: the state (and the config passphrase's work) would cross the network in the clear; use https://, s3:// or file://", b.where, contract.Clip(b.url))
 		}
 	}
 	return nil
@@ -57,18 +57,9 @@ func (o CommonOptions) validate(getenv func(string) string) error {
 // checkSHA checks a SHA flag: the full 40-hex commit SHA.
 func checkSHA(flag, sha string) error {
 	if err := contract.ValidateSHA(sha); err != nil {
-		return badInput("%s: %v", flag, contract.ValidateSHA(clip(sha)))
+		return badInput("%s: %v", flag, contract.ValidateSHA(contract.Clip(sha)))
 	}
 	return nil
-}
-
-// clip cuts echoed input to about 80 characters: a pasted log or a
-// megabyte argument is not repeated back.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:77] + "..."
-	}
-	return s
 }
 
 // begin checks a stack verb's flags (the common ones, then the verb's own

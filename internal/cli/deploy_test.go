@@ -487,7 +487,7 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"status", "--dir", "/nonexistent-slipway"}, "no Pulumi.yaml"},
 	}
 	for _, tt := range tests {
-		t.Run(clip(strings.Join(tt.args, " ")), func(t *testing.T) {
+		t.Run(contract.Clip(strings.Join(tt.args, " ")), func(t *testing.T) {
 			code, _, errs := run(t, tt.args...)
 			if code != ExitBadInput || !strings.Contains(errs, tt.want) {
 				t.Errorf("exit %d stderr %q, want %d and %q", code, tail(errs), ExitBadInput, tt.want)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,7 +115,7 @@ func explain(o deploy.Outcome) string {
 		for _, ch := range o.Platform {
 			fmt.Fprintf(&b, "  %-18s %s %s\n", ch.Op, ch.Type, ch.Name)
 		}
-		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", o.Stack, firstNonEmpty(o.Previous, o.ImageTag))
+		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", o.Stack, cmp.Or(o.Previous, o.ImageTag))
 		return b.String()
 	case deploy.RefusedNoImage:
 		return "refused before touching anything: " + o.Error
@@ -142,7 +143,7 @@ func explain(o deploy.Outcome) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "refused before touching anything: %s:\n", o.Error)
 		for _, ch := range o.Destructive {
-			fmt.Fprintf(&b, "  %-18s %s (forced by: %s)\n", ch.Op, ch.URN, firstNonEmpty(strings.Join(ch.Keys, ", "), "the engine does not say"))
+			fmt.Fprintf(&b, "  %-18s %s (forced by: %s)\n", ch.Op, ch.URN, cmp.Or(strings.Join(ch.Keys, ", "), "the engine does not say"))
 		}
 		b.WriteString("If that is intended (and the data is backed up), name each: --allow-destructive <URN>; a protected resource also needs pulumi state unprotect <URN> first")
 		return b.String()
@@ -227,7 +228,7 @@ func state(o deploy.Outcome) string {
 
 func printOutcome(w io.Writer, o deploy.Outcome) {
 	fmt.Fprintf(w, "stack %s: %s\n  image      %s\n  previous   %s\n  task def   %s\n  duration   %s\n  changes    %s\n",
-		o.Stack, state(o), o.ImageTag, firstNonEmpty(o.Previous, "(none)"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
+		o.Stack, state(o), o.ImageTag, cmp.Or(o.Previous, "(none)"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
 }
 
 // duration is the time from the first phase's start to the last's end.
@@ -311,13 +312,4 @@ func (c *Command) runURL() string {
 		return ""
 	}
 	return strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func (c *Command) status(ctx context.Context, o StatusOptions) error {
 	} else {
 		w := c.Stdout
 		fmt.Fprintf(w, "stack %s: %s/%s\n  stack image   %s\n  stack taskdef %s\n  running image %s\n  tasks         %d running / %d desired\ndeployments:\n",
-			o.Stack, r.Cluster, r.Service, r.ImageTag, r.TaskDefinitionArn, firstNonEmpty(r.RunningImage, "(unknown)"), r.Running, r.Desired)
+			o.Stack, r.Cluster, r.Service, r.ImageTag, r.TaskDefinitionArn, cmp.Or(r.RunningImage, "(unknown)"), r.Running, r.Desired)
 		for _, d := range r.Deployments {
 			fmt.Fprintf(w, "  %-8s %-12s %s  %d/%d running  %s\n", d.Status, d.RolloutState, shortArn(d.TaskDefinition), d.Running, d.Desired, d.RolloutStateReason)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -29,8 +30,8 @@ func deploySummaryMarkdown(o deploy.Outcome) string {
 	}
 	b.WriteString("\n| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| outcome | `%s` |\n", o.Kind)
-	fmt.Fprintf(&b, "| image | %s |\n", code(firstNonEmpty(o.ImageTag, "none")))
-	fmt.Fprintf(&b, "| previous | %s |\n", code(firstNonEmpty(o.Previous, "none")))
+	fmt.Fprintf(&b, "| image | %s |\n", code(cmp.Or(o.ImageTag, "none")))
+	fmt.Fprintf(&b, "| previous | %s |\n", code(cmp.Or(o.Previous, "none")))
 	if o.Reconciled != "" {
 		fmt.Fprintf(&b, "| reconciled to | %s |\n", code(o.Reconciled))
 	}

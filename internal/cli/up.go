@@ -62,7 +62,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		}
 		if o.CommitTime != "" {
 			if _, err := time.Parse(time.RFC3339, o.CommitTime); err != nil {
-				return badInput("--commit-time %q: want a time in RFC 3339 such as 2026-12-01T10:00:00Z (git show -s --format=%%cI)", clip(o.CommitTime))
+				return badInput("--commit-time %q: want a time in RFC 3339 such as 2026-12-01T10:00:00Z (git show -s --format=%%cI)", contract.Clip(o.CommitTime))
 			}
 		}
 		if o.GitHubBypass && !o.All {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +71,7 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	if err != nil {
 		return err
 	}
-	repo := firstNonEmpty(o.RepoDir, c.getenv("GITHUB_WORKSPACE"), ".")
+	repo := cmp.Or(o.RepoDir, c.getenv("GITHUB_WORKSPACE"), ".")
 	var differ []string
 	for _, f := range files {
 		got, err := os.ReadFile(filepath.Join(repo, f.Path))

@@ -35,3 +35,12 @@ const DeployedTagPrefix = "deployed-"
 // DefaultBranch is the application repository's branch CD deploys from;
 // the program commits the workflow files to it.
 const DefaultBranch = "main"
+
+// Clip cuts text echoed back in an error to about 80 characters: a pasted
+// log or a megabyte argument is not repeated back.
+func Clip(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}

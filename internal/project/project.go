@@ -16,6 +16,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // File is the project file's name.
@@ -92,17 +94,9 @@ var stackName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 // would also name a folder above or the folder itself ("..", ".").
 func CheckStackName(stack string) error {
 	if !stackName.MatchString(stack) || strings.Trim(stack, ".") == "" {
-		return fmt.Errorf("stack %q: want a name of letters, digits, '-', '_' or '.', not only dots", clip(stack))
+		return fmt.Errorf("stack %q: want a name of letters, digits, '-', '_' or '.', not only dots", contract.Clip(stack))
 	}
 	return nil
-}
-
-// clip cuts echoed input to about 80 characters.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:77] + "..."
-	}
-	return s
 }
 
 // StackFile is the path of the stack's config file.
@@ -192,10 +186,10 @@ func (p *Project) duplicateKeys(path string, b []byte) error {
 			}
 			key, err := config.ParseKey(name)
 			if err != nil {
-				return fmt.Errorf("%s line %d: config key %q: %w", path, k.Line, clip(k.Value), err)
+				return fmt.Errorf("%s line %d: config key %q: %w", path, k.Line, contract.Clip(k.Value), err)
 			}
 			if first, dup := seen[key.String()]; dup {
-				errs = append(errs, fmt.Errorf("%s lines %d and %d: %q and %q both set %s (the engine would use one of them at random): keep one", path, first.Line, k.Line, clip(first.Value), clip(k.Value), key))
+				errs = append(errs, fmt.Errorf("%s lines %d and %d: %q and %q both set %s (the engine would use one of them at random): keep one", path, first.Line, k.Line, contract.Clip(first.Value), contract.Clip(k.Value), key))
 				continue
 			}
 			seen[key.String()] = k
