@@ -30,8 +30,9 @@ type CommonOptions struct {
 	// rollback, drift): their stack config is checked before the stack
 	// is opened. history and status only read the stack.
 	runsProgram bool
-	// config is the stack's config as the engine reads it, once read.
-	config map[string]string
+	// cfg is the stack's config, parsed (with a placeholder image tag),
+	// once stackOptions checked it for a verb that runs the program.
+	cfg contract.Config
 }
 
 func commonFlags(cmd *cobra.Command, o *CommonOptions) {
@@ -116,21 +117,26 @@ func placeholderKeys(config map[string]string) []string {
 // validateConfig checks the stack's config, all but the image tag, which
 // each verb checks where it gets it (--sha, --to, or the stack's history):
 // bad config, or config still holding an example value, is bad input.
-func validateConfig(stack string, config map[string]string) error {
-	cfg := map[string]string{imageTagKey(): strings.Repeat("0", 40)}
+func validateConfig(stack string, config map[string]string) (contract.Config, error) {
+	with := map[string]string{imageTagKey(): zeroSHA}
 	for k, v := range config {
 		if k != imageTagKey() {
-			cfg[k] = v
+			with[k] = v
 		}
 	}
-	if _, err := contract.ParseMap(cfg); err != nil {
-		return badInput("stack %s: %v", stack, err)
+	cfg, err := contract.ParseMap(with)
+	if err != nil {
+		return contract.Config{}, badInput("stack %s: %v", stack, err)
 	}
 	if keys := placeholderKeys(config); len(keys) > 0 {
-		return badInput("stack %s: %s still hold the example values of Pulumi.prod.yaml: set your application repository, state bucket and slipway commit (README, bootstrap step 2)", stack, strings.Join(keys, ", "))
+		return contract.Config{}, badInput("stack %s: %s still hold the example values of Pulumi.prod.yaml: set your application repository, state bucket and slipway commit (README, bootstrap step 2)", stack, strings.Join(keys, ", "))
 	}
-	return nil
+	return cfg, nil
 }
+
+// zeroSHA is a valid image SHA for what does not depend on it: the
+// workflow files, and the checks of the rest of the config.
+const zeroSHA = "0000000000000000000000000000000000000000"
 
 // stackOptions checks the flags and finds the project and the stack's
 // config, checking the config for the verbs that run the program. Engine
@@ -154,11 +160,10 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 		return deploy.Options{}, badInput("%v", err)
 	}
 	if o.runsProgram {
-		if err := validateConfig(o.Stack, config); err != nil {
+		if o.cfg, err = validateConfig(o.Stack, config); err != nil {
 			return deploy.Options{}, err
 		}
 	}
-	o.config = config
 	if c.Program == nil {
 		return deploy.Options{}, errors.New("no Pulumi program to run (cmd/deploy passes infra.Program)")
 	}

@@ -48,7 +48,7 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 	if err != nil {
 		return stackError(err)
 	}
-	policies := c.foreignPolicies(ctx, o.config)
+	policies := c.foreignPolicies(ctx, o.cfg)
 	drifted := plan.HasChanges() || len(policies) > 0
 	if o.Output == "json" {
 		if err := writeJSON(c.Stdout, map[string]interface{}{"stack": o.Stack, "imageTag": sha, "drifted": drifted, "changes": nonNil(plan.Changes), "branchPolicies": nonNilStrings(policies)}); err != nil {
@@ -75,7 +75,7 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 // foreignPolicies are the deployment branch policies of the environments
 // the roles trust (Command.Environments) other than the default branch,
 // read live from GitHub with $GITHUB_TOKEN; without one it warns.
-func (c *Command) foreignPolicies(ctx context.Context, config map[string]string) []string {
+func (c *Command) foreignPolicies(ctx context.Context, cfg contract.Config) []string {
 	token := c.getenv("GITHUB_TOKEN")
 	if len(c.Environments) == 0 {
 		return nil
@@ -84,7 +84,7 @@ func (c *Command) foreignPolicies(ctx context.Context, config map[string]string)
 		c.note("warning: GITHUB_TOKEN is not set, so the environments' deployment branch policies are not checked")
 		return nil
 	}
-	repo := config[contract.Project+":"+contract.KeyGitHubOwner] + "/" + config[contract.Project+":"+contract.KeyGitHubRepo]
+	repo := cfg.GitHubOwner + "/" + cfg.GitHubRepo
 	var all []string
 	for _, env := range c.Environments {
 		p, err := ghrules.ForeignBranchPolicies(ctx, c.getenv("GITHUB_API_URL"), token, repo, env, contract.DefaultBranch)

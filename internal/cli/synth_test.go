@@ -155,7 +155,7 @@ func TestPlaceholdersAreProdExamples(t *testing.T) {
 		}
 	}
 	var in inputError
-	if err := validateConfig("prod", prod); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") {
+	if _, err := validateConfig("prod", prod); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") {
 		t.Errorf("validateConfig(Pulumi.prod.yaml) = %v, want bad input naming slipway:githubOwner", err)
 	}
 }

@@ -83,14 +83,13 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 			return err
 		}
 	}
-	permanent, secrets := stackFacts(o.config)
 	var blockers []string
 	if o.All && !o.GitHubBypass {
-		blockers = c.commitBlockers(ctx, o.config)
+		blockers = c.commitBlockers(ctx, o.cfg)
 	}
 	out := c.deployer(session).Up(ctx, deploy.UpRequest{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
-		AllowDestructive: o.AllowDestructive, Permanent: permanent, Secrets: secrets, CommitBlockers: blockers,
+		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, CommitBlockers: blockers,
 	})
 	return c.renderOutcome(o.Output, out)
 }
@@ -147,30 +146,19 @@ func openCloud(ctx context.Context, region string) (deploy.Cloud, error) {
 	return awsx.New(ctx, region)
 }
 
-// stackFacts are what a deploy checks of the stack's config: the names
-// of the resources a rename would replace (see deploy.Request.Permanent)
-// and the secrets the task reads.
-func stackFacts(config map[string]string) (map[string]string, []contract.SecretRef) {
-	with := map[string]string{imageTagKey(): zeroSHA}
-	for k, v := range config {
-		if k != imageTagKey() {
-			with[k] = v
-		}
-	}
-	cfg, err := contract.ParseMap(with)
-	if err != nil {
-		return nil, nil // validated before the stack was opened
-	}
-	return map[string]string{contract.OutServiceName: cfg.ServiceName, contract.OutClusterName: cfg.ClusterName}, cfg.Secrets
+// permanentNames are the names of the resources a rename would replace,
+// as the stack's config gives them (see deploy.Request.Permanent).
+func permanentNames(cfg contract.Config) map[string]string {
+	return map[string]string{contract.OutServiceName: cfg.ServiceName, contract.OutClusterName: cfg.ClusterName}
 }
 
 // commitBlockers asks GitHub (with $GITHUB_TOKEN, the token the github
 // provider uses when the stack sets none) which rules of the default
 // branch would refuse the program's commit of the workflow files. Without
 // a token, or when GitHub cannot say, it warns and lets the update go on.
-func (c *Command) commitBlockers(ctx context.Context, config map[string]string) []string {
+func (c *Command) commitBlockers(ctx context.Context, cfg contract.Config) []string {
 	token := c.getenv("GITHUB_TOKEN")
-	repo := config[contract.Project+":"+contract.KeyGitHubOwner] + "/" + config[contract.Project+":"+contract.KeyGitHubRepo]
+	repo := cfg.GitHubOwner + "/" + cfg.GitHubRepo
 	if token == "" {
 		c.note("warning: GITHUB_TOKEN is not set, so whether %s's %s accepts the workflow files' commit is not checked", repo, contract.DefaultBranch)
 		return nil

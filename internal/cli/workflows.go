@@ -58,14 +58,10 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	if err := validateConfig(o.Stack, config); err != nil {
-		return err
-	}
-	// The files never depend on the image SHA; any valid one renders them.
-	config[imageTagKey()] = zeroSHA
-	cfg, err := contract.ParseMap(config)
+	// The files never depend on the image SHA: the placeholder renders them.
+	cfg, err := validateConfig(o.Stack, config)
 	if err != nil {
-		return badInput("stack %s: %v", o.Stack, err)
+		return err
 	}
 	files, err := c.Workflows(cfg, o.Stack)
 	if err != nil {
@@ -90,9 +86,6 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	fmt.Fprintf(c.Stdout, "the %d workflow files in %s are exactly what stack %s renders\n", len(files), repo, o.Stack)
 	return nil
 }
-
-// zeroSHA is a valid image SHA for renders that do not depend on it.
-const zeroSHA = "0000000000000000000000000000000000000000"
 
 // RenderWorkflows renders the workflow files as the program does.
 type RenderWorkflows func(cfg contract.Config, stack string) ([]workflows.File, error)
