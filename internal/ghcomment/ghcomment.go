@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/google/go-github/v75/github"
+
+	"github.com/slipway-dev/slipway/internal/ghapi"
 )
 
 // MaxBody is GitHub's limit on a comment's length (65,536 characters),
@@ -51,11 +51,11 @@ func (c *Client) Upsert(ctx context.Context, pr int, marker, body string, create
 	if c.Token == "" || c.Repo == "" {
 		return Skipped, errors.New("commenting needs GITHUB_TOKEN and GITHUB_REPOSITORY (set in GitHub Actions; the job needs permissions: pull-requests: write)")
 	}
-	owner, repo, ok := strings.Cut(c.Repo, "/")
-	if !ok {
-		return Skipped, fmt.Errorf("GITHUB_REPOSITORY %q: want owner/name", c.Repo)
+	owner, repo, err := ghapi.Repo(c.Repo)
+	if err != nil {
+		return Skipped, fmt.Errorf("GITHUB_REPOSITORY: %w", err)
 	}
-	gh, err := c.client()
+	gh, err := ghapi.New(c.BaseURL, c.Token, c.HTTP)
 	if err != nil {
 		return Skipped, err
 	}
@@ -84,25 +84,6 @@ func (c *Client) Upsert(ctx context.Context, pr int, marker, body string, create
 		return Skipped, fmt.Errorf("GitHub: commenting on pull request %d: %w", pr, err)
 	}
 	return Created, nil
-}
-
-// client is a go-github client on BaseURL with the token.
-func (c *Client) client() (*github.Client, error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	gh := github.NewClient(hc).WithAuthToken(c.Token)
-	if c.BaseURL != "" {
-		// $GITHUB_API_URL is the API's root (https://api.github.com, or
-		// https://HOST/api/v3 on GitHub Enterprise Server).
-		u, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + "/")
-		if err != nil {
-			return nil, fmt.Errorf("GITHUB_API_URL %q: %w", c.BaseURL, err)
-		}
-		gh.BaseURL = u
-	}
-	return gh, nil
 }
 
 // identity is the login the token writes comments as: its user's, or the

@@ -11,11 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/google/go-github/v75/github"
+
+	"github.com/slipway-dev/slipway/internal/ghapi"
 )
 
 // DirectCommitBlockers lists what would refuse a direct commit to branch
@@ -24,11 +23,11 @@ import (
 // reviews or checks. Bypass lists are not visible to the API, so a blocker
 // may not apply to the token's identity. baseURL "" is api.github.com.
 func DirectCommitBlockers(ctx context.Context, baseURL, token, repo, branch string) ([]string, error) {
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok {
-		return nil, fmt.Errorf("repository %q: want owner/name", repo)
+	owner, name, err := ghapi.Repo(repo)
+	if err != nil {
+		return nil, err
 	}
-	gh, err := client(baseURL, token)
+	gh, err := ghapi.New(baseURL, token, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +67,11 @@ func DirectCommitBlockers(ctx context.Context, baseURL, token, repo, branch stri
 // trusts it, run from another ref. A missing environment is reported
 // too: GitHub creates one without rules when a job names it.
 func ForeignBranchPolicies(ctx context.Context, baseURL, token, repo, env, branch string) ([]string, error) {
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok {
-		return nil, fmt.Errorf("repository %q: want owner/name", repo)
+	owner, name, err := ghapi.Repo(repo)
+	if err != nil {
+		return nil, err
 	}
-	gh, err := client(baseURL, token)
+	gh, err := ghapi.New(baseURL, token, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -90,17 +89,4 @@ func ForeignBranchPolicies(ctx context.Context, baseURL, token, repo, env, branc
 		}
 	}
 	return foreign, nil
-}
-
-// client is a go-github client on baseURL ("" for api.github.com).
-func client(baseURL, token string) (*github.Client, error) {
-	gh := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
-	if baseURL != "" {
-		u, err := url.Parse(strings.TrimSuffix(baseURL, "/") + "/")
-		if err != nil {
-			return nil, fmt.Errorf("GitHub API URL %q: %w", baseURL, err)
-		}
-		gh.BaseURL = u
-	}
-	return gh, nil
 }
