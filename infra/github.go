@@ -38,6 +38,12 @@ type GitHub struct {
 	pulumi.ResourceState
 }
 
+// Workflows are the workflow files the stack commits, rendered from its
+// config: the program's and the deploy tool's integrity check's one render.
+func Workflows(cfg contract.Config, stack string) ([]workflows.File, error) {
+	return workflows.Render(WorkflowParams(cfg, stack))
+}
+
 // WorkflowParams are the values the workflow templates render with. None
 // depends on the image SHA: a deploy never rewrites a workflow file.
 func WorkflowParams(cfg contract.Config, stack string) workflows.Params {
@@ -116,7 +122,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	parent := pulumi.Parent(g)
 	repo := pulumi.String(cfg.GitHubRepo)
 
-	files, err := workflows.Render(WorkflowParams(cfg, ctx.Stack()))
+	files, err := Workflows(cfg, ctx.Stack())
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,6 @@ import (
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/cli"
-	"github.com/slipway-dev/slipway/internal/contract"
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 func main() {
@@ -22,9 +20,7 @@ func main() {
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		Program:      infra.Program,
 		Environments: []string{infra.DeployEnv, infra.ImageEnv},
-		Workflows: func(cfg contract.Config, stack string) ([]workflows.File, error) {
-			return workflows.Render(infra.WorkflowParams(cfg, stack))
-		},
+		Workflows:    infra.Workflows,
 	}).Main(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

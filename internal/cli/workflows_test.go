@@ -10,7 +10,6 @@ import (
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/contract"
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 // workflowsCheck runs deploy workflows --check with the program's renderer.
@@ -18,9 +17,7 @@ func workflowsCheck(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	c := &Command{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Program: infra.Program,
-		Workflows: func(cfg contract.Config, stack string) ([]workflows.File, error) {
-			return workflows.Render(infra.WorkflowParams(cfg, stack))
-		}}
+		Workflows: infra.Workflows}
 	code := c.Main(context.Background(), append([]string{"workflows"}, args...))
 	return code, out.String(), errb.String()
 }
@@ -47,7 +44,7 @@ func TestWorkflowsCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := workflows.Render(infra.WorkflowParams(parsed, "prod"))
+	files, err := infra.Workflows(parsed, "prod")
 	if err != nil {
 		t.Fatal(err)
 	}
