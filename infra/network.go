@@ -329,21 +329,8 @@ func newVPC(ctx *pulumi.Context, cfg contract.Config, parent pulumi.ResourceOpti
 	}
 	var nats []pulumi.IDOutput
 	for i, zone := range cfg.AvailabilityZones {
-		sn := "public-" + strconv.Itoa(i+1)
-		subnet, err := ec2.NewSubnet(ctx, sn, &ec2.SubnetArgs{
-			VpcId:               v.ID(),
-			CidrBlock:           pulumi.String(fmt.Sprintf("10.0.%d.0/24", i)),
-			AvailabilityZone:    pulumi.String(zone),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                tags(cfg),
-		}, parent)
+		subnet, err := routedSubnet(ctx, cfg, v, "public-"+strconv.Itoa(i+1), fmt.Sprintf("10.0.%d.0/24", i), zone, rt, parent)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, sn+"-rt", &ec2.RouteTableAssociationArgs{
-			SubnetId:     subnet.ID(),
-			RouteTableId: rt.ID(),
-		}, parent); err != nil {
 			return nil, err
 		}
 		out.public = append(out.public, subnet.ID())
@@ -367,17 +354,6 @@ func newVPC(ctx *pulumi.Context, cfg contract.Config, parent pulumi.ResourceOpti
 		}
 	}
 	for i, zone := range cfg.AvailabilityZones {
-		sn := "private-" + strconv.Itoa(i+1)
-		subnet, err := ec2.NewSubnet(ctx, sn, &ec2.SubnetArgs{
-			VpcId:               v.ID(),
-			CidrBlock:           pulumi.String(fmt.Sprintf("10.0.%d.0/20", 16*(i+1))),
-			AvailabilityZone:    pulumi.String(zone),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                tags(cfg),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
 		var routes ec2.RouteTableRouteArray
 		if len(nats) > 0 {
 			routes = ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{
@@ -393,10 +369,8 @@ func newVPC(ctx *pulumi.Context, cfg contract.Config, parent pulumi.ResourceOpti
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, sn+"-rt", &ec2.RouteTableAssociationArgs{
-			SubnetId:     subnet.ID(),
-			RouteTableId: prt.ID(),
-		}, parent); err != nil {
+		subnet, err := routedSubnet(ctx, cfg, v, "private-"+strconv.Itoa(i+1), fmt.Sprintf("10.0.%d.0/20", 16*(i+1)), zone, prt, parent)
+		if err != nil {
 			return nil, err
 		}
 		out.private = append(out.private, subnet.ID())
@@ -477,4 +451,24 @@ func newEndpoints(ctx *pulumi.Context, cfg contract.Config, vpcID pulumi.StringI
 // checks, then an old task drains for the deregistration delay.
 func RolloutSeconds(healthyThreshold, interval, deregistrationDelay int) int {
 	return healthyThreshold*interval + deregistrationDelay
+}
+
+// routedSubnet is a subnet of the new VPC (no public IPs on launch) and
+// its association, <name>-rt, with route table rt.
+func routedSubnet(ctx *pulumi.Context, cfg contract.Config, v *ec2.Vpc, name, cidr, zone string, rt *ec2.RouteTable, parent pulumi.ResourceOption) (*ec2.Subnet, error) {
+	subnet, err := ec2.NewSubnet(ctx, name, &ec2.SubnetArgs{
+		VpcId:               v.ID(),
+		CidrBlock:           pulumi.String(cidr),
+		AvailabilityZone:    pulumi.String(zone),
+		MapPublicIpOnLaunch: pulumi.Bool(false),
+		Tags:                tags(cfg),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	_, err = ec2.NewRouteTableAssociation(ctx, name+"-rt", &ec2.RouteTableAssociationArgs{
+		SubnetId:     subnet.ID(),
+		RouteTableId: rt.ID(),
+	}, parent)
+	return subnet, err
 }
