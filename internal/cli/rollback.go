@@ -69,8 +69,8 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 		return err
 	}
 	defer session.Close()
-	out := c.deployer(session).Rollback(ctx, deploy.RollbackRequest{
-		Stack: o.Stack, To: o.To, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: o.cfg.Secrets,
+	out := c.deployer(session).Rollback(ctx, o.To, deploy.Request{
+		Stack: o.Stack, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: o.cfg.Secrets,
 	})
 	return c.renderOutcome(o.Output, out)
 }

@@ -87,7 +87,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 	if o.All && !o.GitHubBypass {
 		blockers = c.commitBlockers(ctx, o.cfg)
 	}
-	out := c.deployer(session).Up(ctx, deploy.UpRequest{
+	out := c.deployer(session).Up(ctx, deploy.Request{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
 		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, CommitBlockers: blockers,
 	})

@@ -255,22 +255,12 @@ func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
 	return o
 }
 
-// UpRequest is a deploy of a SHA by up.
-type UpRequest struct {
-	Stack, SHA       string
-	All, Force       bool
-	VerifyTimeout    time.Duration
-	Deadline         time.Time
-	AllowDestructive []string
-	Permanent        map[string]string
-	Secrets          []contract.SecretRef
-	CommitBlockers   []string
-}
-
-// Up deploys r.SHA. Unless r.Force, it refuses a SHA ECS rolled back and
-// a SHA older than the current deploy (going back is a rollback: a re-run
-// of an old CD run must not quietly go back), before touching anything.
-func (d *Deployer) Up(ctx context.Context, r UpRequest) Outcome {
+// Up deploys r.SHA; r.Previous and r.Message are Up's to set (history's
+// current SHA, a deploy message). Unless r.Force, it refuses a SHA ECS
+// rolled back and a SHA older than the current deploy (going back is a
+// rollback: a re-run of an old CD run must not quietly go back), before
+// touching anything.
+func (d *Deployer) Up(ctx context.Context, r Request) Outcome {
 	o := Outcome{Stack: r.Stack, Verb: "deploy", ImageTag: r.SHA, Phases: []Phase{}}
 	p, err := PrecedentOf(ctx, d.History, r.SHA)
 	o.Previous = p.Current
@@ -283,27 +273,19 @@ func (d *Deployer) Up(ctx context.Context, r UpRequest) Outcome {
 	case p.Older && !r.Force:
 		end(&o, RefusedOlder, fmt.Errorf("%s is older than the current deploy %s: going back to it is a rollback (deploy rollback --to %s)", r.SHA, p.Current, r.SHA))
 	default:
-		return d.finish(ctx, Request{Stack: r.Stack, SHA: r.SHA, Previous: p.Current, Message: contract.DeployMessage(r.SHA),
-			All: r.All, Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline,
-			AllowDestructive: r.AllowDestructive, Permanent: r.Permanent, Secrets: r.Secrets, CommitBlockers: r.CommitBlockers}, o.Warnings)
+		r.Previous, r.Message = p.Current, contract.DeployMessage(r.SHA)
+		return d.finish(ctx, r, o.Warnings)
 	}
 	o.Error = o.Err.Error()
 	return o
 }
 
-// RollbackRequest is a rollback, to To or to the previous good SHA.
-type RollbackRequest struct {
-	Stack, To     string
-	Force         bool
-	VerifyTimeout time.Duration
-	Deadline      time.Time
-	Secrets       []contract.SecretRef
-}
-
-// Rollback deploys the rollback target (see RollbackTarget).
-func (d *Deployer) Rollback(ctx context.Context, r RollbackRequest) Outcome {
-	o := Outcome{Stack: r.Stack, Verb: "rollback", ImageTag: r.To, Phases: []Phase{}}
-	t, err := RollbackTarget(ctx, d.History, r.To)
+// Rollback deploys the rollback target: to, or without it the previous
+// good SHA (see RollbackTarget). r.SHA, r.Previous and r.Message are
+// Rollback's to set.
+func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
+	o := Outcome{Stack: r.Stack, Verb: "rollback", ImageTag: to, Phases: []Phase{}}
+	t, err := RollbackTarget(ctx, d.History, to)
 	o.Previous = t.Current
 	o.Warnings = skippedWarning(t.Skipped)
 	switch {
@@ -314,17 +296,16 @@ func (d *Deployer) Rollback(ctx context.Context, r RollbackRequest) Outcome {
 	case err != nil:
 		engineEnd(ctx, &o, err)
 	default:
-		req := Request{Stack: r.Stack, SHA: t.Target, Previous: t.Current, Message: contract.RollbackMessage(t.Target, t.Current),
-			Force: r.Force, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline, Secrets: r.Secrets}
-		if r.To == "" {
-			if done := d.rollBackInFlight(ctx, req, &o); done {
+		r.SHA, r.Previous, r.Message = t.Target, t.Current, contract.RollbackMessage(t.Target, t.Current)
+		if to == "" {
+			if done := d.rollBackInFlight(ctx, r, &o); done {
 				if o.Err != nil {
 					o.Error = o.Err.Error()
 				}
 				return o
 			}
 		}
-		return d.finish(ctx, req, o.Warnings)
+		return d.finish(ctx, r, o.Warnings)
 	}
 	o.Error = o.Err.Error()
 	return o

@@ -739,29 +739,29 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 		calls    []string
 	}{
 		{"up of a SHA ECS rolled back: refused before anything", history,
-			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaX}) },
+			func(d *Deployer) Outcome { return d.Up(context.Background(), Request{Stack: "prod", SHA: shaX}) },
 			RefusedRejected, "ECS rolled back a deploy of " + shaX, shaOld, nil},
 		{"up of an older SHA: refused, it is a rollback", history,
-			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew}) },
+			func(d *Deployer) Outcome { return d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew}) },
 			RefusedOlder, "deploy rollback --to " + shaNew, shaOld, nil},
 		{"up --force of an older SHA: deployed", history,
 			func(d *Deployer) Outcome {
-				return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew, Force: true})
+				return d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew, Force: true})
 			},
 			RefusedPlatform, "platform change", shaOld, []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"}},
 		{"up of a new SHA: its previous is what history says runs", memory{deployed(shaOld)},
-			func(d *Deployer) Outcome { return d.Up(context.Background(), UpRequest{Stack: "prod", SHA: shaNew}) },
+			func(d *Deployer) Outcome { return d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew}) },
 			RefusedPlatform, "platform change", shaOld, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")},
 		{"rollback of a stack that never ran: refused", memory{failed(shaOld)},
-			func(d *Deployer) Outcome { return d.Rollback(context.Background(), RollbackRequest{Stack: "prod"}) },
+			func(d *Deployer) Outcome { return d.Rollback(context.Background(), "", Request{Stack: "prod"}) },
 			RefusedNeverDeployed, "nothing to roll back", "", nil},
 		{"rollback --to a SHA that never ran: refused", history,
 			func(d *Deployer) Outcome {
-				return d.Rollback(context.Background(), RollbackRequest{Stack: "prod", To: shaX})
+				return d.Rollback(context.Background(), shaX, Request{Stack: "prod"})
 			},
 			RefusedNoTarget, "never ran successfully", shaOld, nil},
 		{"rollback: the previous good SHA, skipping the rejected one", history,
-			func(d *Deployer) Outcome { return d.Rollback(context.Background(), RollbackRequest{Stack: "prod"}) },
+			func(d *Deployer) Outcome { return d.Rollback(context.Background(), "", Request{Stack: "prod"}) },
 			RefusedPlatform, "platform change", shaOld, append([]string{"outputs", "open us-east-1", "in-flight"}, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")...)},
 	}
 	for _, tt := range tests {
@@ -821,7 +821,7 @@ func TestRollbackInFlight(t *testing.T) {
 				log.add("open %s", region)
 				return &tt.cloud, nil
 			}}
-			o := d.Rollback(context.Background(), RollbackRequest{Stack: "prod"})
+			o := d.Rollback(context.Background(), "", Request{Stack: "prod"})
 			if o.Kind != tt.want || (tt.wantIn != "" && !strings.Contains(o.Error, tt.wantIn)) {
 				t.Errorf("outcome %s (%v), want %s with %q", o.Kind, o.Err, tt.want, tt.wantIn)
 			}
