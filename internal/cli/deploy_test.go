@@ -474,6 +474,8 @@ func TestDeployVerbsBadInput(t *testing.T) {
 		{[]string{"up", "--sha", shaA, "--verify-timeout", "876000h"}, "up to 2h0m0s"},
 		{[]string{"rollback", "--deadline", "-1m"}, "--deadline -1m0s"},
 		{[]string{"up", "--sha", shaA, "--commit-time", "yesterday"}, `--commit-time "yesterday": want a time in RFC 3339`},
+		{[]string{"up", "--sha", shaA, "--allow-destructive", "urn:pulumi:prod::slipway::x"}, "--allow-destructive without --all"},
+		{[]string{"up", "--sha", shaA, "--github-bypass"}, "--github-bypass without --all"},
 		{[]string{"up", "--sha", strings.Repeat("f", 100000)}, `--sha: got "` + strings.Repeat("f", 77) + `..."`},
 		{[]string{"history", "--stack", ".."}, `stack "..": want a name`},
 		{[]string{"status", "--stack", "."}, `stack ".": want a name`},
@@ -728,5 +730,31 @@ func TestCommitTimeGivesLeadTime(t *testing.T) {
 	}
 	if m.LeadTimes != 1 || m.MedianLeadTimeSeconds < 3600 || m.MedianLeadTimeSeconds > 3600+600 {
 		t.Errorf("metrics: %d lead times, median %.0f s; want 1, about an hour\n%s", m.LeadTimes, m.MedianLeadTimeSeconds, out)
+	}
+}
+
+// A plain-HTTP backend in the environment is refused like --backend; a
+// stack with a file but not in the backend is bad input, also for
+// history, which reads the history without opening the stack.
+func TestBackendAndMissingStack(t *testing.T) {
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Program: deploytest.Program,
+		Getenv: func(k string) string {
+			if k == "PULUMI_BACKEND_URL" {
+				return "http://state.example.com"
+			}
+			return ""
+		}}
+	if code := c.Main(context.Background(), []string{"history"}); code != ExitBadInput || !strings.Contains(errb.String(), "PULUMI_BACKEND_URL") {
+		t.Errorf("history with an http:// PULUMI_BACKEND_URL: exit %d, stderr %s", code, errb.String())
+	}
+	w := newWorld(t)
+	if err := os.WriteFile(filepath.Join(w.p.Dir, "Pulumi.other.yaml"), []byte("config: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	c.Getenv = func(k string) string { return w.env[k] }
+	if code := c.Main(context.Background(), []string{"history", "--dir", w.p.Dir, "--stack", "other"}); code != ExitBadInput || !strings.Contains(errb.String(), "does not exist") {
+		t.Errorf("history of a stack not in the backend: exit %d, stderr:\n%s", code, tail(errb.String()))
 	}
 }
