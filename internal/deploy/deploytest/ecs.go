@@ -59,8 +59,13 @@ func TaskDefinitionArn(family string, revision int) string {
 }
 
 // MemoryECS is an in-memory ECS in Region and Account serving the calls of
-// ECS: task definition revisions numbered per family from 1, and services
-// whose every create or update with a task definition starts a deployment.
+// ECS: task definition revisions numbered per family from 1 ("each time
+// you call RegisterTaskDefinition, a new revision of the family is
+// created", aws-sdk-go-v2 service/ecs RegisterTaskDefinition), and services
+// whose every create, or update with a new task definition, starts a
+// deployment (UpdateService's taskDefinition: "This parameter triggers a
+// new service deployment"). It models no rollout: the engine tests that need one use
+// awsfake; this one serves previews and the guard's tests.
 // It is safe for concurrent use.
 type MemoryECS struct {
 	mu        sync.Mutex
