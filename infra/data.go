@@ -61,6 +61,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 	parent := pulumi.Parent(d)
 
 	table, err := dynamodb.NewTable(ctx, "table", &dynamodb.TableArgs{
+		Name:        pulumi.String(cfg.Names.Table),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
 		HashKey:     pulumi.String(TableHashKey),
 		RangeKey:    pulumi.String(TableRangeKey),
@@ -78,6 +79,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 	}
 
 	dlq, err := sqs.NewQueue(ctx, "queue-dlq", &sqs.QueueArgs{
+		Name:                    pulumi.String(cfg.Names.DeadLetterQueue),
 		MessageRetentionSeconds: pulumi.Int(DLQRetentionPeriod),
 		SqsManagedSseEnabled:    pulumi.Bool(true),
 		Tags:                    tags(cfg),
@@ -93,6 +95,7 @@ func NewData(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulu
 		return string(b), err
 	}).(pulumi.StringOutput)
 	queue, err := sqs.NewQueue(ctx, "queue", &sqs.QueueArgs{
+		Name:                     pulumi.String(cfg.Names.Queue),
 		VisibilityTimeoutSeconds: pulumi.Int(QueueVisibility),
 		RedrivePolicy:            redrive,
 		SqsManagedSseEnabled:     pulumi.Bool(true),

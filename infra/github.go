@@ -49,7 +49,7 @@ func Workflows(cfg contract.Config, stack string) ([]workflows.File, error) {
 func WorkflowParams(cfg contract.Config, stack string) workflows.Params {
 	return workflows.Params{
 		Stack:             stack,
-		DeployEnvironment: DeployEnv,
+		DeployEnvironment: cfg.GitHubEnvironment,
 		DefaultBranch:     DefaultBranch,
 		ToolRepository:    cfg.ToolRepository,
 		ToolRef:           cfg.ToolRef,
@@ -198,7 +198,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 
 	// Reviewers and wait timers of production are the repository owners'
 	// to set; the stack only insists on the branch policy.
-	if err := mainOnlyEnvironment(ctx, repo, DeployEnv, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"})); err != nil {
+	if err := mainOnlyEnvironment(ctx, repo, cfg.GitHubEnvironment, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"})); err != nil {
 		return nil, err
 	}
 	// The image job's environment: no reviewers (a push waits for nobody;

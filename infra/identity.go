@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -17,7 +18,6 @@ const (
 	OIDCAudience   = "sts.amazonaws.com"
 	AudienceKey    = GitHubOIDCHost + ":aud"
 	SubjectKey     = GitHubOIDCHost + ":sub"
-	DeployEnv      = "production"               // the GitHub environment of the deploy jobs
 	ImageEnv       = workflows.ImageEnvironment // the GitHub environment of the image job
 	DefaultBranch  = "main"
 )
@@ -67,9 +67,35 @@ func environmentSubject(cfg contract.Config, env string) string {
 }
 
 // DeploySubjects is what the deploy role trusts: a job of the application
-// repository in the production environment, on main.
+// repository in the stack's own GitHub environment, on main. No other
+// environment's job (staging's for the production role, or the other way
+// round) has that subject.
 func DeploySubjects(cfg contract.Config) Subjects {
-	return Subjects{Exact: []string{environmentSubject(cfg, DeployEnv)}}
+	return Subjects{Exact: []string{environmentSubject(cfg, cfg.GitHubEnvironment)}}
+}
+
+// TrustedEnvironments are the GitHub environments whose jobs the stack's
+// roles trust: its deploy environment, and the image job's when it owns
+// the registry. Their deployment branch policies keep them on main.
+func TrustedEnvironments(cfg contract.Config) []string {
+	if cfg.Registry.Own {
+		return []string{cfg.GitHubEnvironment, ImageEnv}
+	}
+	return []string{cfg.GitHubEnvironment}
+}
+
+// OIDCProviderArn is the ARN of the account's GitHub OIDC provider, which
+// a stack reuses when another stack of its account owns it.
+func OIDCProviderArn(a Account) string {
+	return a.ARN("iam", "", "oidc-provider/"+GitHubOIDCHost)
+}
+
+// createsOIDCProvider reports whether the stack creates the account's
+// provider: when no ARN is configured, and it owns the registry or the
+// registry's stack is in another account. A stack whose registry is in its
+// own account reuses that stack's provider (one per URL per account).
+func createsOIDCProvider(cfg contract.Config, a Account) bool {
+	return cfg.OIDCProviderArn == "" && (cfg.Registry.Own || !cfg.Registry.InAccount(a.ID))
 }
 
 // ImageSubjects is what the image role trusts: a job in the image-push
@@ -112,7 +138,7 @@ type IdentityArgs struct {
 	Account       Account
 	Stack         string
 	RepositoryArn pulumi.StringInput
-	CacheArn      pulumi.StringInput // the build-cache repository
+	CacheArn      pulumi.StringInput // the build-cache repository; nil when another stack owns the registry
 	Service       *Service
 	Data          *Data
 
@@ -129,11 +155,20 @@ type Identity struct {
 
 	ProviderArn    pulumi.StringOutput
 	DeployRoleArn  pulumi.StringOutput
-	ImageRoleArn   pulumi.StringOutput
+	ImageRoleArn   pulumi.StringInput // nil when another stack owns the registry
 	PreviewRoleArn pulumi.StringOutput
 	// Roles are the three roles, whose trust policies the OIDC subject
 	// template must match.
 	Roles []pulumi.Resource
+}
+
+// registryArns are the repositories the preview role reads: the image
+// repository and, in the owning stack, the build cache.
+func registryArns(args IdentityArgs) []pulumi.StringInput {
+	if args.CacheArn == nil {
+		return []pulumi.StringInput{args.RepositoryArn}
+	}
+	return []pulumi.StringInput{args.RepositoryArn, args.CacheArn}
 }
 
 // trust lets the GitHub OIDC provider's tokens for the STS audience assume
@@ -186,11 +221,21 @@ func stateBucketStatements(cfg contract.Config, args IdentityArgs, write bool) [
 	if write {
 		objects = append(objects, "s3:PutObject", "s3:DeleteObject")
 	}
-	return []Statement{
+	statements := []Statement{
 		{Sid: "StateList", Actions: []string{"s3:ListBucket"}, Resources: Strings(bucket)},
 		{Sid: "StateMeta", Actions: []string{"s3:GetObject"}, Resources: Strings(root + "meta.yaml")},
 		{Sid: "StateObjects", Actions: objects, Resources: Strings(stack...)},
 	}
+	if write && cfg.PromoteFrom != "" {
+		// deploy promote reads the source stack's checkpoint and history:
+		// read-only, and never its locks or backups.
+		from := cfg.PromoteFrom
+		statements = append(statements, Statement{Sid: "PromoteFromState", Actions: []string{"s3:GetObject"}, Resources: Strings(
+			root+"stacks/"+contract.Project+"/"+from+".json*",
+			root+"history/"+contract.Project+"/"+from+"/*",
+		)})
+	}
+	return statements
 }
 
 // Service deployments and revisions of this service. The Service
@@ -303,7 +348,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
 	statements := append([]Statement{
 		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"},
-			Resources: []pulumi.StringInput{args.RepositoryArn, args.CacheArn}},
+			Resources: registryArns(args)},
 		{Sid: "EcsRead", Actions: []string{"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTagsForResource"},
 			Resources: []pulumi.StringInput{args.Service.ClusterArn, pulumi.String(service), pulumi.String(tasks)}},
 		{Sid: "EcsTaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: Strings("*")},
@@ -327,7 +372,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 			"logs:DescribeLogGroups",
 		}, Resources: Strings("*")},
 		{Sid: "LogsRead", Actions: []string{"logs:ListTagsForResource"},
-			Resources: Strings(a.ARN("logs", a.Region, "log-group:/ecs/"+cfg.ServiceName))},
+			Resources: Strings(a.ARN("logs", a.Region, "log-group:"+cfg.Names.LogGroup))},
 		{Sid: "IamRead", Actions: []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"},
 			Resources: args.RoleArns},
 		{Sid: "OidcRead", Actions: []string{"iam:GetOpenIDConnectProvider"}, Resources: []pulumi.StringInput{args.ProviderArn}},
@@ -358,8 +403,8 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 	}
 	parent := pulumi.Parent(id)
 
-	provider := pulumi.String(cfg.OIDCProviderArn).ToStringOutput()
-	if cfg.OIDCProviderArn == "" {
+	provider := pulumi.String(cmp.Or(cfg.OIDCProviderArn, OIDCProviderArn(args.Account))).ToStringOutput()
+	if createsOIDCProvider(cfg, args.Account) {
 		p, err := iam.NewOpenIdConnectProvider(ctx, "github-oidc", &iam.OpenIdConnectProviderArgs{
 			Url:           pulumi.String(GitHubOIDCURL),
 			ClientIdLists: pulumi.StringArray{pulumi.String(OIDCAudience)},
@@ -372,6 +417,7 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 	}
 
 	deploy, err := iam.NewRole(ctx, "deploy-role", &iam.RoleArgs{
+		Name:             pulumi.String(cfg.Names.RolePrefix + contract.RoleDeploy),
 		Description:      pulumi.String("GitHub Actions deploys " + cfg.ServiceName + " from " + DeploySubjects(cfg).Exact[0]),
 		AssumeRolePolicy: trust(provider, DeploySubjects(cfg)),
 		// A deploy (the update, the tool's rollout tracking with the
@@ -390,23 +436,31 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 
-	image, err := iam.NewRole(ctx, "image-role", &iam.RoleArgs{
-		Description:        pulumi.String("GitHub Actions pushes images of " + cfg.ServiceName + " from " + ImageSubjects(cfg).Exact[0]),
-		AssumeRolePolicy:   trust(provider, ImageSubjects(cfg)),
-		MaxSessionDuration: pulumi.Int(3600),
-		Tags:               tags(cfg),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := iam.NewRolePolicy(ctx, "image-role-policy", &iam.RolePolicyArgs{
-		Role:   image.ID(),
-		Policy: Document(ImageStatements(args)...),
-	}, parent); err != nil {
-		return nil, err
+	// The image role is the owning stack's: images are pushed once, to
+	// the one repository.
+	var image *iam.Role
+	if cfg.Registry.Own {
+		var err error
+		image, err = iam.NewRole(ctx, "image-role", &iam.RoleArgs{
+			Name:               pulumi.String(cfg.Names.RolePrefix + contract.RoleImage),
+			Description:        pulumi.String("GitHub Actions pushes images of " + cfg.ServiceName + " from " + ImageSubjects(cfg).Exact[0]),
+			AssumeRolePolicy:   trust(provider, ImageSubjects(cfg)),
+			MaxSessionDuration: pulumi.Int(3600),
+			Tags:               tags(cfg),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := iam.NewRolePolicy(ctx, "image-role-policy", &iam.RolePolicyArgs{
+			Role:   image.ID(),
+			Policy: Document(ImageStatements(args)...),
+		}, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	preview, err := iam.NewRole(ctx, "preview-role", &iam.RoleArgs{
+		Name:               pulumi.String(cfg.Names.RolePrefix + contract.RolePreview),
 		Description:        pulumi.String("GitHub Actions previews and drift checks of " + cfg.ServiceName + " (read-only)"),
 		AssumeRolePolicy:   trust(provider, PreviewSubjects(cfg)),
 		MaxSessionDuration: pulumi.Int(3600),
@@ -416,7 +470,14 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 	args.ProviderArn = provider
-	args.RoleArns = []pulumi.StringInput{deploy.Arn, image.Arn, preview.Arn, args.Service.ExecutionRoleArn, args.Service.TaskRoleArn}
+	args.RoleArns = []pulumi.StringInput{deploy.Arn, preview.Arn, args.Service.ExecutionRoleArn, args.Service.TaskRoleArn}
+	id.Roles = []pulumi.Resource{deploy, preview}
+	outputs := pulumi.Map{"oidcProviderArn": provider, "deployRoleArn": deploy.Arn, "previewRoleArn": preview.Arn}
+	if image != nil {
+		args.RoleArns = append(args.RoleArns, image.Arn)
+		id.Roles = append(id.Roles, image)
+		id.ImageRoleArn, outputs["imageRoleArn"] = image.Arn, image.Arn
+	}
 	if _, err := iam.NewRolePolicy(ctx, "preview-role-policy", &iam.RolePolicyArgs{
 		Role:   preview.ID(),
 		Policy: Document(PreviewStatements(cfg, args)...),
@@ -424,12 +485,6 @@ func NewIdentity(ctx *pulumi.Context, name string, cfg contract.Config, args Ide
 		return nil, err
 	}
 
-	id.ProviderArn, id.DeployRoleArn, id.ImageRoleArn, id.PreviewRoleArn = provider, deploy.Arn, image.Arn, preview.Arn
-	id.Roles = []pulumi.Resource{deploy, image, preview}
-	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{
-		"oidcProviderArn": provider,
-		"deployRoleArn":   deploy.Arn,
-		"imageRoleArn":    image.Arn,
-		"previewRoleArn":  preview.Arn,
-	})
+	id.ProviderArn, id.DeployRoleArn, id.PreviewRoleArn = provider, deploy.Arn, preview.Arn
+	return id, ctx.RegisterResourceOutputs(id, outputs)
 }

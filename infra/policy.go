@@ -17,6 +17,7 @@ type Statement struct {
 	Resources  []pulumi.StringInput
 	Federated  pulumi.StringInput // trust policies: the federated principal
 	Service    string             // trust policies: the service principal
+	Accounts   []string           // resource policies: the AWS principals (account root ARNs)
 	Conditions []Condition
 }
 
@@ -63,8 +64,9 @@ func Document(statements ...Statement) pulumi.StringOutput {
 			return v
 		}
 		type principal struct {
-			Federated string `json:"Federated,omitempty"`
-			Service   string `json:"Service,omitempty"`
+			Federated string   `json:"Federated,omitempty"`
+			Service   string   `json:"Service,omitempty"`
+			AWS       []string `json:"AWS,omitempty"`
 		}
 		type statement struct {
 			Sid       string                         `json:"Sid,omitempty"`
@@ -88,6 +90,9 @@ func Document(statements ...Statement) pulumi.StringOutput {
 			}
 			if s.Service != "" {
 				out.Principal = &principal{Service: s.Service}
+			}
+			if len(s.Accounts) > 0 {
+				out.Principal = &principal{AWS: s.Accounts}
 			}
 			for _, c := range s.Conditions {
 				if out.Condition == nil {

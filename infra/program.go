@@ -51,7 +51,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 	}
 	account := Account{ID: caller.AccountId, Partition: partition.Partition, Region: cfg.Region}
 
-	registry, err := NewRegistry(ctx, "registry", cfg)
+	registry, err := NewRegistry(ctx, "registry", cfg, account)
 	if err != nil {
 		return nil, err
 	}

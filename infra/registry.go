@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -18,15 +19,47 @@ const UntaggedExpiryDays = 7
 const CacheExpiryDays = 7
 
 // Registry is the ECR repository that holds the service's images, tagged
-// with the git SHA they were built from, and the build cache's repository.
+// with the git SHA they were built from, and the build cache's repository:
+// created by the stack that owns them (slipway:registry own), only named by
+// the others, which never create one. Every environment runs images of the
+// one repository, so a promotion never rebuilds.
 type Registry struct {
 	pulumi.ResourceState
 
-	Repository *ecr.Repository
+	Repository *ecr.Repository // nil when another stack owns it
 	URL        pulumi.StringOutput
 	Arn        pulumi.StringOutput
-	CacheURL   pulumi.StringOutput
-	CacheArn   pulumi.StringOutput
+	// The build cache's repository, of the owning stack only (the image
+	// job pushes with that stack's image role); nil inputs otherwise.
+	CacheURL pulumi.StringInput
+	CacheArn pulumi.StringInput
+}
+
+// PullActions are what the other environments' accounts may do in the
+// repository: pull an image (ECS, with the execution role), read its
+// digest, and tag it (PutImage of a manifest already there: the deploy
+// tool's deployed-<sha> and verified-<stack>-<sha> tags). Tags are
+// IMMUTABLE, so no tag can be moved; no layer can be uploaded.
+var PullActions = []string{
+	"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages",
+	"ecr:GetDownloadUrlForLayer", "ecr:PutImage",
+}
+
+// RepositoryPolicy grants accounts (12-digit IDs) PullActions.
+func RepositoryPolicy(partition string, accounts []string) pulumi.StringOutput {
+	roots := make([]string, len(accounts))
+	for i, a := range accounts {
+		roots[i] = fmt.Sprintf("arn:%s:iam::%s:root", partition, a)
+	}
+	return Document(Statement{Sid: "OtherEnvironments", Actions: PullActions, Accounts: roots})
+}
+
+// ecrDNSSuffix is the domain of ECR registries in a partition.
+func ecrDNSSuffix(partition string) string {
+	if partition == "aws-cn" {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }
 
 // lifecycleRule is one rule of an ECR lifecycle policy.
@@ -101,10 +134,15 @@ func CacheLifecyclePolicy() string {
 // NewRegistry creates the image repository: immutable tags (a SHA names one image
 // forever), scan on push, protected and retained so that no stack operation
 // can delete the images production runs on.
-func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, opts ...pulumi.ResourceOption) (*Registry, error) {
+func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, account Account, opts ...pulumi.ResourceOption) (*Registry, error) {
 	r := &Registry{}
 	if err := ctx.RegisterComponentResource("slipway:infra:Registry", name, r, opts...); err != nil {
 		return nil, err
+	}
+	if !cfg.Registry.Own {
+		r.URL = pulumi.String(cfg.Registry.RepositoryURL(account.ID, account.Region, ecrDNSSuffix(account.Partition))).ToStringOutput()
+		r.Arn = pulumi.String(cfg.Registry.RepositoryArn(account.Partition, account.ID, account.Region)).ToStringOutput()
+		return r, ctx.RegisterResourceOutputs(r, pulumi.Map{"repositoryUrl": r.URL, "repositoryArn": r.Arn})
 	}
 	repo, err := ecr.NewRepository(ctx, "repo", &ecr.RepositoryArgs{
 		Name:               pulumi.String(cfg.ServiceName),
@@ -123,6 +161,14 @@ func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, opts ...
 		Policy:     pulumi.String(LifecyclePolicy(cfg.RollbackWindow)),
 	}, pulumi.Parent(r)); err != nil {
 		return nil, err
+	}
+	if len(cfg.RegistryPullAccounts) > 0 {
+		if _, err := ecr.NewRepositoryPolicy(ctx, "repo-policy", &ecr.RepositoryPolicyArgs{
+			Repository: repo.Name,
+			Policy:     RepositoryPolicy(account.Partition, cfg.RegistryPullAccounts),
+		}, pulumi.Parent(r)); err != nil {
+			return nil, err
+		}
 	}
 
 	// The build cache: a moving tag, so MUTABLE (ECR's immutability

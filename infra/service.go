@@ -132,7 +132,7 @@ func assumedBy(service string) pulumi.StringOutput {
 // definition (old revisions are kept for ECS's own rollback) and updates the
 // service: the rolling deploy.
 func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
-	s := &Service{TaskFamily: cfg.ServiceName}
+	s := &Service{TaskFamily: cfg.Names.TaskFamily}
 	if err := ctx.RegisterComponentResource("slipway:infra:Service", name, s, opts...); err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 		clusterName, clusterArn = cluster.Name, cluster.Arn
 	}
 	logs, err := cloudwatch.NewLogGroup(ctx, "logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/ecs/" + cfg.ServiceName),
+		Name:            pulumi.String(cfg.Names.LogGroup),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		Tags:            tags(cfg),
 	}, parent, stateful)
@@ -165,6 +165,7 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 	}
 
 	execRole, err := iam.NewRole(ctx, "execution-role", &iam.RoleArgs{
+		Name:             pulumi.String(cfg.Names.RolePrefix + contract.RoleExecution),
 		Description:      pulumi.String("ECS pulls " + cfg.ServiceName + " images and writes its logs"),
 		AssumeRolePolicy: assumedBy(ecsTasksPrincipal),
 		Tags:             tags(cfg),
@@ -186,6 +187,7 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 	}
 
 	taskRole, err := iam.NewRole(ctx, "task-role", &iam.RoleArgs{
+		Name:             pulumi.String(cfg.Names.RolePrefix + contract.RoleTask),
 		Description:      pulumi.String(cfg.ServiceName + " itself: its table and queue, nothing else"),
 		AssumeRolePolicy: assumedBy(ecsTasksPrincipal),
 		Tags:             tags(cfg),
@@ -257,7 +259,7 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 		}).(pulumi.StringOutput)
 
 	task, err := ecs.NewTaskDefinition(ctx, "task", &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(cfg.ServiceName),
+		Family:                  pulumi.String(cfg.Names.TaskFamily),
 		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
 		NetworkMode:             pulumi.String("awsvpc"),
 		Cpu:                     pulumi.String(strconv.Itoa(cfg.CPU)),

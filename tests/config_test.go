@@ -14,7 +14,7 @@ import (
 
 func parseWith(t *testing.T, overrides map[string]string) error {
 	t.Helper()
-	_, err := contract.ParseMap(prodConfig(t, sha1, overrides))
+	_, err := contract.ParseMap("prod", prodConfig(t, sha1, overrides))
 	return err
 }
 

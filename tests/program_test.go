@@ -878,7 +878,7 @@ func TestComponentsAndNames(t *testing.T) {
 
 func TestStackOutputs(t *testing.T) {
 	cfgMap := prodConfig(t, sha1, nil)
-	cfg, err := contract.ParseMap(cfgMap)
+	cfg, err := contract.ParseMap("prod", cfgMap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1018,7 +1018,7 @@ func TestStateBucketFromBackendURL(t *testing.T) {
 // reviewers are the owners'; image-push has none and the stack owns it all.
 func TestMainOnlyEnvironments(t *testing.T) {
 	res := synthProd(t, sha1, nil)
-	for env, ignored := range map[string]bool{infra.DeployEnv: true, infra.ImageEnv: false} {
+	for env, ignored := range map[string]bool{"production": true, infra.ImageEnv: false} {
 		e := mustGet(t, res, "github:index/repositoryEnvironment:RepositoryEnvironment", env+"-environment")
 		policy := e.Inputs["deploymentBranchPolicy"].(map[string]interface{})
 		if e.Inputs["environment"] != env || e.Inputs["repository"] != "example-api" || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {

@@ -20,7 +20,7 @@ import (
 // prodParams are the workflow parameters the program renders for prod.
 func prodParams(t *testing.T) (contract.Config, workflows.Params) {
 	t.Helper()
-	cfg, err := contract.ParseMap(prodConfig(t, sha1, nil))
+	cfg, err := contract.ParseMap("prod", prodConfig(t, sha1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,15 +198,15 @@ func TestProductionEnvironmentDeploysFromMainOnly(t *testing.T) {
 	res := synthProd(t, sha1, nil)
 	env := mustGet(t, res, "github:index/repositoryEnvironment:RepositoryEnvironment", "production-environment")
 	policy := env.Inputs["deploymentBranchPolicy"].(map[string]interface{})
-	if env.Inputs["environment"] != infra.DeployEnv || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
-		t.Errorf("environment %v with branch policy %v, want %s limited by custom branch policies", env.Inputs["environment"], policy, infra.DeployEnv)
+	if env.Inputs["environment"] != "production" || policy["customBranchPolicies"] != true || policy["protectedBranches"] != false {
+		t.Errorf("environment %v with branch policy %v, want %s limited by custom branch policies", env.Inputs["environment"], policy, "production")
 	}
 	if !contains(env.IgnoreChanges, "reviewers") {
 		t.Errorf("environment ignores %v, want reviewers left to the repository's owners", env.IgnoreChanges)
 	}
 	rule := mustGet(t, res, "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy", "production-from-main")
-	if rule.Inputs["branchPattern"] != "main" || rule.Inputs["environment"] != infra.DeployEnv {
-		t.Errorf("deployment policy %v, want branch main on %s", rule.Inputs, infra.DeployEnv)
+	if rule.Inputs["branchPattern"] != "main" || rule.Inputs["environment"] != "production" {
+		t.Errorf("deployment policy %v, want branch main on %s", rule.Inputs, "production")
 	}
 }
 

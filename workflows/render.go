@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"strconv"
 	"text/template"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 //go:embed templates/*.yml.tmpl
@@ -98,7 +100,7 @@ const (
 // ImageEnvironment is the GitHub environment of the image job: limited to
 // the default branch, with no reviewers, so that reviewers approve a merge
 // once, on the deploy, while the image builds.
-const ImageEnvironment = "image-push"
+const ImageEnvironment = contract.ImagePushEnvironment
 
 // DeploySessionSeconds is the role-duration-seconds of the jobs that run
 // the deploy tool with the deploy role: a deploy can outlast the action's

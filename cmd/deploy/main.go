@@ -19,7 +19,7 @@ func main() {
 	code := (&cli.Command{
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		Program:      infra.Program,
-		Environments: []string{infra.DeployEnv, infra.ImageEnv},
+		Environments: infra.TrustedEnvironments,
 		Workflows:    infra.Workflows,
 	}).Main(ctx, os.Args[1:])
 	stop()

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/pins"
 )
 
@@ -53,9 +54,9 @@ type Command struct {
 	// program does; cmd/deploy passes infra's.
 	Workflows RenderWorkflows
 	// Environments are the GitHub environments whose deployment branch
-	// policies the roles' trust rests on (drift checks them); cmd/deploy
-	// passes infra's.
-	Environments []string
+	// policies a stack's roles' trust rests on (drift checks them);
+	// cmd/deploy passes infra's.
+	Environments func(contract.Config) []string
 }
 
 // inputError marks bad input: exit ExitBadInput, nothing was changed.

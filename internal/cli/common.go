@@ -124,7 +124,7 @@ func validateConfig(stack string, config map[string]string) (contract.Config, er
 			with[k] = v
 		}
 	}
-	cfg, err := contract.ParseMap(with)
+	cfg, err := contract.ParseMap(stack, with)
 	if err != nil {
 		return contract.Config{}, badInput("stack %s: %v", stack, err)
 	}

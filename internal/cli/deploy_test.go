@@ -76,7 +76,9 @@ func (w *world) runCtx(ctx context.Context, args ...string) (int, string, string
 		Program:        deploytest.Program,
 		Plugins:        []pins.Plugin{},
 		VerifyInterval: 1,
-		Environments:   w.environments,
+	}
+	if w.environments != nil {
+		c.Environments = func(contract.Config) []string { return w.environments }
 	}
 	args = append(args, "--dir", w.p.Dir, "--stack", w.p.Stack)
 	code := c.Main(ctx, args)

@@ -77,7 +77,7 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 // read live from GitHub with $GITHUB_TOKEN; without one it warns.
 func (c *Command) foreignPolicies(ctx context.Context, cfg contract.Config) []string {
 	token := c.getenv("GITHUB_TOKEN")
-	if len(c.Environments) == 0 {
+	if c.Environments == nil {
 		return nil
 	}
 	if token == "" {
@@ -86,7 +86,7 @@ func (c *Command) foreignPolicies(ctx context.Context, cfg contract.Config) []st
 	}
 	repo := cfg.GitHubOwner + "/" + cfg.GitHubRepo
 	var all []string
-	for _, env := range c.Environments {
+	for _, env := range c.Environments(cfg) {
 		p, err := ghrules.ForeignBranchPolicies(ctx, c.getenv("GITHUB_API_URL"), token, repo, env, contract.DefaultBranch)
 		if err != nil {
 			c.note("warning: %v", err)

@@ -64,7 +64,7 @@ func (c *Command) synth(o SynthOptions) error {
 		return badInput("%v", err)
 	}
 	config[contract.Project+":"+contract.KeyImageTag] = o.SHA
-	_, err = contract.ParseMap(config)
+	_, err = contract.ParseMap(o.Stack, config)
 	if err != nil {
 		return badInput("stack %s: %v", o.Stack, err)
 	}

@@ -40,7 +40,7 @@ func TestWorkflowsCheck(t *testing.T) {
 		k, v, _ := strings.Cut(l, "=")
 		cfg[k] = v
 	}
-	parsed, err := contract.ParseMap(cfg)
+	parsed, err := contract.ParseMap("prod", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,8 +90,14 @@ var Keys = []Key{
 	{KeyGitHubRepo, "string", true, "", "Name of the application repository whose Actions may assume the CI roles."},
 	{KeyGitHubOwnerID, "string", false, "", "Numeric owner ID; set with githubRepoId when the repository emits immutable OIDC subjects (repo:OWNER@ID/REPO@ID:...)."},
 	{KeyGitHubRepoID, "string", false, "", "Numeric repository ID; set with githubOwnerId for immutable OIDC subjects."},
-	{KeyServiceName, "string", false, "api-service", "ECS service name; also names the ECR repository, task family and log group."},
-	{KeyClusterName, "string", false, "prod-cluster", "ECS cluster name."},
+	{KeyServiceName, "string", false, "api-service", "ECS service name (the same in every environment: each has its own cluster); also names the ECR repository of the stack that owns it and, with the stack name, the task family, log group, table, queues and roles (see names)."},
+	{KeyClusterName, "string", false, "", "ECS cluster name; empty means <stack>-cluster (prod-cluster, staging-cluster)."},
+	{KeyGitHubEnvironment, "string", false, "", "GitHub environment of this stack's deploy jobs, whose subject alone the deploy role trusts and which holds the stack's Actions variables; empty means the stack name (Pulumi.prod.yaml sets production)."},
+	{KeyRegistry, "string", false, "own", "Which stack owns the one ECR repository: own (this stack creates it, the build cache, the image role and the application repository's workflow files), or the owning stack's repository: its name (same account and region) or its ARN (another account). Images are built once and promoted by SHA."},
+	{KeyRegistryPullAccounts, "array", false, "[]", "With registry own: the AWS accounts of the other environments' stacks, whose roles may pull the images and tag them verified (the repository policy)."},
+	{KeyEnvironments, "array", false, "[]", "With registry own: the stacks CD deploys, in order, each {stack, githubEnvironment} (such as staging, then prod: production); each next one gets the SHA the one before verified. Empty means this stack alone."},
+	{KeyPromoteFrom, "string", false, "", "The stack whose verified deploys this one receives (prod: staging): its deploy role may read that stack's state, which deploy promote checks."},
+	{KeyNames, "object", false, "{}", "Physical names, each defaulting to one derived from serviceName and the stack: taskFamily and table (<service>-<stack>), logGroup (/ecs/<service>-<stack>), queue (<service>-<stack>), deadLetterQueue (<service>-<stack>-dlq), rolePrefix (<service>-<stack>; roles add -deploy, -image, -preview, -execution, -task)."},
 	{KeyContainerPort, "integer", false, "8080", "Port the container listens on."},
 	{KeyHealthCheckPath, "string", false, "/health", "HTTP path the load balancer probes; must answer 200."},
 	{KeyDesiredCount, "integer", false, "2", "Number of tasks to run (1 to 100)."},
@@ -136,6 +142,7 @@ var Keys = []Key{
 
 // Config is the validated configuration of one stack.
 type Config struct {
+	Stack               string // the Pulumi stack: one per environment
 	Region              string
 	ImageTag            string
 	GitHubOwner         string
@@ -187,6 +194,13 @@ type Config struct {
 	PathPattern                 string
 	ListenerRulePriority        int
 	LoadBalancerSecurityGroupID string
+
+	GitHubEnvironment    string        // the GitHub environment of the stack's deploy jobs
+	Registry             Registry      // the one ECR repository, this stack's or another's
+	RegistryPullAccounts []string      // with Registry.Own: accounts that may pull
+	Environments         []Environment // with Registry.Own: the stacks CD deploys, in order; else none
+	PromoteFrom          string        // the stack whose verified deploys this one receives
+	Names                Names
 }
 
 // SharedCluster reports whether the service joins a cluster it does not own.
@@ -198,7 +212,7 @@ func (c Config) SharedListener() bool { return c.ListenerArn != "" }
 
 // Load reads and validates the stack's configuration.
 func Load(ctx *pulumi.Context) (Config, error) {
-	return Parse(func(key string) (string, bool) {
+	return Parse(ctx.Stack(), func(key string) (string, bool) {
 		namespace, name, ok := strings.Cut(fullKey(key), ":")
 		if !ok {
 			return "", false
@@ -216,8 +230,8 @@ func Load(ctx *pulumi.Context) (Config, error) {
 // it sees every key, so it also reports the unknown ones (UnknownKeys),
 // first: a misspelt key explains the default or "required" problem that
 // follows it.
-func ParseMap(config map[string]string) (Config, error) {
-	c, err := Parse(func(key string) (string, bool) {
+func ParseMap(stack string, config map[string]string) (Config, error) {
+	c, err := Parse(stack, func(key string) (string, bool) {
 		v, ok := config[fullKey(key)]
 		return v, ok
 	})
@@ -386,9 +400,10 @@ func (p *parser) list(key string, pattern *regexp.Regexp, want string) []string 
 	return items
 }
 
-// Parse validates configuration read through get. Every problem is reported
+// Parse validates the configuration of stack read through get, and derives
+// the names it leaves unset from the stack name. Every problem is reported
 // (joined), each naming the key, the value and what is expected.
-func Parse(get Lookup) (Config, error) {
+func Parse(stack string, get Lookup) (Config, error) {
 	p := &parser{get: get}
 	c := Config{
 		Region:              p.str("aws:region", regionPattern, true, "an AWS region such as us-east-1"),
@@ -398,7 +413,7 @@ func Parse(get Lookup) (Config, error) {
 		GitHubOwnerID:       p.str(KeyGitHubOwnerID, numericID, false, "the owner's numeric ID (gh api users/OWNER --jq .id)"),
 		GitHubRepoID:        p.str(KeyGitHubRepoID, numericID, false, "the repository's numeric ID (gh api repos/OWNER/REPO --jq .id)"),
 		ServiceName:         p.str(KeyServiceName, namePattern, true, "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter"),
-		ClusterName:         p.str(KeyClusterName, namePattern, true, "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter"),
+		ClusterName:         p.str(KeyClusterName, namePattern, false, "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter"),
 		ContainerPort:       p.integer(KeyContainerPort, 1, 65535),
 		HealthCheckPath:     p.str(KeyHealthCheckPath, healthPathChars, true, "an absolute URL path such as /health"),
 		DesiredCount:        p.integer(KeyDesiredCount, 1, 100),
@@ -473,6 +488,7 @@ func Parse(get Lookup) (Config, error) {
 		}
 	}
 	p.parsePlatform(&c)
+	p.parseEnvironments(&c, stack)
 	p.checkRetired()
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)

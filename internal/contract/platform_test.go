@@ -38,7 +38,7 @@ func TestParseExposesSecretsAndDefaults(t *testing.T) {
 		"slipway:imageTag": "0123456789abcdef0123456789abcdef01234567", "slipway:stateBucket": "state", "slipway:slipwayRef": "0123456789abcdef0123456789abcdef01234567",
 		"slipway:secrets": `{"B":"arn:aws:ssm:us-east-1:123456789012:parameter/b","A":"arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf:k::"}`,
 	}
-	c, err := ParseMap(cfg)
+	c, err := ParseMap("prod", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestParseMapReportsUnknownKeys(t *testing.T) {
 			for k, v := range c.set {
 				config[k] = v
 			}
-			got, err := ParseMap(config)
+			got, err := ParseMap("prod", config)
 			if c.want == nil {
 				if err != nil || got.DesiredCount != 3 {
 					t.Fatalf("ParseMap: desired count %d, err %v; want 3, no error", got.DesiredCount, err)
