@@ -26,23 +26,36 @@ const (
 	// recorded before a reconcile, so that history knows even when the
 	// reconcile cannot run.
 	Rejected MessageKind = "rejected"
+	// Promote: "promote <sha> from <stack>", a deploy of a SHA the stack
+	// <stack> (Source) verifiably ran, by promote: a first-hand deploy of
+	// the SHA, like Deploy.
+	Promote MessageKind = "promote"
 )
 
 // Message is one update message of the grammar above. SHA is the image
 // the update ran with (the target of a rollback or reconcile); From is
-// the SHA a rollback left or the SHA ECS rolled back before a reconcile.
+// the SHA a rollback left or the SHA ECS rolled back before a reconcile;
+// Source is the stack a promotion took the SHA from.
 type Message struct {
-	Kind MessageKind
-	SHA  string
-	From string
+	Kind   MessageKind
+	SHA    string
+	From   string
+	Source string
 }
 
 // ErrUnknownMessage is wrapped by ParseMessage for text that is none of
 // the tool's messages (an update run by hand with its own message).
 var ErrUnknownMessage = errors.New("not a message of the deploy tool")
 
-const sha = `([0-9a-f]{40})`
+const (
+	sha = `([0-9a-f]{40})`
+	// stackName is a Pulumi stack name, as the config's stack names are
+	// checked (stackPattern).
+	stackName = `([A-Za-z0-9_.-]{1,100})`
+)
 
+// messagePatterns are the messages' grammar. The second group, when
+// there is one, is From, or Source for a promotion.
 var messagePatterns = []struct {
 	kind MessageKind
 	re   *regexp.Regexp
@@ -51,6 +64,7 @@ var messagePatterns = []struct {
 	{Rollback, regexp.MustCompile(`^rollback to ` + sha + ` from ` + sha + `$`)},
 	{Reconcile, regexp.MustCompile(`^reconcile to ` + sha + ` after ECS rolled back ` + sha + `$`)},
 	{Rejected, regexp.MustCompile(`^ECS rolled back ` + sha + `$`)},
+	{Promote, regexp.MustCompile(`^promote ` + sha + ` from ` + stackName + `$`)},
 }
 
 // String is the message's text.
@@ -64,6 +78,8 @@ func (m Message) String() string {
 		return "reconcile to " + m.SHA + " after ECS rolled back " + m.From
 	case Rejected:
 		return "ECS rolled back " + m.SHA
+	case Promote:
+		return "promote " + m.SHA + " from " + m.Source
 	}
 	return fmt.Sprintf("unknown message kind %q", string(m.Kind))
 }
@@ -77,7 +93,10 @@ func ParseMessage(text string) (Message, error) {
 			continue
 		}
 		msg := Message{Kind: p.kind, SHA: m[1]}
-		if len(m) > 2 {
+		switch {
+		case len(m) > 2 && p.kind == Promote:
+			msg.Source = m[2]
+		case len(m) > 2:
 			msg.From = m[2]
 		}
 		return msg, nil
@@ -101,3 +120,7 @@ func ReconcileMessage(good, bad string) Message {
 
 // RejectedMessage is the marker that ECS rolled back the deploy of sha.
 func RejectedMessage(sha string) Message { return Message{Kind: Rejected, SHA: sha} }
+
+// PromoteMessage is the message of a promotion of sha, which the stack
+// from verifiably ran.
+func PromoteMessage(sha, from string) Message { return Message{Kind: Promote, SHA: sha, Source: from} }
