@@ -27,7 +27,7 @@ import (
 // accepts the connection and never answers costs one attempt, not the whole run; throttling, 5xx
 // answers and timed-out attempts are retried with the SDK's exponential backoff with jitter (at most
 // DefaultMaxBackoff apart) until the attempts run out or the operation's deadline passes: the
-// caller's context, within DefaultCallTimeout for the one-shot calls (ImageExists, AddTag, Service,
+// caller's context, within DefaultCallTimeout for the one-shot calls (ImageExists, ImageDigest, AddTag, Service,
 // StoppedTasks, Images, InFlight, StopRollout, each secret MissingSecrets looks up) and the wait's
 // own timeout for WaitVerified.
 const (

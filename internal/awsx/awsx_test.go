@@ -372,3 +372,48 @@ func TestRegistryID(t *testing.T) {
 		}
 	}
 }
+
+func TestImageDigest(t *testing.T) {
+	c, fake := newFakeClient(t)
+	const host = awsfake.Account + ".dkr.ecr.us-east-1.amazonaws.com/"
+	fake.CreateRepository("api-service", awsfake.Immutable)
+	a := fake.PushImage("api-service", "abc123")
+	if err := c.AddTag(t.Context(), host+"api-service", "abc123", "verified-staging-abc123"); err != nil {
+		t.Fatal(err)
+	}
+	old := fake.PushImage("api-service", "old")
+	fake.ArchiveImage("api-service", "old")
+
+	for _, tc := range []struct {
+		name, repository, tag string
+		want                  string // the digest; "" for not found
+		wantErr               string
+	}{
+		{name: "tag", repository: host + "api-service", tag: "abc123", want: a},
+		{name: "second tag: the same digest", repository: host + "api-service", tag: "verified-staging-abc123", want: a},
+		{name: "bare name", repository: "api-service", tag: "abc123", want: a},
+		{name: "archived: still its digest", repository: "api-service", tag: "old", want: old},
+		{name: "missing tag", repository: "api-service", tag: "nope"},
+		{name: "missing repository", repository: host + "nope-service", tag: "abc123", wantErr: "ECR repository nope-service not found"},
+		{name: "other account's registry", repository: "999999999999.dkr.ecr.us-east-1.amazonaws.com/api-service", tag: "abc123", wantErr: "registry 999999999999"},
+		{name: "no tag", repository: "api-service", wantErr: "no image tag"},
+		{name: "no repository", repository: host, tag: "abc123", wantErr: "no ECR repository name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, found, err := c.ImageDigest(t.Context(), tc.repository, tc.tag)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ImageDigest(%q, %q) = %q, %v, %v; want an error containing %q", tc.repository, tc.tag, got, found, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want || found != (tc.want != "") {
+				t.Fatalf("ImageDigest(%q, %q) = %q, %v, %v; want %q, %v, nil", tc.repository, tc.tag, got, found, err, tc.want, tc.want != "")
+			}
+		})
+	}
+	fake.Throttle("DescribeImages", DefaultMaxAttempts)
+	if _, _, err := c.ImageDigest(t.Context(), "api-service", "abc123"); err == nil || !strings.Contains(err.Error(), "ThrottlingException") {
+		t.Errorf("ImageDigest throttled on every attempt: err = %v, want the ThrottlingException", err)
+	}
+}

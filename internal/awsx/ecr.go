@@ -179,3 +179,47 @@ func registryID(host string) string {
 	}
 	return labels[0]
 }
+
+// ImageDigest is the digest of the image that repository (a repository URL or a bare name, as for
+// ImageExists) holds under tag, whatever its status: an archived image keeps its digest. No image
+// under tag is ("", false, nil); a missing repository is an error naming it. Promote compares the
+// digest one stack verifiably ran with the one another stack would pull. It makes one
+// DescribeImages request, within the call deadline (Timeouts.Call).
+func (c *Client) ImageDigest(ctx context.Context, repository, tag string) (string, bool, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
+	host, name := splitRepository(repository)
+	if name == "" {
+		return "", false, fmt.Errorf("no ECR repository name in %q", repository)
+	}
+	if tag == "" {
+		return "", false, fmt.Errorf("no image tag to look up in ECR repository %s", name)
+	}
+	in := &ecr.DescribeImagesInput{
+		RepositoryName: &name,
+		RegistryId:     optional(registryID(host)),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: &tag}},
+		Filter:         &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterAny},
+	}
+	out, err := c.ecr.DescribeImages(ctx, in)
+	var noImage *ecrtypes.ImageNotFoundException
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &noImage):
+		return "", false, nil
+	case errors.As(err, &noRepo):
+		where := "region " + c.region
+		if in.RegistryId != nil {
+			where = "registry " + *in.RegistryId + ", " + where
+		}
+		return "", false, fmt.Errorf("ECR repository %s not found (%s): %w", name, where, err)
+	case err != nil:
+		return "", false, fmt.Errorf("look up the digest of %s:%s in ECR: %w", name, tag, err)
+	}
+	for _, d := range out.ImageDetails {
+		if digest := aws.ToString(d.ImageDigest); digest != "" {
+			return digest, true, nil
+		}
+	}
+	return "", false, nil
+}

@@ -25,6 +25,15 @@ import (
 //   - Image indexes: "A manifest list can be pulled or referenced in an Amazon ECS task definition
 //     ... like other Amazon ECR images." (https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-push-multi-architecture-image.html);
 //     its platform and attestation manifests are images of their own, untagged.
+//   - Deleting: "You can remove a tag from an image by specifying the image's tag in your request.
+//     When you remove the last tag from an image, the image is deleted from your repository. You
+//     can completely delete an image (and all of its tags) by specifying the image's digest in your
+//     request." (aws-sdk-go-v2 service/ecr, BatchDeleteImage). An image ID it cannot delete is a
+//     failure of the batch, not an error of the call (BatchDeleteImageOutput.Failures, with the
+//     ImageFailureCode values ImageNotFound, ImageTagDoesNotMatchDigest, MissingDigestAndTag and
+//     ImageReferencedByManifestList). Tag immutability is about pushes of a tag that is "already in
+//     the repository": once deleted, a tag can be pushed again, with another manifest, even in an
+//     IMMUTABLE repository.
 
 // Tag mutability settings of a repository (ECR's ImageTagMutability).
 const (
@@ -463,4 +472,69 @@ func nullIfEmpty(s string) string {
 		return "null"
 	}
 	return s
+}
+
+// batchDeleteImage removes tags and images as BatchDeleteImage does (see the model's sources): an
+// ID with a tag removes that tag, and the image with its last tag; an ID with only a digest
+// removes the image and all its tags. An image a stored image index references cannot be deleted
+// by digest while the index is there.
+func (s *Server) batchDeleteImage(in struct {
+	RegistryID     string        `json:"registryId"`
+	RepositoryName string        `json:"repositoryName"`
+	ImageIDs       []wireImageID `json:"imageIds"`
+}) (any, *apiError) {
+	r, err := s.repositoryLocked(in.RegistryID, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	deleted, failures := []wireImageID{}, []wireImageFailure{}
+	fail := func(id wireImageID, code, reason string) {
+		failures = append(failures, wireImageFailure{ImageID: id, FailureCode: code, FailureReason: reason})
+	}
+	for _, id := range in.ImageIDs {
+		if id.ImageDigest == "" && id.ImageTag == "" {
+			fail(id, "MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null")
+			continue
+		}
+		img := r.find(id)
+		switch {
+		case img == nil && id.ImageDigest != "" && id.ImageTag != "" && r.byDigest(id.ImageDigest) != nil:
+			fail(id, "ImageTagDoesNotMatchDigest", "Invalid request parameters: image tag does not match digest")
+			continue
+		case img == nil:
+			fail(id, "ImageNotFound", "Requested image not found")
+			continue
+		}
+		if id.ImageTag != "" && len(img.tags) > 1 {
+			img.tags = slices.DeleteFunc(img.tags, func(t string) bool { return t == id.ImageTag })
+			deleted = append(deleted, wireImageID{ImageDigest: img.digest, ImageTag: id.ImageTag})
+			continue
+		}
+		if s.referencedLocked(r, img) {
+			fail(id, "ImageReferencedByManifestList", "Requested image referenced by manifest list")
+			continue
+		}
+		r.images = slices.DeleteFunc(r.images, func(i *image) bool { return i == img })
+		if id.ImageTag != "" {
+			deleted = append(deleted, wireImageID{ImageDigest: img.digest, ImageTag: id.ImageTag})
+			continue
+		}
+		for _, t := range img.tags {
+			deleted = append(deleted, wireImageID{ImageDigest: img.digest, ImageTag: t})
+		}
+		if len(img.tags) == 0 {
+			deleted = append(deleted, wireImageID{ImageDigest: img.digest})
+		}
+	}
+	return map[string]any{"imageIds": deleted, "failures": failures}, nil
+}
+
+// referencedLocked reports whether an image index stored in r references img.
+func (s *Server) referencedLocked(r *repository, img *image) bool {
+	for _, other := range r.images {
+		if other != img && other.mediaType == IndexMediaType && strings.Contains(other.manifest, `"digest":"`+img.digest+`"`) {
+			return true
+		}
+	}
+	return false
 }

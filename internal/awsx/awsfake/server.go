@@ -13,7 +13,7 @@
 // DeregisterTaskDefinition, CreateService, UpdateService, DeleteService, DescribeServices,
 // ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments,
 // DescribeServiceRevisions, StopServiceDeployment. ECR operations: CreateRepository,
-// DescribeRepositories, DescribeImages, BatchGetImage, PutImage. SSM: DescribeParameters. Secrets
+// DescribeRepositories, DescribeImages, BatchGetImage, PutImage, BatchDeleteImage. SSM: DescribeParameters. Secrets
 // Manager: DescribeSecret. Errors have AWS's shape: HTTP 400
 // with {"__type": "<Exception>", "message": ...}. Any operation can be made to answer slowly or
 // never (SetDelay), to be throttled for a number of calls (Throttle), or to be denied by IAM
@@ -266,6 +266,7 @@ func (s *Server) dispatch(r *http.Request, prefix, op string, body []byte, err e
 			"DescribeImages":       handler(s, (*Server).describeImages),
 			"BatchGetImage":        handler(s, (*Server).batchGetImage),
 			"PutImage":             handler(s, (*Server).putImage),
+			"BatchDeleteImage":     handler(s, (*Server).batchDeleteImage),
 		}[op]
 	case ecsTargetPrefix:
 		h = map[string]func([]byte) (any, *apiError){

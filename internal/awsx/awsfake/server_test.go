@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -876,5 +877,92 @@ func TestThrottleAndDeny(t *testing.T) {
 	}
 	if got, want := s.Calls(), []string{"DescribeServices", "DescribeServices", "DescribeServices", "ListServiceDeployments", "ListServiceDeployments"}; !slices.Equal(got, want) {
 		t.Errorf("Calls() = %v, want %v (refused calls count too)", got, want)
+	}
+}
+
+// BatchDeleteImage as the SDK documents it: a tag removes the tag (the
+// image with its last one), a digest the image with all its tags, and an
+// ID it cannot delete is a failure of the batch. Once deleted, a tag can
+// be pushed again with another manifest, IMMUTABLE or not.
+func TestECRBatchDeleteImage(t *testing.T) {
+	ids := func(out *ecr.BatchDeleteImageOutput) (deleted, failed []string) {
+		for _, id := range out.ImageIds {
+			deleted = append(deleted, cmp.Or(aws.ToString(id.ImageTag), "@"+aws.ToString(id.ImageDigest)))
+		}
+		for _, f := range out.Failures {
+			failed = append(failed, cmp.Or(aws.ToString(f.ImageId.ImageTag), aws.ToString(f.ImageId.ImageDigest), "-")+":"+string(f.FailureCode))
+		}
+		return deleted, failed
+	}
+	s := New()
+	defer s.Close()
+	_, client := clients(t, s)
+	s.CreateRepository("api", Immutable)
+	a := s.PushImage("api", "a")
+	b := s.PushImage("api", "b")
+	index, children := s.PushIndex("api", "multi", "linux/amd64")
+	got, err := client.BatchGetImage(t.Context(), &ecr.BatchGetImageInput{RepositoryName: aws.String("api"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutImage(t.Context(), &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: got.Images[0].ImageManifest, ImageTag: aws.String("deployed-a")}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name        string
+		ids         []ecrtypes.ImageIdentifier
+		wantDeleted []string
+		wantFailed  []string
+		wantTags    map[string][]string // digest → its tags after
+		wantGone    []string            // digests of images deleted
+	}{
+		{name: "a tag of two: the tag only", ids: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("a")}},
+			wantDeleted: []string{"a"}, wantTags: map[string][]string{a: {"deployed-a"}}},
+		{name: "the last tag: the image", ids: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("deployed-a")}},
+			wantDeleted: []string{"deployed-a"}, wantGone: []string{a}},
+		{name: "missing tag and digest not matching the tag: failures", ids: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("nope")}, {ImageTag: aws.String("b"), ImageDigest: aws.String(index)}, {}},
+			wantFailed: []string{"nope:ImageNotFound", "b:ImageTagDoesNotMatchDigest", "-:MissingDigestAndTag"}, wantTags: map[string][]string{b: {"b"}}},
+		{name: "a child of an index: refused", ids: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(children[0])}},
+			wantFailed: []string{children[0] + ":ImageReferencedByManifestList"}, wantTags: map[string][]string{children[0]: {}, index: {"multi"}}},
+		{name: "by digest: the image with its tags", ids: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(b)}},
+			wantDeleted: []string{"b"}, wantGone: []string{b}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := client.BatchDeleteImage(t.Context(), &ecr.BatchDeleteImageInput{RepositoryName: aws.String("api"), ImageIds: tc.ids})
+			if err != nil {
+				t.Fatalf("BatchDeleteImage: %v", err)
+			}
+			deleted, failed := ids(out)
+			if !slices.Equal(deleted, tc.wantDeleted) || !slices.Equal(failed, tc.wantFailed) {
+				t.Errorf("deleted %v, failed %v; want %v, %v", deleted, failed, tc.wantDeleted, tc.wantFailed)
+			}
+			describe := func(digest string) (*ecr.DescribeImagesOutput, error) {
+				return client.DescribeImages(t.Context(), &ecr.DescribeImagesInput{RepositoryName: aws.String("api"), ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}}})
+			}
+			for digest, want := range tc.wantTags {
+				if d, err := describe(digest); err != nil || len(d.ImageDetails) != 1 || !slices.Equal(d.ImageDetails[0].ImageTags, want) {
+					t.Errorf("DescribeImages(%s) = %v, %v; want the image, tagged %v", digest, d, err, want)
+				}
+			}
+			for _, digest := range tc.wantGone {
+				if d, err := describe(digest); !strings.Contains(fmt.Sprint(err), "ImageNotFoundException") {
+					t.Errorf("DescribeImages(%s) = %v, %v; want ImageNotFoundException: the image is deleted", digest, d, err)
+				}
+			}
+		})
+	}
+
+	// The deleted tag "a" can be pushed again, with another manifest.
+	again := s.PushImage("api", "a")
+	if again == a {
+		t.Fatalf("the push after the delete has the old digest %s", a)
+	}
+	d, err := client.DescribeImages(t.Context(), &ecr.DescribeImagesInput{RepositoryName: aws.String("api"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("a")}}})
+	if err != nil || aws.ToString(d.ImageDetails[0].ImageDigest) != again {
+		t.Errorf("DescribeImages(a) = %v, %v; want the new digest %s", d, err, again)
+	}
+	if _, err := client.BatchDeleteImage(t.Context(), &ecr.BatchDeleteImageInput{RepositoryName: aws.String("nope"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("a")}}}); !strings.Contains(fmt.Sprint(err), "RepositoryNotFoundException") {
+		t.Errorf("BatchDeleteImage in a missing repository: %v, want RepositoryNotFoundException", err)
 	}
 }
