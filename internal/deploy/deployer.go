@@ -134,6 +134,10 @@ const (
 	// RefusedNoTarget: a rollback with nothing to go to (the --to SHA
 	// never ran, or is the current one, or nothing older qualifies).
 	RefusedNoTarget Kind = "refused-no-rollback-target"
+	// RefusedNotPromotable: a promotion of a SHA the stack it promotes from
+	// has not verifiably run (never ran, rolled back by ECS, no verified
+	// tag), or whose image there differs from the one this stack would pull.
+	RefusedNotPromotable Kind = "refused-not-promotable"
 	// RolledBackReconciled: ECS rolled back; the rejection is recorded and
 	// the stack is reconciled to the SHA ECS went back to.
 	RolledBackReconciled Kind = "rolled-back-reconciled"
@@ -169,7 +173,7 @@ const (
 
 // Kinds lists every kind, in the order the README documents them.
 var Kinds = []Kind{Verified, Unverified, RefusedNeverDeployed, RefusedPlatform, RefusedNoImage,
-	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedMissingSecret, RefusedProtectedBranch, RefusedDestructive, RefusedRename, RefusedStateChanged, RefusedNoTarget, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
+	RefusedDiverged, RefusedRejected, RefusedOlder, RefusedMissingSecret, RefusedProtectedBranch, RefusedDestructive, RefusedRename, RefusedStateChanged, RefusedNoTarget, RefusedNotPromotable, RolledBackReconciled, RolledBackPlatform, RolledBackRedeploy, RolledBackNoEarlier, RolledBackDiverged,
 	RolledBackReconcileFailed, RolledBackReconcileSkipped, RollbackFailed, Stopped, Failed, Locked, Interrupted}
 
 // RolledBack reports whether ECS rolled the deploy back.
@@ -236,6 +240,11 @@ type Outcome struct {
 	Phases      []Phase        `json:"phases"`
 	Diagnostics *Diagnostics   `json:"diagnostics,omitempty"`
 	Warnings    []string       `json:"warnings,omitempty"`
+	// PromotedFrom is the stack a promotion took the SHA from.
+	PromotedFrom string `json:"promotedFrom,omitempty"`
+	// Promotable are, when a promotion is refused, the SHAs the stack it
+	// promotes from verifiably ran, newest first, that can be promoted.
+	Promotable []string `json:"promotable,omitempty"`
 	// Err is the error behind a failed, refused or unverified outcome.
 	Err error `json:"-"`
 	// Error is Err's text, for JSON.
@@ -247,7 +256,7 @@ func (o Outcome) Verified() bool { return o.Kind == Verified }
 
 // Deploy runs one deploy of r.SHA and returns what came of it.
 func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
-	o := Outcome{Stack: r.Stack, Verb: verb(r.Message), ImageTag: r.SHA, Previous: r.Previous, Phases: []Phase{}}
+	o := Outcome{Stack: r.Stack, Verb: verb(r.Message), ImageTag: r.SHA, Previous: r.Previous, PromotedFrom: r.Message.Source, Phases: []Phase{}}
 	d.deploy(ctx, r, &o)
 	if o.Err != nil {
 		o.Error = o.Err.Error()
@@ -262,9 +271,15 @@ func (d *Deployer) Deploy(ctx context.Context, r Request) Outcome {
 // touching anything.
 func (d *Deployer) Up(ctx context.Context, r Request) Outcome {
 	o := Outcome{Stack: r.Stack, Verb: "deploy", ImageTag: r.SHA, Phases: []Phase{}}
+	return d.guarded(ctx, r, o, contract.DeployMessage(r.SHA))
+}
+
+// guarded deploys r.SHA with message m, as Up does: after history's
+// precedent of the SHA in this stack, o holding what came before.
+func (d *Deployer) guarded(ctx context.Context, r Request, o Outcome, m contract.Message) Outcome {
 	p, err := PrecedentOf(ctx, d.History, r.SHA)
 	o.Previous = p.Current
-	o.Warnings = skippedWarning(p.Skipped)
+	o.Warnings = append(o.Warnings, skippedWarning(p.Skipped)...)
 	switch {
 	case err != nil:
 		engineEnd(ctx, &o, err)
@@ -273,8 +288,8 @@ func (d *Deployer) Up(ctx context.Context, r Request) Outcome {
 	case p.Older && !r.Force:
 		end(&o, RefusedOlder, fmt.Errorf("%s is older than the current deploy %s: going back to it is a rollback (deploy rollback --to %s)", r.SHA, p.Current, r.SHA))
 	default:
-		r.Previous, r.Message = p.Current, contract.DeployMessage(r.SHA)
-		return d.finish(ctx, r, o.Warnings)
+		r.Previous, r.Message = p.Current, m
+		return d.finish(ctx, r, o)
 	}
 	o.Error = o.Err.Error()
 	return o
@@ -305,7 +320,7 @@ func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
 				return o
 			}
 		}
-		return d.finish(ctx, r, o.Warnings)
+		return d.finish(ctx, r, o)
 	}
 	o.Error = o.Err.Error()
 	return o
@@ -378,10 +393,12 @@ func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome) 
 	return true
 }
 
-// finish runs the deploy and puts the warnings found before it first.
-func (d *Deployer) finish(ctx context.Context, r Request, warnings []string) Outcome {
+// finish runs the deploy and puts the phases and warnings of before, what
+// was decided before it, first.
+func (d *Deployer) finish(ctx context.Context, r Request, before Outcome) Outcome {
 	o := d.Deploy(ctx, r)
-	o.Warnings = append(warnings, o.Warnings...)
+	o.Phases = append(before.Phases, o.Phases...)
+	o.Warnings = append(before.Warnings, o.Warnings...)
 	return o
 }
 
@@ -394,8 +411,11 @@ func skippedWarning(s Skipped) []string {
 }
 
 func verb(m contract.Message) string {
-	if m.Kind == contract.Rollback {
+	switch m.Kind {
+	case contract.Rollback:
 		return "rollback"
+	case contract.Promote:
+		return "promote"
 	}
 	return "deploy"
 }
@@ -743,21 +763,31 @@ func verifyResult(err error) string {
 	return "failed"
 }
 
-// tag tags the image ECS verifiably runs deployed-<sha>: the lifecycle
-// policy keeps the rollback window of such images however many images
-// are pushed since. A failure only warns: the deploy is done.
+// tag tags the image ECS verifiably runs deployed-<sha>, so that the
+// lifecycle policy keeps the rollback window of such images however many
+// images are pushed since, and verified-<stack>-<sha>, the evidence a
+// promotion from this stack requires. A failure only warns: the deploy is
+// done.
 func (d *Deployer) tag(ctx context.Context, cloud Cloud, outputs map[string]interface{}, sha string, o *Outcome) {
 	start := d.now()
 	repo, err := outputString(outputs, contract.OutRepositoryURL)
-	if err == nil {
-		err = cloud.AddTag(ctx, repo, sha, contract.DeployedTagPrefix+sha)
-	}
 	if err != nil {
 		d.phase(o, PhaseTag, start, "failed")
-		o.Warnings = append(o.Warnings, fmt.Sprintf("could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v", sha, contract.DeployedTagPrefix, sha, err))
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not tag the image %s as deployed (%s%s) or verified in %s (%s), so the lifecycle policy does not protect it beyond the newest pushes and deploy promote --from %s refuses it: %v",
+			sha, contract.DeployedTagPrefix, sha, o.Stack, contract.VerifiedTag(o.Stack, sha), o.Stack, err))
 		return
 	}
-	d.phase(o, PhaseTag, start, "ok")
+	result := "ok"
+	if err := cloud.AddTag(ctx, repo, sha, contract.DeployedTagPrefix+sha); err != nil {
+		result = "failed"
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not tag the image %s as deployed (%s%s), so the lifecycle policy does not protect it beyond the newest pushes: %v", sha, contract.DeployedTagPrefix, sha, err))
+	}
+	verified := contract.VerifiedTag(o.Stack, sha)
+	if err := cloud.AddTag(ctx, repo, sha, verified); err != nil {
+		result = "failed"
+		o.Warnings = append(o.Warnings, fmt.Sprintf("could not tag the image %s as verified in %s (%s), so deploy promote --from %s refuses it until a deploy up --sha %s of the running SHA tags it: %v", sha, o.Stack, verified, o.Stack, sha, err))
+	}
+	d.phase(o, PhaseTag, start, result)
 }
 
 // cloudFor opens ECR and ECS clients in the stack's region.

@@ -30,6 +30,12 @@ func (c *calls) add(format string, args ...interface{}) {
 
 func short(sha string) string { return sha[:7] }
 
+// tagged are the calls that tag sha's image once ECS verifiably runs it
+// in the stack prod: deployed-<sha>, then verified-prod-<sha>.
+func tagged(sha string) []string {
+	return []string{"add-tag " + contract.DeployedTagPrefix + short(sha), "add-tag " + contract.VerifiedTag("prod", short(sha))}
+}
+
 // fakeStack is an in-memory Stack: each Up returns the next of ups.
 type fakeStack struct {
 	log        *calls
@@ -45,6 +51,7 @@ type fakeStack struct {
 type upAnswer struct {
 	taskDef string
 	err     error
+	noRepo  bool // the update's outputs lack repositoryUrl
 }
 
 func (s *fakeStack) Outputs(context.Context) (map[string]interface{}, error) {
@@ -74,6 +81,9 @@ func (s *fakeStack) Up(_ context.Context, sha, message string) (UpResult, error)
 	}
 	out := stackOutputs(a.taskDef)
 	out[contract.OutImageTag] = sha
+	if a.noRepo {
+		delete(out, contract.OutRepositoryURL)
+	}
 	return UpResult{Outputs: out, Counts: map[string]int{"update": 1}}, nil
 }
 
@@ -92,17 +102,19 @@ func stackOutputs(taskDef string) map[string]interface{} {
 // fakeCloud is an in-memory Cloud: each WaitVerified returns the next of
 // waits.
 type fakeCloud struct {
-	log        *calls
-	images     map[string]imageAnswer // by tag; missing: not in ECR
-	waits      []waitAnswer
-	primary    string            // the PRIMARY deployment's task definition; tdOld when empty
-	running    map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
-	badImages  map[string]error  // task definitions whose images cannot be read
-	tagErr     error
-	liveCtx    bool                   // StoppedTasks and Service fail on a cancelled context, as the SDK does
-	inFlight   awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
-	missing    []awsx.Missing
-	secretsErr error
+	log       *calls
+	images    map[string]imageAnswer // by tag; missing: not in ECR
+	waits     []waitAnswer
+	primary   string            // the PRIMARY deployment's task definition; tdOld when empty
+	running   map[string]string // task definition -> image of the app container; tdOld runs shaOld unless set
+	badImages map[string]error  // task definitions whose images cannot be read
+	tagErr    error
+	// tagErrPrefix limits tagErr to the tags it starts (all when "").
+	tagErrPrefix string
+	liveCtx      bool                   // StoppedTasks and Service fail on a cancelled context, as the SDK does
+	inFlight     awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
+	missing      []awsx.Missing
+	secretsErr   error
 	// cancelOnWait: the run is interrupted (cancel) while it waits.
 	cancelOnWait bool
 	cancel       context.CancelFunc
@@ -125,8 +137,11 @@ func (c *fakeCloud) ImageExists(_ context.Context, _, tag string) (bool, error) 
 }
 
 func (c *fakeCloud) AddTag(_ context.Context, _, tag, newTag string) error {
-	c.log.add("add-tag %s", newTag[:len(contract.DeployedTagPrefix)+7])
-	return c.tagErr
+	c.log.add("add-tag %s", strings.Replace(newTag, tag, short(tag), 1))
+	if c.tagErr != nil && strings.HasPrefix(newTag, c.tagErrPrefix) {
+		return c.tagErr
+	}
+	return nil
 }
 
 func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Verification, error) {
@@ -267,7 +282,7 @@ func TestDeployDecisions(t *testing.T) {
 			req:    Request{All: true},
 			noPrev: true,
 			want:   Verified,
-			calls:  []string{"outputs", "preview bbbbbbb", "up " + deploy, "open us-east-1", "wait 2", "add-tag deployed-bbbbbbb"},
+			calls:  []string{"outputs", "preview bbbbbbb", "up " + deploy, "open us-east-1", "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
 		},
 		{
 			name:    "reading the outputs fails",
@@ -355,7 +370,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
 			want:  Verified,
-			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+			calls: join(checked, upTo, tagged(shaNew)),
 			check: func(t *testing.T, o Outcome) {
 				var names []string
 				for _, p := range o.Phases {
@@ -371,12 +386,40 @@ func TestDeployDecisions(t *testing.T) {
 			},
 		},
 		{
-			name:     "verified, tagging fails: still verified, with a warning",
+			name:     "verified, tagging fails: still verified, with a warning for each tag",
 			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
 			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}, tagErr: errors.New("AccessDenied")},
 			want:     Verified,
-			calls:    join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+			calls:    join(checked, upTo, tagged(shaNew)),
+			warnings: 2,
+			check:    tagPhase("failed", "lifecycle policy", "deploy promote --from prod refuses it"),
+		},
+		{
+			name:     "verified, the deployed tag fails: the verified tag is still added",
+			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}, tagErr: errors.New("AccessDenied"), tagErrPrefix: contract.DeployedTagPrefix},
+			want:     Verified,
+			calls:    join(checked, upTo, tagged(shaNew)),
 			warnings: 1,
+			check:    tagPhase("failed", "as deployed (deployed-"+shaNew+")"),
+		},
+		{
+			name:     "verified, the verified tag fails: a warning that promote refuses the SHA",
+			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}, tagErr: errors.New("AccessDenied"), tagErrPrefix: contract.VerifiedTagPrefix},
+			want:     Verified,
+			calls:    join(checked, upTo, tagged(shaNew)),
+			warnings: 1,
+			check:    tagPhase("failed", "verified in prod (verified-prod-"+shaNew+"), so deploy promote --from prod refuses it"),
+		},
+		{
+			name:     "verified, the stack has no repository output: neither tag, one warning",
+			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew, noRepo: true}}},
+			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			want:     Verified,
+			calls:    join(checked, upTo),
+			warnings: 1,
+			check:    tagPhase("failed", "deployed-"+shaNew, "verified-prod-"+shaNew),
 		},
 		{
 			name:    "verify times out: unverified, not tagged, nothing reconciled",
@@ -447,7 +490,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:  RolledBackReconciled,
-			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, tagged(shaOld)),
 			check: func(t *testing.T, o Outcome) {
 				if o.Reconciled != shaOld || o.Diagnostics == nil || len(o.Diagnostics.StoppedTasks) != 1 {
 					t.Errorf("outcome %+v, want reconciled to %s with the new task definition's stopped task only", o, shaOld)
@@ -459,7 +502,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack:    fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}, markErr: errors.New("preview failed")},
 			cloud:    fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}, running: map[string]string{tdOld: repo + ":" + shaOld}},
 			want:     RolledBackReconciled,
-			calls:    join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			calls:    join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, tagged(shaOld)),
 			warnings: 1,
 		},
 		{
@@ -520,7 +563,7 @@ func TestDeployDecisions(t *testing.T) {
 			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{{v: awsx.Verification{RolledBack: true, Want: tdNew, RolledBackTo: tdOld, Alarms: []string{"api-service-5xx"}, Reason: "alarm api-service-5xx"}}, verifiedRe}},
 			want:  RolledBackReconciled,
-			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, []string{"add-tag deployed-aaaaaaa"}),
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, tagged(shaOld)),
 			check: func(t *testing.T, o Outcome) {
 				if !slices.Equal(o.Alarms, []string{"api-service-5xx"}) {
 					t.Errorf("Alarms = %v, want the alarm that rolled the deploy back", o.Alarms)
@@ -571,7 +614,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
 			req:   Request{All: true, AllowDestructive: []string{queueURN}},
 			want:  Verified,
-			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+			calls: join(checked, upTo, tagged(shaNew)),
 		},
 		{
 			name:    "the config renames the service: refused before the engine runs",
@@ -614,7 +657,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
 			req:   Request{All: true, CommitBlockers: []string{"ruleset 42 (acme/api) requires a pull request"}},
 			want:  Verified,
-			calls: join(checked, upTo, []string{"add-tag deployed-bbbbbbb"}),
+			calls: join(checked, upTo, tagged(shaNew)),
 		},
 		{
 			name:    "ECS runs something other than history's current SHA: refused before anything",
@@ -638,7 +681,7 @@ func TestDeployDecisions(t *testing.T) {
 			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}, running: map[string]string{tdOld: repo + ":" + shaX}},
 			req:   Request{Force: true},
 			want:  Verified,
-			calls: join([]string{"outputs", "open us-east-1"}, upTo, []string{"add-tag deployed-bbbbbbb"}),
+			calls: join([]string{"outputs", "open us-east-1"}, upTo, tagged(shaNew)),
 		},
 		{
 			name:    "rolled back with too little time left for a reconcile: skipped",
@@ -699,6 +742,22 @@ func TestDeployDecisions(t *testing.T) {
 				tt.check(t, o)
 			}
 		})
+	}
+}
+
+// tagPhase checks that the tag phase ended with result and that the
+// warnings say each of wants.
+func tagPhase(result string, wants ...string) func(t *testing.T, o Outcome) {
+	return func(t *testing.T, o Outcome) {
+		t.Helper()
+		if i := slices.IndexFunc(o.Phases, func(p Phase) bool { return p.Name == PhaseTag }); i < 0 || o.Phases[i].Result != result {
+			t.Errorf("phases %+v, want %s %s", o.Phases, PhaseTag, result)
+		}
+		for _, want := range wants {
+			if !strings.Contains(strings.Join(o.Warnings, "\n"), want) {
+				t.Errorf("warnings %q do not say %q", o.Warnings, want)
+			}
+		}
 	}
 }
 
@@ -806,7 +865,7 @@ func TestRollbackInFlight(t *testing.T) {
 		{"ECS rolls it back, the stack is reconciled: verified",
 			fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, verifiedRe}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
 			[]upAnswer{{taskDef: tdRec}}, Verified, "",
-			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa")},
+			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa", "add-tag verified-prod-aaaaaaa")},
 		{"ECS cannot roll it back",
 			fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
 			nil, RollbackFailed, "did not: ROLLBACK_FAILED",

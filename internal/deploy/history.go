@@ -275,7 +275,10 @@ type Precedent struct {
 	// Rejected: ECS rolled back a deploy of the SHA, and it has not run
 	// since.
 	Rejected bool
-	Skipped  Skipped
+	// Ran: a deploy of the SHA really ran (succeeded, and ECS did not roll
+	// it back right after): the one Older and Rejected are about.
+	Ran     bool
+	Skipped Skipped
 }
 
 // PrecedentOf reads src newest first until it finds sha's last deploy
@@ -297,6 +300,7 @@ func PrecedentOf(ctx context.Context, src HistorySource, sha string) (Precedent,
 			p.Current = u.ImageTag
 		}
 		if u.ImageTag == sha {
+			p.Ran = true
 			p.Older = sha != p.Current
 			p.Rejected, p.Skipped = l.rejected[sha], l.skipped
 			return p, nil

@@ -30,6 +30,10 @@ func rollbackTo(target, from string) Update {
 	return u
 }
 
+func promoted(sha string) Update {
+	return withMessage(deployed(sha), contract.PromoteMessage(sha, "staging"))
+}
+
 func failed(sha string) Update {
 	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
@@ -410,20 +414,49 @@ func TestPrecedentOf(t *testing.T) {
 		want    Precedent
 	}{
 		{"a new SHA", []Update{deployed(b), deployed(a)}, c, Precedent{Current: b}},
-		{"the current SHA again", []Update{deployed(b), deployed(a)}, b, Precedent{Current: b}},
-		{"an older SHA: a rollback", []Update{deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true}},
+		{"the current SHA again", []Update{deployed(b), deployed(a)}, b, Precedent{Current: b, Ran: true}},
+		{"an older SHA: a rollback", []Update{deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true, Ran: true}},
 		{"a SHA whose deploy only failed", []Update{deployed(b), failed(c), deployed(a)}, c, Precedent{Current: b}},
 		{"a SHA ECS rolled back, never good", []Update{withMessage(deployed(b), contract.ReconcileMessage(b, c)), marker(c), deployed(c), deployed(b)}, c, Precedent{Current: b, Rejected: true}},
-		{"a SHA ECS rolled back since it last ran", []Update{deployed(b), marker(a), deployed(a), deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true, Rejected: true}},
-		{"a rejected SHA that ran fine since", []Update{deployed(c), marker(c), deployed(c), deployed(b)}, c, Precedent{Current: c}},
+		{"a SHA ECS rolled back since it last ran", []Update{deployed(b), marker(a), deployed(a), deployed(b), deployed(a)}, a, Precedent{Current: b, Older: true, Rejected: true, Ran: true}},
+		{"a rejected SHA that ran fine since", []Update{deployed(c), marker(c), deployed(c), deployed(b)}, c, Precedent{Current: c, Ran: true}},
 		{"nothing deployed yet", nil, a, Precedent{}},
-		{"a SHA hundreds of updates back", append(deploys(400)[:1], deploys(400)...), sha(10), Precedent{Current: sha(399), Older: true}},
+		{"a SHA hundreds of updates back", append(deploys(400)[:1], deploys(400)...), sha(10), Precedent{Current: sha(399), Older: true, Ran: true}},
+		{"a promoted SHA ran", []Update{promoted(b), deployed(a)}, b, Precedent{Current: b, Ran: true}},
+		{"a promotion's message naming another SHA claims nothing", []Update{withMessage(deployed(b), contract.PromoteMessage(c, "staging"))}, c, Precedent{Current: b}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := PrecedentOf(context.Background(), memory(tt.history), tt.sha)
-			if err != nil || got.Current != tt.want.Current || got.Older != tt.want.Older || got.Rejected != tt.want.Rejected {
+			if err != nil || got.Current != tt.want.Current || got.Older != tt.want.Older || got.Rejected != tt.want.Rejected || got.Ran != tt.want.Ran {
 				t.Errorf("PrecedentOf(%s) = %+v, %v; want %+v", tt.sha[:7], got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A promotion is a first-hand deploy of its SHA, like a deploy: it is what
+// runs, a rollback goes back past it to the deploy before, and a rollback
+// to it followed by another rollback goes further back, never forward.
+func TestPromotionIsAFirstHandDeploy(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		history memory // newest first
+		want    string // the default rollback target
+	}{
+		{"promoted over a deploy", memory{promoted(b), deployed(a)}, a},
+		{"promoted over a promotion", memory{promoted(c), promoted(b), promoted(a)}, b},
+		{"rolled back to a promoted SHA: the next rollback goes further back", memory{rollbackTo(b, c), promoted(c), promoted(b), promoted(a)}, a},
+		{"a re-promotion of the running SHA is part of its era", memory{promoted(b), promoted(b), deployed(a)}, a},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			running, _, err := Running(context.Background(), tt.history)
+			if err != nil || running != tt.history[0].ImageTag {
+				t.Errorf("Running = %s, %v; want the newest promotion %s", running, err, tt.history[0].ImageTag)
+			}
+			r, err := RollbackTarget(context.Background(), tt.history, "")
+			if err != nil || r.Target != tt.want {
+				t.Errorf("RollbackTarget = %+v, %v; want target %s", r, err, tt.want[:7])
 			}
 		})
 	}

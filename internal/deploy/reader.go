@@ -59,3 +59,26 @@ func (r *HistoryReader) HistoryPage(ctx context.Context, pageSize, page int) ([]
 	}
 	return toUpdates(hist, r.imageTagKey), nil
 }
+
+// Outputs are the stack's outputs, as `pulumi stack output --json`
+// prints them: secret outputs are "[secret]", never decrypted. A promote
+// reads the stack it promotes from this way, taking no lock and running
+// no program.
+func (r *HistoryReader) Outputs(ctx context.Context) (map[string]interface{}, error) {
+	cmd := exec.CommandContext(ctx, "pulumi", "stack", "output", "--json", "--stack", r.stack)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "no stack named") {
+			return nil, fmt.Errorf("%w: stack %q (%s); an administrator creates it once (README: bootstrap)", ErrNoStack, r.stack, firstLine(msg))
+		}
+		return nil, fmt.Errorf("pulumi stack output: %w: %s", err, firstLine(msg))
+	}
+	out := map[string]interface{}{}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("reading pulumi stack output --json: %w", err)
+	}
+	return out, nil
+}
