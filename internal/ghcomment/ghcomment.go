@@ -1,6 +1,8 @@
 // Package ghcomment keeps one pull-request comment up to date through the
 // GitHub REST API (google/go-github): found by a hidden marker and the
-// token's own identity, updated in place, never duplicated.
+// token's own identity, updated in place, never duplicated. Upsert writes
+// the whole comment; UpsertSection one named section of a comment that
+// several writers share (one per stack), leaving the others as they are.
 package ghcomment
 
 import (
@@ -15,8 +17,9 @@ import (
 	"github.com/slipway-dev/slipway/internal/ghapi"
 )
 
-// MaxBody is GitHub's limit on a comment's length (65,536 characters),
-// with room left for the truncation note.
+// MaxBody is what a whole comment may take, marker and every section
+// included: under GitHub's limit of 65,536 characters (bytes counted, so
+// that multi-byte characters only leave more room).
 const MaxBody = 65000
 
 // Client talks to one repository.
@@ -48,31 +51,52 @@ const ActionsBot = "github-actions[bot]"
 // written by the identity of the token in use is ours to edit: another
 // app's or a person's comment quoting the marker is left alone.
 func (c *Client) Upsert(ctx context.Context, pr int, marker, body string, createIfMissing bool) (Action, error) {
-	if c.Token == "" || c.Repo == "" {
-		return Skipped, errors.New("commenting needs GITHUB_TOKEN and GITHUB_REPOSITORY (set in GitHub Actions; the job needs permissions: pull-requests: write)")
-	}
-	owner, repo, err := ghapi.Repo(c.Repo)
-	if err != nil {
-		return Skipped, fmt.Errorf("GITHUB_REPOSITORY: %w", err)
-	}
-	gh, err := ghapi.New(c.BaseURL, c.Token, c.HTTP)
-	if err != nil {
-		return Skipped, err
-	}
-	me, err := identity(ctx, gh)
+	t, err := c.open(ctx)
 	if err != nil {
 		return Skipped, err
 	}
 	body = marker + "\n" + Truncate(body, MaxBody-len(marker)-1)
-	existing, err := find(ctx, gh, owner, repo, pr, marker, me)
+	existing, err := find(ctx, t.gh, t.owner, t.repo, pr, marker, t.me)
 	if err != nil {
 		return Skipped, err
 	}
+	return t.write(ctx, pr, existing, body, createIfMissing)
+}
+
+// target is a repository open through the API, and who the token is.
+type target struct {
+	gh          *github.Client
+	owner, repo string
+	me          string
+}
+
+func (c *Client) open(ctx context.Context) (*target, error) {
+	if c.Token == "" || c.Repo == "" {
+		return nil, errors.New("commenting needs GITHUB_TOKEN and GITHUB_REPOSITORY (set in GitHub Actions; the job needs permissions: pull-requests: write)")
+	}
+	owner, repo, err := ghapi.Repo(c.Repo)
+	if err != nil {
+		return nil, fmt.Errorf("GITHUB_REPOSITORY: %w", err)
+	}
+	gh, err := ghapi.New(c.BaseURL, c.Token, c.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	me, err := identity(ctx, gh)
+	if err != nil {
+		return nil, err
+	}
+	return &target{gh: gh, owner: owner, repo: repo, me: me}, nil
+}
+
+// write makes existing say body (no API call when it already does), or,
+// with no existing comment, creates one if createIfMissing.
+func (t *target) write(ctx context.Context, pr int, existing *github.IssueComment, body string, createIfMissing bool) (Action, error) {
 	if existing != nil {
 		if existing.GetBody() == body {
 			return Skipped, nil
 		}
-		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, existing.GetID(), &github.IssueComment{Body: &body}); err != nil {
+		if _, _, err := t.gh.Issues.EditComment(ctx, t.owner, t.repo, existing.GetID(), &github.IssueComment{Body: &body}); err != nil {
 			return Skipped, fmt.Errorf("GitHub: updating comment %d: %w", existing.GetID(), err)
 		}
 		return Updated, nil
@@ -80,7 +104,7 @@ func (c *Client) Upsert(ctx context.Context, pr int, marker, body string, create
 	if !createIfMissing {
 		return Skipped, nil
 	}
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, pr, &github.IssueComment{Body: &body}); err != nil {
+	if _, _, err := t.gh.Issues.CreateComment(ctx, t.owner, t.repo, pr, &github.IssueComment{Body: &body}); err != nil {
 		return Skipped, fmt.Errorf("GitHub: commenting on pull request %d: %w", pr, err)
 	}
 	return Created, nil
@@ -125,10 +149,12 @@ func Truncate(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	const note = "\n\n… truncated to fit a GitHub comment; the job log has the full preview."
-	cut := s[:max-len(note)]
+	cut := s[:max-len(truncNote)]
 	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
 		cut = cut[:i]
 	}
-	return cut + note
+	return cut + truncNote
 }
+
+// truncNote ends a truncated body; Truncate needs max >= len(truncNote).
+const truncNote = "\n\n… truncated to fit a GitHub comment; the job log has the full preview."

@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
-// fakeGitHub serves the issue-comment endpoints of one repository, and
-// GET /user as GitHub answers it for a workflow's installation token.
+// fakeGitHub serves the issue-comment endpoints of one repository as
+// GitHub's REST API does (comments listed oldest first, 30 a page unless
+// per_page asks for up to 100, the next page named in the Link header;
+// bodies over 65,536 characters refused with 422), and GET /user as
+// GitHub answers it for a workflow's installation token.
 type fakeGitHub struct {
 	mu       sync.Mutex
 	comments map[int64]string
@@ -30,7 +37,35 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return
 	}
-	var in struct{ Body string }
+	type user struct {
+		Login string `json:"login"`
+	}
+	type comment struct {
+		ID   int64  `json:"id"`
+		Body string `json:"body"`
+		User user   `json:"user"`
+	}
+	view := func(id int64) comment {
+		login := f.authors[id]
+		if login == "" {
+			login = ActionsBot
+		}
+		return comment{ID: id, Body: f.comments[id], User: user{login}}
+	}
+	var in struct {
+		Body *string `json:"body"`
+	}
+	readBody := func() bool {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == nil {
+			http.Error(w, `{"message":"Invalid request."}`, http.StatusUnprocessableEntity)
+			return false
+		}
+		if n := utf8.RuneCountInString(*in.Body); n > 65536 {
+			http.Error(w, `{"message":"Validation Failed","errors":[{"resource":"IssueComment","code":"custom","field":"body","message":"body is too long (maximum is 65536 characters)"}]}`, http.StatusUnprocessableEntity)
+			return false
+		}
+		return true
+	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/user":
 		if f.user == "" {
@@ -39,41 +74,60 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]string{"login": f.user})
 	case r.Method == http.MethodGet && r.URL.Path == "/repos/o/r/issues/7/comments":
-		type user struct {
-			Login string `json:"login"`
+		page, perPage := 1, 30
+		if p, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && p > 0 {
+			page = p
 		}
-		type comment struct {
-			ID   int64  `json:"id"`
-			Body string `json:"body"`
-			User user   `json:"user"`
+		if p, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && p > 0 {
+			perPage = min(p, 100)
 		}
+		ids := slices.Sorted(maps.Keys(f.comments))
 		out := []comment{}
-		for id, b := range f.comments {
-			login := f.authors[id]
-			if login == "" {
-				login = ActionsBot
-			}
-			out = append(out, comment{ID: id, Body: b, User: user{login}})
+		for i := (page - 1) * perPage; i < len(ids) && i < page*perPage; i++ {
+			out = append(out, view(ids[i]))
+		}
+		if page*perPage < len(ids) {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?page=%d&per_page=%d>; rel="next"`, r.Host, r.URL.Path, page+1, perPage))
 		}
 		json.NewEncoder(w).Encode(out)
 	case r.Method == http.MethodPost && r.URL.Path == "/repos/o/r/issues/7/comments":
-		json.NewDecoder(r.Body).Decode(&in)
+		if !readBody() {
+			return
+		}
 		f.next++
-		f.comments[f.next] = in.Body
+		f.comments[f.next] = *in.Body
 		if f.user != "" {
 			f.authors[f.next] = f.user
 		}
 		w.WriteHeader(http.StatusCreated)
-		fmt.Fprint(w, `{}`)
+		json.NewEncoder(w).Encode(view(f.next))
 	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/repos/o/r/issues/comments/"):
-		var id int64
-		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/repos/o/r/issues/comments/"), &id)
-		json.NewDecoder(r.Body).Decode(&in)
-		f.comments[id] = in.Body
-		fmt.Fprint(w, `{}`)
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, "/repos/o/r/issues/comments/"), 10, 64)
+		if _, ok := f.comments[id]; err != nil || !ok {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		if !readBody() {
+			return
+		}
+		f.comments[id] = *in.Body
+		json.NewEncoder(w).Encode(view(id))
 	default:
-		http.NotFound(w, r)
+		http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
 	}
+}
+
+// writes are the POST and PATCH calls the fake has served.
+func (f *fakeGitHub) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var w []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, http.MethodGet) {
+			w = append(w, c)
+		}
+	}
+	return w
 }
 
 func TestUpsert(t *testing.T) {
