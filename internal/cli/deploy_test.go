@@ -427,7 +427,7 @@ func TestPreviewCommentsOnlyOnChanges(t *testing.T) {
 	if len(posted) != 1 {
 		t.Fatalf("%d comments posted, want 1", len(posted))
 	}
-	for _, want := range []string{"<!-- slipway-preview:dev -->", "1 to change", "`" + shaA[:7] + "`", "platform change", "task-sg-v2"} {
+	for _, want := range []string{"<!-- slipway-preview -->\n<!-- section:dev -->\n", "1 to change", "`" + shaA[:7] + "`", "platform change", "task-sg-v2"} {
 		if !strings.Contains(posted[0], want) {
 			t.Errorf("comment does not contain %q:\n%s", want, posted[0])
 		}

@@ -44,7 +44,7 @@ func (c *Command) previewCmd() *cobra.Command {
 	}
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "image SHA to preview with (default: the deployed one, so that only infrastructure changes show)")
-	cmd.Flags().BoolVar(&o.Comment, "comment", false, "create or update one PR comment with the summary (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
+	cmd.Flags().BoolVar(&o.Comment, "comment", false, "create or update this stack's section of the one PR preview comment (needs --pr, GITHUB_TOKEN, GITHUB_REPOSITORY)")
 	cmd.Flags().IntVar(&o.PR, "pr", 0, "pull request number for --comment")
 	return cmd
 }
@@ -90,7 +90,7 @@ func (c *Command) preview(ctx context.Context, o PreviewOptions) error {
 	}
 	if o.Comment {
 		gh := &ghcomment.Client{BaseURL: c.getenv("GITHUB_API_URL"), Token: c.getenv("GITHUB_TOKEN"), Repo: c.getenv("GITHUB_REPOSITORY")}
-		action, err := gh.Upsert(ctx, o.PR, "<!-- slipway-preview:"+o.Stack+" -->", md, plan.HasChanges())
+		action, err := gh.UpsertSection(ctx, o.PR, previewMarker, o.Stack, md, plan.HasChanges())
 		if err != nil {
 			return fmt.Errorf("PR comment: %w", err)
 		}
@@ -105,6 +105,13 @@ func (c *Command) preview(ctx context.Context, o PreviewOptions) error {
 	}
 	return nil
 }
+
+// previewMarker marks the PR's one preview comment: every stack's preview
+// is a section of it, named by the stack, in the order the CI job's steps
+// ran (staging, then prod). The first stack with changes creates it; once
+// it exists, each stack's step rewrites its own section, "no changes"
+// included, so that no section is left stale.
+const previewMarker = "<!-- slipway-preview -->"
 
 func nonNil(c []deploy.Change) []deploy.Change {
 	if c == nil {
