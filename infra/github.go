@@ -19,9 +19,9 @@ import (
 // GitHubArgs are the values the application repository's workflows read.
 type GitHubArgs struct {
 	RepositoryURL  pulumi.StringInput
-	CacheURL       pulumi.StringInput // the build-cache repository
+	CacheURL       pulumi.StringInput // the build-cache repository; nil unless the stack owns the registry
 	DeployRoleArn  pulumi.StringInput
-	ImageRoleArn   pulumi.StringInput
+	ImageRoleArn   pulumi.StringInput // nil unless the stack owns the registry
 	PreviewRoleArn pulumi.StringInput
 
 	// Roles are those whose trust the OIDC subject template must match:
@@ -30,26 +30,37 @@ type GitHubArgs struct {
 	Roles []pulumi.Resource
 }
 
-// GitHub is the application repository's side: its workflow files, the
-// Actions variables they read, its OIDC subject template, which actions
-// may run, and the production and image-push environments (deployments
-// from main only).
+// GitHub is the application repository's side of one stack: its GitHub
+// environment (deployments from main only) with the Actions variables its
+// deploy jobs read, and its repository variables for the preview and the
+// drift check. The stack that owns the registry also manages what the
+// repository has once: the workflow files, the OIDC subject template,
+// which actions may run, and the image-push environment with its
+// variables.
 type GitHub struct {
 	pulumi.ResourceState
 }
 
-// Workflows are the workflow files the stack commits, rendered from its
-// config: the program's and the deploy tool's integrity check's one render.
-func Workflows(cfg contract.Config, stack string) ([]workflows.File, error) {
-	return workflows.Render(WorkflowParams(cfg, stack))
+// ErrNotOwner is returned by Workflows for a stack that does not own the
+// registry: another stack renders the files.
+var ErrNotOwner = errors.New("the workflow files are rendered by the stack that owns the registry (slipway:registry own), which lists every environment")
+
+// Workflows are the workflow files the stack that owns the registry
+// commits, rendered from its config: the program's and the deploy tool's
+// integrity check's one render.
+func Workflows(cfg contract.Config) ([]workflows.File, error) {
+	if !cfg.Registry.Own {
+		return nil, fmt.Errorf("stack %s: %w", cfg.Stack, ErrNotOwner)
+	}
+	return workflows.Render(WorkflowParams(cfg))
 }
 
 // WorkflowParams are the values the workflow templates render with. None
 // depends on the image SHA: a deploy never rewrites a workflow file.
-func WorkflowParams(cfg contract.Config, stack string) workflows.Params {
+func WorkflowParams(cfg contract.Config) workflows.Params {
 	return workflows.Params{
-		Stack:             stack,
-		DeployEnvironment: cfg.GitHubEnvironment,
+		Owner:             cfg.Stack,
+		Environments:      cfg.Environments,
 		DefaultBranch:     DefaultBranch,
 		ToolRepository:    cfg.ToolRepository,
 		ToolRef:           cfg.ToolRef,
@@ -92,7 +103,7 @@ func AllowedActions(files []workflows.File) ([]string, error) {
 // policies, and its one policy, the default branch ("<env>-from-main").
 // Without the subject template its jobs' subjects carry no branch: this
 // policy is what keeps them on main.
-func mainOnlyEnvironment(ctx *pulumi.Context, repo pulumi.StringInput, env string, parent pulumi.ResourceOption, opts ...pulumi.ResourceOption) error {
+func mainOnlyEnvironment(ctx *pulumi.Context, repo pulumi.StringInput, env string, parent pulumi.ResourceOption, opts ...pulumi.ResourceOption) (*github.RepositoryEnvironment, error) {
 	e, err := github.NewRepositoryEnvironment(ctx, env+"-environment", &github.RepositoryEnvironmentArgs{
 		Repository:  repo,
 		Environment: pulumi.String(env),
@@ -102,18 +113,18 @@ func mainOnlyEnvironment(ctx *pulumi.Context, repo pulumi.StringInput, env strin
 		},
 	}, append([]pulumi.ResourceOption{parent}, opts...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = github.NewRepositoryEnvironmentDeploymentPolicy(ctx, env+"-from-main", &github.RepositoryEnvironmentDeploymentPolicyArgs{
 		Repository:    repo,
 		Environment:   e.Environment,
 		BranchPattern: pulumi.String(DefaultBranch),
 	}, parent)
-	return err
+	return e, err
 }
 
-// NewGitHub manages the workflow files, the variables, the subject
-// template, the Actions permissions and the environment.
+// NewGitHub manages the stack's environment and variables and, in the
+// stack that owns the registry, the repository-wide resources.
 func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHubArgs, opts ...pulumi.ResourceOption) (*GitHub, error) {
 	g := &GitHub{}
 	if err := ctx.RegisterComponentResource("slipway:infra:GitHub", name, g, opts...); err != nil {
@@ -122,9 +133,85 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	parent := pulumi.Parent(g)
 	repo := pulumi.String(cfg.GitHubRepo)
 
-	files, err := Workflows(cfg, ctx.Stack())
+	if cfg.Registry.Own {
+		if err := repositoryWide(ctx, cfg, args, repo, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	// Reviewers and wait timers of the deploy environment are the
+	// repository owners' to set; the stack only insists on the branch
+	// policy.
+	env, err := mainOnlyEnvironment(ctx, repo, cfg.GitHubEnvironment, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"}))
 	if err != nil {
 		return nil, err
+	}
+	if err := environmentVariables(ctx, repo, env, "var-", workflows.DeployVariables(), map[string]pulumi.StringInput{
+		"AWS_REGION":            pulumi.String(cfg.Region),
+		"ECS_CLUSTER":           pulumi.String(cfg.ClusterName),
+		"ECS_SERVICE":           pulumi.String(cfg.ServiceName),
+		"PULUMI_BACKEND_URL":    pulumi.String(cfg.BackendURL),
+		workflows.DeployRoleVar: args.DeployRoleArn,
+		"SLIPWAY_STACK":         pulumi.String(cfg.Stack),
+	}, parent); err != nil {
+		return nil, err
+	}
+	stackValues := map[string]pulumi.StringInput{
+		"AWS_REGION":             pulumi.String(cfg.Region),
+		"PULUMI_BACKEND_URL":     pulumi.String(cfg.BackendURL),
+		workflows.PreviewRoleVar: args.PreviewRoleArn,
+	}
+	for _, base := range workflows.StackVariables() {
+		value, ok := stackValues[base]
+		if !ok {
+			return nil, errors.New("the workflows read vars." + workflows.StackVariable(base, cfg.Stack) + ", which the program does not set")
+		}
+		v := workflows.StackVariable(base, cfg.Stack)
+		if _, err := github.NewActionsVariable(ctx, variableResourceName("var-", v), &github.ActionsVariableArgs{
+			Repository:   repo,
+			VariableName: pulumi.String(v),
+			Value:        value,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})
+}
+
+// variableResourceName is the logical name of an Actions variable's
+// resource: prefix + "AWS_REGION" → prefix + "aws-region".
+func variableResourceName(prefix, v string) string {
+	return prefix + strings.ToLower(strings.ReplaceAll(v, "_", "-"))
+}
+
+// environmentVariables creates the variables names on environment env,
+// each with its value from values (a name without one is an error: the
+// workflows would read an empty value).
+func environmentVariables(ctx *pulumi.Context, repo pulumi.StringInput, env *github.RepositoryEnvironment, prefix string, names []string, values map[string]pulumi.StringInput, parent pulumi.ResourceOption) error {
+	for _, v := range names {
+		value, ok := values[v]
+		if !ok {
+			return errors.New("the workflows read vars." + v + ", which the program does not set")
+		}
+		if _, err := github.NewActionsEnvironmentVariable(ctx, variableResourceName(prefix, v), &github.ActionsEnvironmentVariableArgs{
+			Repository:   repo,
+			Environment:  env.Environment,
+			VariableName: pulumi.String(v),
+			Value:        value,
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repositoryWide manages what the application repository has once: the
+// workflow files, the subject template, the Actions permissions, and the
+// image-push environment with its variables.
+func repositoryWide(ctx *pulumi.Context, cfg contract.Config, args GitHubArgs, repo pulumi.StringInput, parent pulumi.ResourceOption) error {
+	files, err := Workflows(cfg)
+	if err != nil {
+		return err
 	}
 	for _, f := range files {
 		if _, err := github.NewRepositoryFile(ctx, workflowResourceName(f.Path), &github.RepositoryFileArgs{
@@ -136,7 +223,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 			CommitMessage:     pulumi.String("slipway: update " + f.Path + " [skip ci]"),
 			OverwriteOnCreate: pulumi.Bool(true),
 		}, parent); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
@@ -146,7 +233,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 			UseDefault:       pulumi.Bool(false),
 			IncludeClaimKeys: pulumi.ToStringArray(SubjectClaimKeys),
 		}, parent, pulumi.DependsOn(args.Roles)); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
@@ -154,7 +241,7 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	// run in the repository, whoever edits a workflow.
 	allowed, err := AllowedActions(files)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := github.NewActionsRepositoryPermissions(ctx, "actions-permissions", &github.ActionsRepositoryPermissionsArgs{
 		Repository:         repo,
@@ -167,44 +254,20 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 			PatternsAlloweds:   pulumi.ToStringArray(allowed),
 		},
 	}, parent); err != nil {
-		return nil, err
+		return err
 	}
 
-	values := map[string]pulumi.StringInput{
-		"AWS_REGION":             pulumi.String(cfg.Region),
-		"ECR_REPOSITORY":         args.RepositoryURL,
-		"ECR_CACHE_REPOSITORY":   args.CacheURL,
-		"ECS_CLUSTER":            pulumi.String(cfg.ClusterName),
-		"ECS_SERVICE":            pulumi.String(cfg.ServiceName),
-		"PULUMI_BACKEND_URL":     pulumi.String(cfg.BackendURL),
-		workflows.DeployRoleVar:  args.DeployRoleArn,
-		workflows.PreviewRoleVar: args.PreviewRoleArn,
-		"SLIPWAY_IMAGE_ROLE_ARN": args.ImageRoleArn,
-		"SLIPWAY_STACK":          pulumi.String(ctx.Stack()),
-	}
-	for _, v := range workflows.Variables() {
-		value, ok := values[v]
-		if !ok {
-			return nil, errors.New("the workflows read vars." + v + ", which the program does not set")
-		}
-		if _, err := github.NewActionsVariable(ctx, "var-"+strings.ToLower(strings.ReplaceAll(v, "_", "-")), &github.ActionsVariableArgs{
-			Repository:   repo,
-			VariableName: pulumi.String(v),
-			Value:        value,
-		}, parent); err != nil {
-			return nil, err
-		}
-	}
-
-	// Reviewers and wait timers of production are the repository owners'
-	// to set; the stack only insists on the branch policy.
-	if err := mainOnlyEnvironment(ctx, repo, cfg.GitHubEnvironment, parent, pulumi.IgnoreChanges([]string{"reviewers", "waitTimer", "preventSelfReview", "canAdminsBypass"})); err != nil {
-		return nil, err
-	}
 	// The image job's environment: no reviewers (a push waits for nobody;
-	// the deploy that follows is production's), all of it the stack's.
-	if err := mainOnlyEnvironment(ctx, repo, ImageEnv, parent); err != nil {
-		return nil, err
+	// the deploys that follow are the environments'), all of it the
+	// stack's.
+	env, err := mainOnlyEnvironment(ctx, repo, ImageEnv, parent)
+	if err != nil {
+		return err
 	}
-	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})
+	return environmentVariables(ctx, repo, env, "image-var-", workflows.ImageVariables(), map[string]pulumi.StringInput{
+		"AWS_REGION":           pulumi.String(cfg.Region),
+		"ECR_REPOSITORY":       args.RepositoryURL,
+		"ECR_CACHE_REPOSITORY": args.CacheURL,
+		workflows.ImageRoleVar: args.ImageRoleArn,
+	}, parent)
 }

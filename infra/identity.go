@@ -347,7 +347,7 @@ func PreviewStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	service := a.ARN("ecs", a.Region, fmt.Sprintf("service/%s/%s", cfg.ClusterName, cfg.ServiceName))
 	tasks := a.ARN("ecs", a.Region, fmt.Sprintf("task/%s/*", cfg.ClusterName))
 	statements := append([]Statement{
-		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"},
+		{Sid: "Registry", Actions: []string{"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"},
 			Resources: registryArns(args)},
 		{Sid: "EcsRead", Actions: []string{"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTagsForResource"},
 			Resources: []pulumi.StringInput{args.Service.ClusterArn, pulumi.String(service), pulumi.String(tasks)}},

@@ -75,7 +75,7 @@ func New(ctx *pulumi.Context, cfg contract.Config) (*Slipway, error) {
 	}
 	identity, err := NewIdentity(ctx, "ci-identity", cfg, IdentityArgs{
 		Account:       account,
-		Stack:         ctx.Stack(),
+		Stack:         cfg.Stack,
 		RepositoryArn: registry.Arn,
 		CacheArn:      registry.CacheArn,
 		Service:       service,

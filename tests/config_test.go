@@ -177,8 +177,8 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 			continue
 		}
 		wantType := k.Type
-		if k.Type == "object" {
-			wantType = "" // Pulumi.yaml has no object type: an untyped key takes a map
+		if k.Type == "object" || k.Type == "list" {
+			wantType = "" // Pulumi.yaml has no object type: an untyped key takes a map, or a list of maps
 		}
 		if d.Type != wantType || d.Description != k.Description {
 			t.Errorf("Pulumi.yaml %s: type %q description %q, want %q %q", k.Name, d.Type, d.Description, k.Type, k.Description)

@@ -32,11 +32,21 @@ func root(t testing.TB) string {
 // the image tag and overrides ("key" = slipway:key; "" deletes the key).
 func prodConfig(t testing.TB, sha string, overrides map[string]string) map[string]string {
 	t.Helper()
+	return stackConfig(t, "prod", sha, overrides)
+}
+
+// stacks are the example stacks, in CD's order.
+var stacks = []string{"staging", "prod"}
+
+// stackConfig is stack's config as the engine would pass it, with the
+// image tag and overrides ("key" = slipway:key; "" deletes the key).
+func stackConfig(t testing.TB, stack, sha string, overrides map[string]string) map[string]string {
+	t.Helper()
 	p, err := project.Load(root(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := p.StackConfig("prod")
+	cfg, err := p.StackConfig(stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +67,15 @@ func prodConfig(t testing.TB, sha string, overrides map[string]string) map[strin
 // synthProd runs the program under mocks with the prod config.
 func synthProd(t testing.TB, sha string, overrides map[string]string) synth.Result {
 	t.Helper()
-	res, err := synth.Run(infra.Program, "slipway", "prod", prodConfig(t, sha, overrides))
+	return synthStack(t, "prod", sha, overrides)
+}
+
+// synthStack runs the program under mocks with stack's config.
+func synthStack(t testing.TB, stack, sha string, overrides map[string]string) synth.Result {
+	t.Helper()
+	res, err := synth.Run(infra.Program, "slipway", stack, stackConfig(t, stack, sha, overrides))
 	if err != nil {
-		t.Fatalf("synth: %v", err)
+		t.Fatalf("synth %s: %v", stack, err)
 	}
 	return res
 }

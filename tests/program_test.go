@@ -401,7 +401,9 @@ func TestPassRoleScoped(t *testing.T) {
 // scopedWildcard are the wildcards that stay within the stack: the
 // revisions of its task family, the tasks of its cluster, the indexes of
 // its table, the streams of its log group, and its own state objects.
-var scopedWildcard = regexp.MustCompile(`(:task-definition/api-service:\*|:task/prod-cluster/\*|:service-(deployment|revision)/prod-cluster/api-service/\*|:table/[a-z0-9-]+/index/\*|:log-stream:\*|/\.pulumi/(stacks/slipway/prod\.json\*|(history|backups)/slipway/prod/\*|locks/\*/slipway/prod/\*))$`)
+// scopedWildcard are the wildcards within this stack's resources, and
+// the read of its promoteFrom stack's (staging's) checkpoint and history.
+var scopedWildcard = regexp.MustCompile(`(:task-definition/api-service-prod:\*|:task/prod-cluster/\*|:service-(deployment|revision)/prod-cluster/api-service/\*|:table/[a-z0-9-]+/index/\*|:log-stream:\*|/\.pulumi/(stacks/slipway/(prod|staging)\.json\*|(history|backups)/slipway/prod/\*|history/slipway/staging/\*|locks/\*/slipway/prod/\*))$`)
 
 var readOnlyAction = regexp.MustCompile(`^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z]*$`)
 
@@ -460,7 +462,7 @@ func TestDeployRolePermissions(t *testing.T) {
 		}
 	}
 	for _, action := range []string{"ecs:ListTagsForResource", "ecs:TagResource"} {
-		want := []string{"arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:*", serviceArn}
+		want := []string{"arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service-prod:*", serviceArn}
 		if got := grants[action]; !cmp.Equal(got, want) {
 			t.Errorf("deploy role %s on %v, want %v (RegisterTaskDefinition and UpdateService carry tags)", action, got, want)
 		}
@@ -470,7 +472,9 @@ func TestDeployRolePermissions(t *testing.T) {
 	for _, action := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} {
 		got := grants[action]
 		if action == "s3:GetObject" {
-			wantMeta := append([]string{state + "meta.yaml"}, wantState...)
+			// And, read-only, staging's checkpoint and history, which
+			// deploy promote reads (prod's slipway:promoteFrom).
+			wantMeta := append(append([]string{state + "meta.yaml"}, wantState...), state+"stacks/slipway/staging.json*", state+"history/slipway/staging/*")
 			if !cmp.Equal(got, wantMeta) {
 				t.Errorf("deploy role %s on %v, want %v", action, got, wantMeta)
 			}
@@ -791,8 +795,8 @@ func TestImageIsRepositoryAtSHA(t *testing.T) {
 				t.Errorf("container environment has no %s", k)
 			}
 		}
-		if cs[0].LogConfiguration.LogDriver != "awslogs" || cs[0].LogConfiguration.Options["awslogs-group"] != "/ecs/api-service" {
-			t.Errorf("log configuration = %+v, want awslogs to /ecs/api-service", cs[0].LogConfiguration)
+		if cs[0].LogConfiguration.LogDriver != "awslogs" || cs[0].LogConfiguration.Options["awslogs-group"] != "/ecs/api-service-prod" {
+			t.Errorf("log configuration = %+v, want awslogs to /ecs/api-service-prod", cs[0].LogConfiguration)
 		}
 	}
 }
@@ -910,7 +914,7 @@ func TestStackOutputs(t *testing.T) {
 		contract.OutServiceName:       "api-service",
 		contract.OutRegion:            "us-east-1",
 		contract.OutImageTag:          sha1,
-		contract.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service:1",
+		contract.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service-prod:1",
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -931,36 +935,38 @@ func TestStackOutputs(t *testing.T) {
 // needs (what the provider calls to read it back). The preview role runs
 // the drift check, a preview with refresh, so it must hold all of them.
 var refreshReads = map[string][]string{
-	"aws:ecr/repository:Repository":                            {"ecr:DescribeRepositories", "ecr:ListTagsForResource"},
-	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                  {"ecr:GetLifecyclePolicy"},
-	"aws:ec2/vpc:Vpc":                                          {"ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups"},
-	"aws:ec2/internetGateway:InternetGateway":                  {"ec2:DescribeInternetGateways"},
-	"aws:ec2/routeTable:RouteTable":                            {"ec2:DescribeRouteTables"},
-	"aws:ec2/routeTableAssociation:RouteTableAssociation":      {"ec2:DescribeRouteTables"},
-	"aws:ec2/subnet:Subnet":                                    {"ec2:DescribeSubnets"},
-	"aws:ec2/securityGroup:SecurityGroup":                      {"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"},
-	"aws:lb/loadBalancer:LoadBalancer":                         {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeCapacityReservation"},
-	"aws:lb/targetGroup:TargetGroup":                           {"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTags"},
-	"aws:lb/listener:Listener":                                 {"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeTags"},
-	"aws:ecs/cluster:Cluster":                                  {"ecs:DescribeClusters"},
-	"aws:ecs/service:Service":                                  {"ecs:DescribeServices"},
-	"aws:ecs/taskDefinition:TaskDefinition":                    {"ecs:DescribeTaskDefinition"},
-	"aws:cloudwatch/logGroup:LogGroup":                         {"logs:DescribeLogGroups", "logs:ListTagsForResource"},
-	"aws:iam/role:Role":                                        {"iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"},
-	"aws:iam/rolePolicy:RolePolicy":                            {"iam:GetRolePolicy"},
-	"aws:iam/openIdConnectProvider:OpenIdConnectProvider":      {"iam:GetOpenIDConnectProvider"},
-	"aws:dynamodb/table:Table":                                 {"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
-	"aws:sqs/queue:Queue":                                      {"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
-	"aws:ec2/eip:Eip":                                          {"ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute"},
-	"aws:ec2/natGateway:NatGateway":                            {"ec2:DescribeNatGateways"},
-	"aws:ec2/vpcEndpoint:VpcEndpoint":                          {"ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"},
-	"aws:lb/listenerRule:ListenerRule":                         {"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"},
-	"aws:cloudwatch/metricAlarm:MetricAlarm":                   {"cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
-	"aws:appautoscaling/target:Target":                         {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource"},
-	"aws:appautoscaling/policy:Policy":                         {"application-autoscaling:DescribeScalingPolicies"},
-	"github:index/repositoryFile:RepositoryFile":               nil, // read with the drift job's GitHub token
-	"github:index/actionsVariable:ActionsVariable":             nil,
-	"github:index/repositoryEnvironment:RepositoryEnvironment": nil,
+	"aws:ecr/repository:Repository":                                      {"ecr:DescribeRepositories", "ecr:ListTagsForResource"},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                            {"ecr:GetLifecyclePolicy"},
+	"aws:ec2/vpc:Vpc":                                                    {"ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups"},
+	"aws:ec2/internetGateway:InternetGateway":                            {"ec2:DescribeInternetGateways"},
+	"aws:ec2/routeTable:RouteTable":                                      {"ec2:DescribeRouteTables"},
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":                {"ec2:DescribeRouteTables"},
+	"aws:ec2/subnet:Subnet":                                              {"ec2:DescribeSubnets"},
+	"aws:ec2/securityGroup:SecurityGroup":                                {"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"},
+	"aws:lb/loadBalancer:LoadBalancer":                                   {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeCapacityReservation"},
+	"aws:lb/targetGroup:TargetGroup":                                     {"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTags"},
+	"aws:lb/listener:Listener":                                           {"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeTags"},
+	"aws:ecs/cluster:Cluster":                                            {"ecs:DescribeClusters"},
+	"aws:ecs/service:Service":                                            {"ecs:DescribeServices"},
+	"aws:ecs/taskDefinition:TaskDefinition":                              {"ecs:DescribeTaskDefinition"},
+	"aws:cloudwatch/logGroup:LogGroup":                                   {"logs:DescribeLogGroups", "logs:ListTagsForResource"},
+	"aws:iam/role:Role":                                                  {"iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"},
+	"aws:iam/rolePolicy:RolePolicy":                                      {"iam:GetRolePolicy"},
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider":                {"iam:GetOpenIDConnectProvider"},
+	"aws:dynamodb/table:Table":                                           {"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"},
+	"aws:sqs/queue:Queue":                                                {"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
+	"aws:ec2/eip:Eip":                                                    {"ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute"},
+	"aws:ec2/natGateway:NatGateway":                                      {"ec2:DescribeNatGateways"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                                    {"ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"},
+	"aws:lb/listenerRule:ListenerRule":                                   {"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm":                             {"cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
+	"aws:appautoscaling/target:Target":                                   {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource"},
+	"aws:appautoscaling/policy:Policy":                                   {"application-autoscaling:DescribeScalingPolicies"},
+	"github:index/repositoryFile:RepositoryFile":                         nil, // read with the drift job's GitHub token
+	"github:index/actionsVariable:ActionsVariable":                       nil,
+	"github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable": nil,
+	"aws:ecr/repositoryPolicy:RepositoryPolicy":                          {"ecr:GetRepositoryPolicy"},
+	"github:index/repositoryEnvironment:RepositoryEnvironment":           nil,
 	"github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy":                                   nil,
 	"github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate": nil,
 	"github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions":                                                     nil,
@@ -1048,12 +1054,12 @@ func TestImageVariables(t *testing.T) {
 		"ECR_CACHE_REPOSITORY":   synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service-cache",
 	}
 	for name, w := range want {
-		if !contains(workflows.Variables(), name) {
-			t.Errorf("workflows.Variables() does not list %s: the image job reads it", name)
+		if !contains(workflows.ImageVariables(), name) {
+			t.Errorf("workflows.ImageVariables() does not list %s: the image job reads it", name)
 		}
 		found := false
-		for _, r := range res.Find("github:index/actionsVariable:ActionsVariable") {
-			if r.Inputs["variableName"] == name {
+		for _, r := range res.Find("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable") {
+			if r.Inputs["variableName"] == name && r.Inputs["environment"] == workflows.ImageEnvironment {
 				found = true
 				if r.Inputs["value"] != w {
 					t.Errorf("variable %s = %v, want %v", name, r.Inputs["value"], w)

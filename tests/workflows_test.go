@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +24,7 @@ func prodParams(t *testing.T) (contract.Config, workflows.Params) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, infra.WorkflowParams(cfg, "prod")
+	return cfg, infra.WorkflowParams(cfg)
 }
 
 // workflowFiles are the RepositoryFile resources by path.
@@ -127,40 +127,105 @@ func roleOfVariable(t *testing.T, res synth.Result, variable string) synth.Resou
 	return synth.Resource{}
 }
 
-func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
-	res := synthProd(t, sha1, nil)
-	var got []string
-	values := map[string]interface{}{}
+// variables are the Actions variables the program sets for a stack: name
+// → value, scoped by environment ("" for the repository's own).
+func variables(res synth.Result) map[string]map[string]interface{} {
+	out := map[string]map[string]interface{}{}
+	add := func(env string, r synth.Resource) {
+		if out[env] == nil {
+			out[env] = map[string]interface{}{}
+		}
+		out[env][r.Inputs["variableName"].(string)] = r.Inputs["value"]
+	}
 	for _, r := range res.Find("github:index/actionsVariable:ActionsVariable") {
-		name := r.Inputs["variableName"].(string)
-		got = append(got, name)
-		values[name] = r.Inputs["value"]
+		add("", r)
 	}
-	sort.Strings(got)
-	if diff := cmp.Diff(workflows.Variables(), got); diff != "" {
-		t.Errorf("Actions variables (-read by the workflows +set by the program):\n%s", diff)
+	for _, r := range res.Find("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable") {
+		add(r.Inputs["environment"].(string), r)
 	}
-	deployRole := mustGet(t, res, "aws:iam/role:Role", "deploy-role").Outputs["arn"]
-	previewRole := mustGet(t, res, "aws:iam/role:Role", "preview-role").Outputs["arn"]
-	want := map[string]interface{}{
-		workflows.DeployRoleVar:  deployRole,
-		workflows.PreviewRoleVar: previewRole,
-		"AWS_REGION":             "us-east-1",
-		"ECR_REPOSITORY":         synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
-		"ECS_CLUSTER":            "prod-cluster",
-		"ECS_SERVICE":            "api-service",
-		"SLIPWAY_STACK":          "prod",
-		"PULUMI_BACKEND_URL":     "s3://example-org-slipway-state",
-	}
-	for k, w := range want {
-		if values[k] != w {
-			t.Errorf("variable %s = %v, want %v", k, values[k], w)
+	return out
+}
+
+// Every variable the workflows read is set by exactly one stack, in the
+// scope of the jobs that read it: each deploy environment's on it, the
+// image job's on image-push, the previews' and drift checks' per stack on
+// the repository. No two stacks set the same variable in the same scope.
+func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
+	_, params := prodParams(t)
+	set := map[string]string{} // scope/name → stack
+	var got []string
+	values := map[string]map[string]map[string]interface{}{}
+	for _, stack := range stacks {
+		values[stack] = variables(synthStack(t, stack, sha1, nil))
+		for env, vars := range values[stack] {
+			for name := range vars {
+				if other, ok := set[env+"/"+name]; ok {
+					t.Errorf("stacks %s and %s both set variable %s (environment %q)", other, stack, name, env)
+				}
+				set[env+"/"+name] = stack
+				got = append(got, name)
+			}
 		}
 	}
-	imageRole := roleOfVariable(t, res, workflows.ImageRoleVar)
-	if imageRole.Name == "deploy-role" || imageRole.Name == "preview-role" {
-		t.Errorf("%s holds the %s's ARN, want the image role's own", workflows.ImageRoleVar, imageRole.Name)
+	slices.Sort(got)
+	if diff := cmp.Diff(workflows.Variables(params), slices.Compact(got)); diff != "" {
+		t.Errorf("Actions variables (-read by the workflows +set by the stacks):\n%s", diff)
 	}
+	for _, tc := range []struct {
+		stack, env string
+		names      []string
+	}{
+		{"prod", "production", workflows.DeployVariables()},
+		{"staging", "staging", workflows.DeployVariables()},
+		{"prod", workflows.ImageEnvironment, workflows.ImageVariables()},
+	} {
+		if diff := cmp.Diff(tc.names, sortedKeys(values[tc.stack][tc.env])); diff != "" {
+			t.Errorf("%s's variables on environment %s (-want +got):\n%s", tc.stack, tc.env, diff)
+		}
+	}
+	for _, stack := range stacks {
+		res := synthStack(t, stack, sha1, nil)
+		env := map[string]string{"prod": "production", "staging": "staging"}[stack]
+		want := map[string]map[string]interface{}{
+			env: {
+				workflows.DeployRoleVar: mustGet(t, res, "aws:iam/role:Role", "deploy-role").Outputs["arn"],
+				"AWS_REGION":            "us-east-1",
+				"ECS_CLUSTER":           stack + "-cluster",
+				"ECS_SERVICE":           "api-service",
+				"SLIPWAY_STACK":         stack,
+				"PULUMI_BACKEND_URL":    "s3://example-org-slipway-state",
+			},
+			"": {
+				workflows.StackVariable(workflows.PreviewRoleVar, stack):  mustGet(t, res, "aws:iam/role:Role", "preview-role").Outputs["arn"],
+				workflows.StackVariable("AWS_REGION", stack):            "us-east-1",
+				workflows.StackVariable("PULUMI_BACKEND_URL", stack):    "s3://example-org-slipway-state",
+			},
+		}
+		for scope, vars := range want {
+			for k, w := range vars {
+				if got := values[stack][scope][k]; got != w {
+					t.Errorf("%s: variable %s (environment %q) = %v, want %v", stack, k, scope, got, w)
+				}
+			}
+		}
+	}
+	image := values["prod"][workflows.ImageEnvironment]
+	if image["ECR_REPOSITORY"] != synth.AccountID+".dkr.ecr.us-east-1.amazonaws.com/api-service" {
+		t.Errorf("ECR_REPOSITORY = %v, want prod's repository", image["ECR_REPOSITORY"])
+	}
+	imageRole := mustGet(t, synthProd(t, sha1, nil), "aws:iam/role:Role", "image-role").Outputs["arn"]
+	if image[workflows.ImageRoleVar] != imageRole {
+		t.Errorf("%s = %v, want the image role's own ARN %v", workflows.ImageRoleVar, image[workflows.ImageRoleVar], imageRole)
+	}
+}
+
+func sortedKeys(m map[string]interface{}) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // The image job's environment: from main only and without reviewers, who
@@ -210,22 +275,29 @@ func TestProductionEnvironmentDeploysFromMainOnly(t *testing.T) {
 	}
 }
 
-// The OIDC subject each role-assuming job emits is one its role trusts,
-// and the deploy role trusts no other job's subject: the templates and the
-// trust policies cannot drift apart.
+// The OIDC subject each role-assuming job emits, in every environment it
+// can run in, is one its role trusts; and no deploy role trusts a job of
+// another environment, nor the image job, nor a preview: the templates and
+// the trust policies of both stacks cannot drift apart. A deploy job's
+// role is its environment's stack's (the variable lives on that
+// environment).
 func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 	for _, ids := range []map[string]string{nil, {"githubOwnerId": "111", "githubRepoId": "222"}} {
-		res := synthProd(t, sha1, ids)
 		cfg, params := prodParams(t)
 		if ids != nil {
 			cfg.GitHubOwnerID, cfg.GitHubRepoID = ids["githubOwnerId"], ids["githubRepoId"]
 		}
-		roles := map[string]policyDoc{
-			"${{ vars." + workflows.DeployRoleVar + " }}":  trustPolicy(t, res, "deploy-role"),
-			"${{ vars." + workflows.ImageRoleVar + " }}":   parsePolicy(t, roleOfVariable(t, res, workflows.ImageRoleVar), "assumeRolePolicy"),
-			"${{ vars." + workflows.PreviewRoleVar + " }}": trustPolicy(t, res, "preview-role"),
+		deployTrust := map[string]policyDoc{} // GitHub environment → its stack's deploy role trust
+		previewTrust := map[string]policyDoc{}
+		var imageTrust policyDoc
+		for _, e := range params.Environments {
+			res := synthStack(t, e.Stack, sha1, ids)
+			deployTrust[e.GitHubEnvironment] = trustPolicy(t, res, "deploy-role")
+			previewTrust["${{ vars."+workflows.StackVariable(workflows.PreviewRoleVar, e.Stack)+" }}"] = trustPolicy(t, res, "preview-role")
+			if e.Stack == params.Owner {
+				imageTrust = trustPolicy(t, res, "image-role")
+			}
 		}
-		deployTrust := roles["${{ vars."+workflows.DeployRoleVar+" }}"]
 		files, err := workflows.Render(params)
 		if err != nil {
 			t.Fatal(err)
@@ -240,33 +312,90 @@ func TestJobSubjectsMatchRoleTrust(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for job, roleExpr := range assuming {
-				trust, ok := roles[roleExpr]
-				if !ok {
-					t.Errorf("%s job %s assumes %s, not a role the program creates", f.Path, job, roleExpr)
-					continue
-				}
+			for job, roleExprs := range assuming {
 				for _, event := range triggers {
-					sub, err := workflowcheck.JobSubject(f.Content, job, infra.SubjectPrefix(cfg), event, params.DefaultBranch)
+					subs, err := workflowcheck.JobSubjects(f.Content, job, infra.SubjectPrefix(cfg), event, params.DefaultBranch)
 					if err != nil {
 						t.Fatalf("%s job %s on %s: %v", f.Path, job, event, err)
 					}
-					jobs++
-					claims := map[string]string{
-						"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-						"token.actions.githubusercontent.com:sub": sub,
-					}
-					if !assumes(t, trust, providerArn, claims) {
-						t.Errorf("%s job %s on %s emits %q, which its role %s does not trust", f.Path, job, event, sub, roleExpr)
-					}
-					if roleExpr != "${{ vars."+workflows.DeployRoleVar+" }}" && assumes(t, deployTrust, providerArn, claims) {
-						t.Errorf("%s job %s (not a deploy job) emits %q, which the deploy role trusts", f.Path, job, sub)
+					for i, sub := range subs {
+						jobs++
+						claims := map[string]string{
+							"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+							"token.actions.githubusercontent.com:sub": sub,
+						}
+						// The environment the job runs in: a rollback's i-th choice.
+						env := ""
+						for _, e := range params.Environments {
+							if strings.Contains(sub, ":environment:"+e.GitHubEnvironment+":") || strings.HasSuffix(sub, ":environment:"+e.GitHubEnvironment) {
+								env = e.GitHubEnvironment
+							}
+						}
+						for _, roleExpr := range roleExprs {
+							var trust policyDoc
+							switch {
+							case roleExpr == "${{ vars."+workflows.DeployRoleVar+" }}":
+								trust = deployTrust[env]
+							case roleExpr == "${{ vars."+workflows.ImageRoleVar+" }}":
+								trust = imageTrust
+							default:
+								trust = previewTrust[roleExpr]
+							}
+							if !assumes(t, trust, providerArn, claims) {
+								t.Errorf("%s job %s (%d) on %s emits %q, which its role %s (environment %q) does not trust", f.Path, job, i, event, sub, roleExpr, env)
+							}
+						}
+						for other, trust := range deployTrust {
+							deploys := roleExprs[0] == "${{ vars."+workflows.DeployRoleVar+" }}"
+							if (!deploys || other != env) && assumes(t, trust, providerArn, claims) {
+								t.Errorf("%s job %s on %s emits %q, which %s's deploy role trusts", f.Path, job, event, sub, other)
+							}
+						}
 					}
 				}
 			}
 		}
-		if jobs < 5 {
-			t.Errorf("checked %d job subjects, want at least 5 (image, deploy, rollback, preview, drift)", jobs)
+		if jobs < 9 {
+			t.Errorf("checked %d job subjects, want at least 9 (image, two deploys, two rollbacks, two previews, two drift checks)", jobs)
+		}
+	}
+}
+
+// Trust isolation for every pair of environments (image-push too), for
+// mutable and immutable subjects, with and without the subject template:
+// a job in environment A can assume A's deploy role and no other
+// environment's; the image job can assume no deploy role.
+func TestDeployRolesTrustTheirEnvironmentOnly(t *testing.T) {
+	envOf := map[string]string{"staging": "staging", "prod": "production"}
+	for _, overrides := range []map[string]string{
+		nil,
+		{"githubOwnerId": "111", "githubRepoId": "222"},
+		{"oidcSubjectTemplate": "false"},
+		{"oidcSubjectTemplate": "false", "githubOwnerId": "111", "githubRepoId": "222"},
+	} {
+		trusts := map[string]policyDoc{}
+		var cfg contract.Config
+		for _, stack := range stacks {
+			res := synthStack(t, stack, sha1, overrides)
+			trusts[envOf[stack]] = trustPolicy(t, res, "deploy-role")
+			c, err := contract.ParseMap(stack, stackConfig(t, stack, sha1, overrides))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = c
+		}
+		ref := ""
+		if cfg.OIDCSubjectTemplate {
+			ref = ":ref:refs/heads/main"
+		}
+		for _, jobEnv := range []string{"staging", "production", workflows.ImageEnvironment} {
+			sub := infra.SubjectPrefix(cfg) + ":environment:" + jobEnv + ref
+			claims := map[string]string{"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": sub}
+			for roleEnv, trust := range trusts {
+				if got, want := assumes(t, trust, providerArn, claims), roleEnv == jobEnv; got != want {
+					t.Errorf("%v: a job in %s (%s) assumes %s's deploy role: %v, want %v", overrides, jobEnv, sub, roleEnv, got, want)
+				}
+			}
 		}
 	}
 }

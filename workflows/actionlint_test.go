@@ -13,14 +13,14 @@ import (
 )
 
 // newLinter is actionlint with shellcheck, checking vars.* names against
-// Variables(): the names the program creates.
-func newLinter(t *testing.T) *actionlint.Linter {
+// Variables(p): the names the program creates for p's stacks.
+func newLinter(t *testing.T, p Params) *actionlint.Linter {
 	t.Helper()
 	shellcheck, err := exec.LookPath("shellcheck")
 	if err != nil {
 		t.Fatalf("shellcheck not found (%v): the workflow scripts must be checked; run `make tools` or `apt-get install -y shellcheck`", err)
 	}
-	cfg, err := yaml.Marshal(map[string][]string{"config-variables": Variables()})
+	cfg, err := yaml.Marshal(map[string][]string{"config-variables": Variables(p)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,8 @@ func lint(t *testing.T, l *actionlint.Linter, path string, content []byte) []*ac
 }
 
 func TestActionlint(t *testing.T) {
-	l := newLinter(t)
 	for _, set := range paramSets {
+		l := newLinter(t, set.p)
 		for _, f := range mustRender(t, set.p) {
 			for _, e := range lint(t, l, f.Path, f.Content) {
 				t.Errorf("%s: %s:%d:%d: %s [%s]", set.name, f.Path, e.Line, e.Column, e.Message, e.Kind)
@@ -61,7 +61,7 @@ func TestActionlint(t *testing.T) {
 // The linter setup can fail: an unknown variable and a shellcheck finding
 // are both reported, so a clean TestActionlint means something.
 func TestActionlintReports(t *testing.T) {
-	l := newLinter(t)
+	l := newLinter(t, paramSets[0].p)
 	const workflow = `on: push
 permissions: {}
 jobs:

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 // Only this package defines -update: run `go test ./workflows -update`.
@@ -20,20 +22,28 @@ const testToolRef = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 // testRustToolchain is the Rust release the goldens render with.
 const testRustToolchain = "1.95.0"
 
+// The environments of the goldens: staging, then prod (in GitHub
+// environment production), as Pulumi.prod.yaml lists them; and prod alone.
+var (
+	testChain = []contract.Environment{{Stack: "staging", GitHubEnvironment: "staging"}, {Stack: "prod", GitHubEnvironment: "production"}}
+	testOne   = []contract.Environment{{Stack: "prod", GitHubEnvironment: "production"}}
+)
+
 // paramSets are the two layouts: slipway checked out from its own
-// repository, and slipway inside the application repository.
+// repository, deploying staging and then production; and slipway inside
+// the application repository, with one stack.
 var paramSets = []struct {
 	name   string
 	golden string
 	p      Params
 }{
 	{"tool-repository", "testdata/golden", Params{
-		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
+		Owner: "prod", Environments: testChain, DefaultBranch: "main",
 		ToolRepository: "slipway-dev/slipway", ToolRef: testToolRef, ToolPath: ".slipway",
 		PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 	{"in-repo", "testdata/golden-inrepo", Params{
-		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
+		Owner: "prod", Environments: testOne, DefaultBranch: "main",
 		ToolPath: "deploy", PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 }

@@ -13,9 +13,14 @@ import (
 // the image SHA: the workflow files are Pulumi resources, and a deploy must
 // not rewrite them.
 type Params struct {
-	Stack             string // pulumi stack, e.g. "prod"
-	DeployEnvironment string // GitHub environment of deploy jobs: "production"
-	DefaultBranch     string // "main"
+	// Owner is the stack that owns the registry and renders these files
+	// (the workflow-integrity gate renders them from its config).
+	Owner string
+	// Environments are the stacks CD deploys, in order, each with the
+	// GitHub environment of its deploy jobs: the first gets the pushed
+	// SHA, each next one the SHA the one before verified (deploy promote).
+	Environments  []contract.Environment
+	DefaultBranch string // "main"
 	ToolRepository    string // "owner/name" of the slipway repo to check out; "" = slipway lives inside the application repository at ToolPath
 	ToolRef           string // full 40-hex lowercase commit SHA of ToolRepository (not a tag: one can be moved, and the tool runs with the deploy role); ignored when ToolRepository == ""
 	ToolPath          string // where slipway is: its checkout folder (".slipway") or, when ToolRepository == "", its folder in the app repo ("deploy")
@@ -24,7 +29,7 @@ type Params struct {
 }
 
 var (
-	stackRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$`)
+	stackRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 	envRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	branchRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 	repositoryRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
@@ -41,14 +46,35 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("workflows: %s %q: %s", field, value, want))
 	}
 
-	if !stackRE.MatchString(p.Stack) {
-		bad("Stack", p.Stack, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -; optionally org/project/stack)")
+	if !stackRE.MatchString(p.Owner) {
+		bad("Owner", p.Owner, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -)")
 	}
-	switch {
-	case !envRE.MatchString(p.DeployEnvironment) || len(p.DeployEnvironment) > 255:
-		bad("DeployEnvironment", p.DeployEnvironment, "want a GitHub environment name such as \"production\" (letters, digits, _ . -; at most 255)")
-	case strings.EqualFold(p.DeployEnvironment, ImageEnvironment):
-		bad("DeployEnvironment", p.DeployEnvironment, "want another environment than the image job's "+ImageEnvironment+" (GitHub environment names ignore case): the deploy role would trust the image job")
+	if len(p.Environments) == 0 {
+		bad("Environments", "", "want at least one {stack, GitHub environment}")
+	}
+	owned := false
+	stacks, envs, suffixes := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, e := range p.Environments {
+		field := fmt.Sprintf("Environments[%d]", i)
+		owned = owned || e.Stack == p.Owner
+		switch {
+		case !stackRE.MatchString(e.Stack):
+			bad(field+".Stack", e.Stack, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -)")
+		case stacks[e.Stack] || suffixes[contract.VariableSuffix(e.Stack)]:
+			bad(field+".Stack", e.Stack, "want each stack once, and stack names that differ in more than case and punctuation (they name job IDs and Actions variables)")
+		}
+		switch env := e.GitHubEnvironment; {
+		case !envRE.MatchString(env) || len(env) > 255:
+			bad(field+".GitHubEnvironment", env, "want a GitHub environment name such as \"production\" (letters, digits, _ . -; at most 255)")
+		case strings.EqualFold(env, ImageEnvironment):
+			bad(field+".GitHubEnvironment", env, "want another environment than the image job's "+ImageEnvironment+" (GitHub environment names ignore case): the deploy role would trust the image job")
+		case envs[strings.ToLower(env)]:
+			bad(field+".GitHubEnvironment", env, "want each GitHub environment once (names ignore case)")
+		}
+		stacks[e.Stack], envs[strings.ToLower(e.GitHubEnvironment)], suffixes[contract.VariableSuffix(e.Stack)] = true, true, true
+	}
+	if len(p.Environments) > 0 && !owned {
+		bad("Owner", p.Owner, "want one of the Environments' stacks")
 	}
 	if msg := branchProblem(p.DefaultBranch); msg != "" {
 		bad("DefaultBranch", p.DefaultBranch, msg)

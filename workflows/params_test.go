@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/internal/contract"
 )
 
 func TestValidate(t *testing.T) {
@@ -20,15 +23,21 @@ func TestValidate(t *testing.T) {
 		{"ToolRef ignored in repo", func(p *Params) { p.ToolRepository, p.ToolRef, p.ToolPath = "", "main", "deploy" }, ""},
 		{"in-repo root", func(p *Params) { p.ToolRepository, p.ToolPath = "", "." }, ""},
 		{"nested ToolPath", func(p *Params) { p.ToolPath = "tools/slipway" }, ""},
-		{"org stack", func(p *Params) { p.Stack = "acme/slipway/prod" }, ""},
+		{"one stack", func(p *Params) { p.Environments = testOne }, ""},
 		{"release branch", func(p *Params) { p.DefaultBranch = "release/v2" }, ""},
 
-		{"empty Stack", func(p *Params) { p.Stack = "" }, `Stack "": want a Pulumi stack name`},
-		{"Stack with space", func(p *Params) { p.Stack = "prod env" }, `Stack "prod env": want a Pulumi stack name`},
-		{"empty DeployEnvironment", func(p *Params) { p.DeployEnvironment = "" }, `DeployEnvironment "": want a GitHub environment name`},
-		{"DeployEnvironment with colon", func(p *Params) { p.DeployEnvironment = "prod:x" }, `DeployEnvironment "prod:x": want a GitHub environment name`},
-		{"long DeployEnvironment", func(p *Params) { p.DeployEnvironment = strings.Repeat("e", 256) }, `want a GitHub environment name such as "production" (letters, digits, _ . -; at most 255)`},
-		{"DeployEnvironment of the image job", func(p *Params) { p.DeployEnvironment = "Image-Push" }, `DeployEnvironment "Image-Push": want another environment than the image job's image-push`},
+		{"empty Owner", func(p *Params) { p.Owner = "" }, `Owner "": want a Pulumi stack name`},
+		{"Owner not in the chain", func(p *Params) { p.Owner = "dev" }, `Owner "dev": want one of the Environments' stacks`},
+		{"no Environments", func(p *Params) { p.Environments = nil }, `Environments "": want at least one`},
+		{"org stack", func(p *Params) { p.Environments = env(p, 0, "acme/slipway/staging", "staging") }, `Environments[0].Stack "acme/slipway/staging": want a Pulumi stack name`},
+		{"Stack with space", func(p *Params) { p.Environments = env(p, 0, "stag ing", "staging") }, `Environments[0].Stack "stag ing": want a Pulumi stack name`},
+		{"same stack twice", func(p *Params) { p.Environments = env(p, 0, "prod", "staging") }, `Environments[1].Stack "prod": want each stack once`},
+		{"stacks alike", func(p *Params) { p.Environments = env(p, 0, "PROD", "staging") }, `Environments[1].Stack "prod": want each stack once, and stack names that differ in more than case and punctuation`},
+		{"empty GitHubEnvironment", func(p *Params) { p.Environments = env(p, 1, "prod", "") }, `Environments[1].GitHubEnvironment "": want a GitHub environment name`},
+		{"GitHubEnvironment with colon", func(p *Params) { p.Environments = env(p, 1, "prod", "prod:x") }, `Environments[1].GitHubEnvironment "prod:x": want a GitHub environment name`},
+		{"long GitHubEnvironment", func(p *Params) { p.Environments = env(p, 1, "prod", strings.Repeat("e", 256)) }, `want a GitHub environment name such as "production" (letters, digits, _ . -; at most 255)`},
+		{"GitHubEnvironment of the image job", func(p *Params) { p.Environments = env(p, 1, "prod", "Image-Push") }, `Environments[1].GitHubEnvironment "Image-Push": want another environment than the image job's image-push`},
+		{"same GitHubEnvironment twice", func(p *Params) { p.Environments = env(p, 1, "prod", "Staging") }, `Environments[1].GitHubEnvironment "Staging": want each GitHub environment once (names ignore case)`},
 		{"empty DefaultBranch", func(p *Params) { p.DefaultBranch = "" }, `DefaultBranch "": want a branch name`},
 		{"glob DefaultBranch", func(p *Params) { p.DefaultBranch = "release/*" }, `DefaultBranch "release/*": want a branch name such as "main" (letters, digits, . _ - /; no glob characters)`},
 		{"DefaultBranch with ..", func(p *Params) { p.DefaultBranch = "a..b" }, `DefaultBranch "a..b": want a branch name such as "main" (letters, digits, . _ - /; no glob characters): git forbids`},
@@ -79,9 +88,16 @@ func TestValidateReportsAll(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() of zero Params = nil, want errors")
 	}
-	for _, field := range []string{"Stack", "DeployEnvironment", "DefaultBranch", "ToolPath", "PulumiVersion", "RustToolchain"} {
+	for _, field := range []string{"Owner", "Environments", "DefaultBranch", "ToolPath", "PulumiVersion", "RustToolchain"} {
 		if !strings.Contains(err.Error(), "workflows: "+field+" ") {
 			t.Errorf("Validate() = %v\nwant an error naming %s", err, field)
 		}
 	}
+}
+
+// env is p's environments with entry i replaced by {stack, github}.
+func env(p *Params, i int, stack, github string) []contract.Environment {
+	out := slices.Clone(p.Environments)
+	out[i] = contract.Environment{Stack: stack, GitHubEnvironment: github}
+	return out
 }

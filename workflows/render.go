@@ -14,7 +14,9 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"github.com/slipway-dev/slipway/internal/contract"
@@ -29,19 +31,30 @@ var templates = template.Must(template.New("workflows").
 	Option("missingkey=error").
 	Funcs(template.FuncMap{
 		"pin":         pinnedUses,
-		"credentials": func(roleVar string, seconds int) credentials { return credentials{roleVar, seconds} },
+		"credentials": func(roleVar, regionVar string, seconds int) credentials {
+			return credentials{RoleVar: roleVar, RegionVar: regionVar, DurationSeconds: seconds}
+		},
+		"credentialsFor": func(stack, roleVar, regionVar, cond string) credentials {
+			return credentials{RoleVar: roleVar, RegionVar: regionVar, Stack: stack, If: cond}
+		},
 		// Constants workflowcheck.Check holds the files to.
 		"deploySessionSeconds":     func() int { return DeploySessionSeconds },
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 		"imageEnvironment":         func() string { return ImageEnvironment },
+		"stackVar":                 StackVariable,
+		"slug":                     slug,
+		"flow":                     func(items []string) string { return "[" + strings.Join(items, ", ") + "]" },
 	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
 
 // credentials is the argument of the aws-credentials template.
 type credentials struct {
 	RoleVar         string // the Actions variable holding the role ARN, e.g. "SLIPWAY_DEPLOY_ROLE_ARN"
+	RegionVar       string // the Actions variable holding the region, e.g. "AWS_REGION"
 	DurationSeconds int    // role-duration-seconds; 0 leaves the action's default (one hour)
+	Stack           string // the stack whose role a multi-stack job assumes ("" in a one-stack job): names the step and its id
+	If              string // the step's if: ("" for none)
 }
 
 // workflowFiles are the rendered files, sorted; each has the template
@@ -77,7 +90,7 @@ func Render(p Params) ([]File, error) {
 	for _, name := range workflowFiles {
 		var buf bytes.Buffer
 		buf.WriteString(header(name))
-		if err := templates.ExecuteTemplate(&buf, name+".tmpl", p); err != nil {
+		if err := templates.ExecuteTemplate(&buf, name+".tmpl", newView(p)); err != nil {
 			return nil, fmt.Errorf("workflows: render %s: %w", name, err)
 		}
 		files = append(files, File{Path: WorkflowDir + name, Content: buf.Bytes()})
@@ -120,21 +133,93 @@ const (
 	deployToolTimeoutMinutes = ToolDeadlineMinutes + ToolSetupMinutes
 )
 
-// Variables are the names of the repository Actions variables the
-// workflows read as ${{ vars.NAME }}, sorted. The program creates them.
-func Variables() []string {
+// The Actions variables the workflows read as ${{ vars.NAME }}, in three
+// scopes, each list sorted; the program creates every one. A job sees an
+// environment's variables only when it names that environment, so each
+// lives where the jobs that read it run.
+
+// DeployVariables are the variables of each deploy environment, set by
+// its stack on its GitHub environment: the deploy and rollback jobs read
+// them.
+func DeployVariables() []string {
+	return []string{"AWS_REGION", "ECS_CLUSTER", "ECS_SERVICE", "PULUMI_BACKEND_URL", DeployRoleVar, "SLIPWAY_STACK"}
+}
+
+// ImageVariables are the variables of the image-push environment, set by
+// the stack that owns the registry: the image job reads them.
+func ImageVariables() []string {
 	return []string{
 		"AWS_REGION",
 		"ECR_CACHE_REPOSITORY", // the image build cache's MUTABLE repository URL; only the image role pushes to it
 		"ECR_REPOSITORY",       // repository URL: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME
-		"ECS_CLUSTER",
-		"ECS_SERVICE",
-		"PULUMI_BACKEND_URL",
-		DeployRoleVar,
 		ImageRoleVar,
-		PreviewRoleVar,
-		"SLIPWAY_STACK",
 	}
+}
+
+// StackVariables are the bases of each stack's repository variables,
+// named StackVariable(base, stack): the pull request preview and the drift
+// check, which run in no environment, read them.
+func StackVariables() []string {
+	return []string{"AWS_REGION", "PULUMI_BACKEND_URL", PreviewRoleVar}
+}
+
+// Variables are every variable name the files rendered for p read, in
+// any scope, sorted.
+func Variables(p Params) []string {
+	names := append(DeployVariables(), ImageVariables()...)
+	for _, e := range p.Environments {
+		for _, base := range StackVariables() {
+			names = append(names, StackVariable(base, e.Stack))
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// StackVariable is the name of stack's repository variable base, such as
+// SLIPWAY_PREVIEW_ROLE_ARN_STAGING.
+func StackVariable(base, stack string) string { return base + "_" + contract.VariableSuffix(stack) }
+
+// JobID is the ID of the CD job that deploys stack, such as deploy-staging.
+func JobID(stack string) string { return "deploy-" + slug(stack) }
+
+// slug is stack as a part of a job or step ID: lower case, every
+// character other than a letter or digit a hyphen.
+func slug(stack string) string {
+	return strings.ReplaceAll(strings.ToLower(contract.VariableSuffix(stack)), "_", "-")
+}
+
+// DeployGroup is the concurrency group of everything that changes the
+// stack of GitHub environment env: its CD job and the rollback job run for
+// env, never cancelled (a cancelled update leaves the stack locked).
+func DeployGroup(env string) string { return "deploy-" + env }
+
+// stage is one environment of the CD chain, as the templates render it.
+type stage struct {
+	contract.Environment
+	JobID string
+	Needs []string // the jobs it waits for
+	From  string   // the stack whose verified SHA it promotes; "" for the first
+	Group string   // its concurrency group
+}
+
+// view is what the templates render: the params and the stages.
+type view struct {
+	Params
+	Stages []stage
+}
+
+func newView(p Params) view {
+	v := view{Params: p}
+	for i, e := range p.Environments {
+		s := stage{Environment: e, JobID: JobID(e.Stack), Needs: []string{"test", "image"}, Group: DeployGroup(e.GitHubEnvironment)}
+		if i > 0 {
+			prev := p.Environments[i-1]
+			s.Needs, s.From = append(s.Needs, JobID(prev.Stack)), prev.Stack
+		}
+		v.Stages = append(v.Stages, s)
+	}
+	return v
 }
 
 // GitHubReadTokenSecret is the Actions secret the drift job passes to the

@@ -27,14 +27,16 @@ const (
 var runnerShell = []string{"bash", "--noprofile", "--norc", "-eo", "pipefail"}
 
 // The steps that run the deploy tool with the deploy role, by file and
-// job: cancelling one must reach the tool, which stops waiting and leaves
-// no lock (the engine tests check that part with the real tool).
-var deploySteps = []struct{ file, job, step string }{
-	{"cd.yml", "deploy", "Deploy"},
-	{"rollback.yml", "rollback", "Roll back"},
+// step id (every job's): cancelling one must reach the tool, which stops
+// waiting and leaves no lock (the engine tests check that part with the
+// real tool).
+var deploySteps = []struct{ file, id string }{
+	{"cd.yml", "deploy"},
+	{"rollback.yml", "rollback"},
 }
 
 type signalStep struct {
+	ID   string            `yaml:"id"`
 	Name string            `yaml:"name"`
 	Env  map[string]string `yaml:"env"`
 	Run  string            `yaml:"run"`
@@ -72,25 +74,26 @@ func TestCancelSignalsTheTool(t *testing.T) {
 	for _, set := range paramSets {
 		rendered := renderedByName(t, set.p)
 		for _, d := range deploySteps {
-			t.Run(set.name+"/"+d.file+"/"+d.job, func(t *testing.T) {
-				var w signalWorkflow
-				if err := yaml.Unmarshal(rendered[d.file], &w); err != nil {
-					t.Fatal(err)
-				}
-				if w.Defaults.Run.Shell != "bash" {
-					t.Fatalf("defaults.run.shell = %q, want bash (the shell this test runs the step with)", w.Defaults.Run.Shell)
-				}
-				var step *signalStep
-				for i, s := range w.Jobs[d.job].Steps {
-					if s.Name == d.step {
-						step = &w.Jobs[d.job].Steps[i]
+			var w signalWorkflow
+			if err := yaml.Unmarshal(rendered[d.file], &w); err != nil {
+				t.Fatal(err)
+			}
+			if w.Defaults.Run.Shell != "bash" {
+				t.Fatalf("%s: defaults.run.shell = %q, want bash (the shell this test runs the step with)", d.file, w.Defaults.Run.Shell)
+			}
+			found := 0
+			for job, j := range w.Jobs {
+				for _, s := range j.Steps {
+					if s.ID != d.id {
+						continue
 					}
+					found++
+					t.Run(set.name+"/"+d.file+"/"+job, func(t *testing.T) { cancelStep(t, s, runnerTemp) })
 				}
-				if step == nil {
-					t.Fatalf("job %s has no step %q", d.job, d.step)
-				}
-				cancelStep(t, *step, runnerTemp)
-			})
+			}
+			if found == 0 {
+				t.Errorf("%s: %s has no step with id %q", set.name, d.file, d.id)
+			}
 		}
 	}
 }

@@ -63,7 +63,10 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := c.Workflows(cfg, o.Stack)
+	if !cfg.Registry.Own {
+		return badInput("stack %s does not render the workflow files: slipway:registry is %q, and the stack that owns the registry (slipway:registry own) renders them for every environment: run workflows --check --stack with that stack", o.Stack, cfg.Registry.Name)
+	}
+	files, err := c.Workflows(cfg)
 	if err != nil {
 		return err
 	}
@@ -88,4 +91,4 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 }
 
 // RenderWorkflows renders the workflow files as the program does.
-type RenderWorkflows func(cfg contract.Config, stack string) ([]workflows.File, error)
+type RenderWorkflows func(cfg contract.Config) ([]workflows.File, error)

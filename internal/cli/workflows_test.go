@@ -44,7 +44,7 @@ func TestWorkflowsCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := infra.Workflows(parsed, "prod")
+	files, err := infra.Workflows(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}

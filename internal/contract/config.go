@@ -74,9 +74,10 @@ const (
 // README's config reference follow.
 type Key struct {
 	Name string
-	// "string", "integer", "boolean", "array" or "object". Pulumi.yaml
-	// has no object type: it declares an object key without a type, which
-	// lets the stack set a map.
+	// "string", "integer", "boolean", "array" (of strings), "object" or
+	// "list" (of objects). Pulumi.yaml has no object type: it declares an
+	// object or list key without a type, which lets the stack set a map or
+	// a list of maps.
 	Type        string
 	Required    bool   // no default: the stack (or the deploy tool) must set it
 	Default     string // as the engine passes it: "" for an empty string, "[]" for an empty list
@@ -95,7 +96,7 @@ var Keys = []Key{
 	{KeyGitHubEnvironment, "string", false, "", "GitHub environment of this stack's deploy jobs, whose subject alone the deploy role trusts and which holds the stack's Actions variables; empty means the stack name (Pulumi.prod.yaml sets production)."},
 	{KeyRegistry, "string", false, "own", "Which stack owns the one ECR repository: own (this stack creates it, the build cache, the image role and the application repository's workflow files), or the owning stack's repository: its name (same account and region) or its ARN (another account). Images are built once and promoted by SHA."},
 	{KeyRegistryPullAccounts, "array", false, "[]", "With registry own: the AWS accounts of the other environments' stacks, whose roles may pull the images and tag them verified (the repository policy)."},
-	{KeyEnvironments, "array", false, "[]", "With registry own: the stacks CD deploys, in order, each {stack, githubEnvironment} (such as staging, then prod: production); each next one gets the SHA the one before verified. Empty means this stack alone."},
+	{KeyEnvironments, "list", false, "[]", "With registry own: the stacks CD deploys, in order, each {stack, githubEnvironment} (such as staging, then prod: production); each next one gets the SHA the one before verified. Empty means this stack alone."},
 	{KeyPromoteFrom, "string", false, "", "The stack whose verified deploys this one receives (prod: staging): its deploy role may read that stack's state, which deploy promote checks."},
 	{KeyNames, "object", false, "{}", "Physical names, each defaulting to one derived from serviceName and the stack: taskFamily and table (<service>-<stack>), logGroup (/ecs/<service>-<stack>), queue (<service>-<stack>), deadLetterQueue (<service>-<stack>-dlq), rolePrefix (<service>-<stack>; roles add -deploy, -image, -preview, -execution, -task)."},
 	{KeyContainerPort, "integer", false, "8080", "Port the container listens on."},

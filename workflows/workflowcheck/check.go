@@ -21,24 +21,54 @@ import (
 
 func roleExpr(variable string) string { return "${{ vars." + variable + " }}" }
 
-// roleJobs are, per file, the jobs that assume a role and which one: the
-// program's trust policies are written for exactly these.
-var roleJobs = map[string]map[string]string{
-	"cd.yml":       {"image": workflows.ImageRoleVar, "deploy": workflows.DeployRoleVar},
-	"ci.yml":       {"preview": workflows.PreviewRoleVar},
-	"drift.yml":    {"drift": workflows.PreviewRoleVar},
-	"rollback.yml": {"rollback": workflows.DeployRoleVar},
+// roleJobs are, per file, the jobs that assume a role and the kind of
+// role (its variable's base name): the program's trust policies are
+// written for exactly these. CD has one deploy job per environment; the
+// drift check one job per stack; the preview job assumes every stack's
+// preview role, one after the other.
+func roleJobs(p workflows.Params) map[string]map[string]string {
+	cd := map[string]string{"image": workflows.ImageRoleVar}
+	drift := map[string]string{}
+	for _, e := range p.Environments {
+		cd[workflows.JobID(e.Stack)] = workflows.DeployRoleVar
+		drift[DriftJobID(e.Stack)] = workflows.PreviewRoleVar
+	}
+	return map[string]map[string]string{
+		"cd.yml":       cd,
+		"ci.yml":       {"preview": workflows.PreviewRoleVar},
+		"drift.yml":    drift,
+		"rollback.yml": {"rollback": workflows.DeployRoleVar},
+	}
 }
 
-// deployGroupFiles share the deploy concurrency group.
+// DriftJobID is the drift check's job of stack, such as drift-staging.
+func DriftJobID(stack string) string { return "drift-" + strings.TrimPrefix(workflows.JobID(stack), "deploy-") }
+
+// deployGroupFiles are the files whose jobs use the environments' deploy
+// concurrency groups.
 var deployGroupFiles = []string{"cd.yml", "rollback.yml"}
 
 // gateFiles are the files whose jobs run the workflow-integrity gate
 // before they assume a role.
 var gateFiles = []string{"cd.yml", "rollback.yml"}
 
-// deployGroup is the concurrency group of everything that changes the stack.
-func deployGroup(p workflows.Params) string { return "deploy-" + p.Stack }
+// RollbackEnvironment is the rollback job's environment: the one the
+// dispatch chose.
+const RollbackEnvironment = "${{ inputs.environment }}"
+
+// deployGroups are the concurrency groups of everything that changes a
+// stack: one per environment, and the rollback job's, of the chosen one.
+func deployGroups(p workflows.Params) []string {
+	groups := []string{workflows.DeployGroup(RollbackEnvironment)}
+	for _, e := range p.Environments {
+		groups = append(groups, workflows.DeployGroup(e.GitHubEnvironment))
+	}
+	return groups
+}
+
+// deployVerbs are the deploy tool verbs that deploy: each needs its
+// --deadline.
+var deployVerbs = []string{"promote", "rollback", "up"}
 
 // readOnlyVerbs are the deploy tool verbs a preview-role job may run.
 var readOnlyVerbs = []string{"drift", "metrics", "preview"}
@@ -110,7 +140,10 @@ func Check(path string, content []byte, p workflows.Params) []string {
 	if c.file == "cd.yml" {
 		c.deployNeeds(w)
 	}
-	if want, ok := roleJobs[c.file]; ok {
+	if c.file == "rollback.yml" {
+		c.rollbackChoice(w)
+	}
+	if want, ok := roleJobs(p)[c.file]; ok {
 		for _, id := range sortedKeys(want) {
 			if _, ok := w.Jobs[id]; !ok {
 				c.add("job %s is missing: it must assume %s", id, roleExpr(want[id]))
@@ -143,19 +176,17 @@ func (c *checker) workflowLevel(w *workflow) {
 		}
 	}
 	c.concurrency("workflow", &w.Concurrency)
-	if slices.Contains(deployGroupFiles, c.file) {
-		if group, _ := concurrency(&w.Concurrency); group != deployGroup(c.p) {
-			c.add("concurrency group: want %q (shared by %v), got %q", deployGroup(c.p), deployGroupFiles, group)
-		}
+	if group, _ := concurrency(&w.Concurrency); group != "" && slices.Contains(deployGroupFiles, c.file) {
+		c.add("workflow concurrency group %q: want none: each deploy job has its environment's group (%v), so one environment's queue does not hold up another's", group, deployGroups(c.p))
 	}
 }
 
 // concurrency checks a workflow's or job's concurrency: only the deploy
-// files use the deploy group, never cancelling (a cancelled pulumi up
+// files use the deploy groups, never cancelling (a cancelled pulumi up
 // leaves the stack locked). Other groups would displace queued deploys.
 func (c *checker) concurrency(where string, n *yaml.Node) {
 	group, cancel := concurrency(n)
-	if group != deployGroup(c.p) {
+	if !slices.Contains(deployGroups(c.p), group) {
 		return
 	}
 	if !slices.Contains(deployGroupFiles, c.file) {
@@ -176,7 +207,7 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	}
 	c.concurrency(where, &j.Concurrency)
 
-	role, err := j.role()
+	role, err := j.roleKind(c.p)
 	if err != nil {
 		c.add("%s: %v", where, err)
 	}
@@ -188,8 +219,11 @@ func (c *checker) job(w *workflow, id string, j *job) {
 			c.workflowGate(where, j)
 		}
 	}
-	if role == roleExpr(workflows.DeployRoleVar) && j.runsDeployVerb() {
-		c.deploySession(where, j)
+	if role == roleExpr(workflows.DeployRoleVar) {
+		c.deployGroup(where, j)
+		if j.runsDeployVerb() {
+			c.deploySession(where, j)
+		}
 	}
 	c.services(where, j)
 	for i, s := range j.Steps {
@@ -297,7 +331,7 @@ func (c *checker) workflowGate(where string, j *job) {
 		if action(s.Uses.Value) == awsCredentialsAction {
 			break
 		}
-		if strings.TrimSpace(s.Run) != gateCmd {
+		if strings.TrimSpace(s.Run) != gateCmd(c.p) {
 			continue
 		}
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
@@ -309,7 +343,7 @@ func (c *checker) workflowGate(where string, j *job) {
 		}
 		return
 	}
-	c.add("%s: assumes a role without the workflow-integrity gate first: want a step with run: %s before the %s step (an edited workflow file must not get the role)", where, gateCmd, awsCredentialsAction)
+	c.add("%s: assumes a role without the workflow-integrity gate first: want a step with run: %s before the %s step (an edited workflow file must not get the role)", where, gateCmd(c.p), awsCredentialsAction)
 }
 
 // toolStep checks a step that runs the deploy tool: as the binary the tool
@@ -354,7 +388,7 @@ func (c *checker) deploySession(where string, j *job) {
 	deadline := 0
 	for i, s := range j.Steps {
 		for _, call := range toolCalls(s.Run) {
-			if call.verb != "up" && call.verb != "rollback" {
+			if !slices.Contains(deployVerbs, call.verb) {
 				continue
 			}
 			m := deadlineRE.FindStringSubmatch(s.Run)
@@ -425,7 +459,7 @@ func (c *checker) permissions(where, qualified string, j *job, assumesRole bool)
 // and that its OIDC subject can match that role's trust.
 func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 	env := j.environment()
-	if want, ok := roleJobs[c.file]; ok {
+	if want, ok := roleJobs(c.p)[c.file]; ok {
 		switch wantVar, expected := want[id]; {
 		case expected && role != roleExpr(wantVar):
 			c.add("%s: role-to-assume: want %s, got %q", where, roleExpr(wantVar), role)
@@ -436,8 +470,8 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 	switch role {
 	case "":
 	case roleExpr(workflows.DeployRoleVar):
-		if env != c.p.DeployEnvironment {
-			c.add("%s: assumes the deploy role, so it needs environment: %s (the role trusts that subject only), got %q", where, c.p.DeployEnvironment, env)
+		if want := c.deployEnvironment(id); env != want {
+			c.add("%s: assumes the deploy role of its environment's stack, so it needs environment: %s (the role trusts that subject only), got %q", where, want, env)
 		}
 	case roleExpr(workflows.ImageRoleVar):
 		if env != workflows.ImageEnvironment {
@@ -464,19 +498,82 @@ func (c *checker) role(w *workflow, where, id string, j *job, role string) {
 	}
 }
 
-// deployNeeds checks that CD's deploy job needs every other job of the
-// file (the tests and the image): it never deploys an untested image.
-func (c *checker) deployNeeds(w *workflow) {
-	j, ok := w.Jobs["deploy"]
-	if !ok {
-		return
-	}
-	needs := j.needs()
-	for _, id := range w.jobIDs() {
-		if id != "deploy" && !slices.Contains(needs, id) {
-			c.add("job deploy: needs %v, want every other job (%s too): the deploy must wait for the tests and the image", needs, id)
+// deployEnvironment is the environment the deploy job id needs: in CD its
+// stage's, in rollback.yml the chosen one.
+func (c *checker) deployEnvironment(id string) string {
+	for _, e := range c.p.Environments {
+		if c.file == "cd.yml" && id == workflows.JobID(e.Stack) {
+			return e.GitHubEnvironment
 		}
 	}
+	if c.file == "rollback.yml" {
+		return RollbackEnvironment
+	}
+	return "(none: only cd.yml's deploy jobs and rollback.yml's job assume the deploy role)"
+}
+
+// deployGroup checks that a deploy-role job is in its environment's deploy
+// group: one update of the stack at a time, CD's and the rollback's.
+func (c *checker) deployGroup(where string, j *job) {
+	want := workflows.DeployGroup(j.environment())
+	if group, _ := concurrency(&j.Concurrency); group != want {
+		c.add("%s: assumes the deploy role, so it needs concurrency group %q (its environment's, shared by %v), got %q", where, want, deployGroupFiles, group)
+	}
+}
+
+// deployNeeds checks CD's order: the first environment's deploy job needs
+// the tests and the image, each later one those and the deploy job before
+// it, so an image reaches an environment only after it verifiably ran in
+// every one before.
+func (c *checker) deployNeeds(w *workflow) {
+	want := []string{"test", "image"}
+	for _, e := range c.p.Environments {
+		id := workflows.JobID(e.Stack)
+		j, ok := w.Jobs[id]
+		if !ok {
+			continue
+		}
+		needs := j.needs()
+		for _, n := range want {
+			if !slices.Contains(needs, n) {
+				c.add("job %s: needs %v, want %v: it must wait for the tests, the image and the environment before it", id, needs, want)
+				break
+			}
+		}
+		want = []string{"test", "image", id}
+	}
+}
+
+// rollbackChoice checks the rollback's environment input: a required
+// choice of exactly the environments' names, so that the job's
+// environment (and with it its role and stack) is one of them.
+func (c *checker) rollbackChoice(w *workflow) {
+	input := mappingValue(mappingValue(w.trigger("workflow_dispatch"), "inputs"), "environment")
+	var want []string
+	for _, e := range c.p.Environments {
+		want = append(want, e.GitHubEnvironment)
+	}
+	typ, required, options := "", "", choiceOptions(input)
+	if n := mappingValue(input, "type"); n != nil {
+		typ = n.Value
+	}
+	if n := mappingValue(input, "required"); n != nil {
+		required = n.Value
+	}
+	if typ != "choice" || required != "true" || !slices.Equal(options, want) {
+		c.add("workflow_dispatch input environment: want a required choice of %v, got type %q, required %q, options %v", want, typ, required, options)
+	}
+}
+
+// choiceOptions are a workflow_dispatch input's options.
+func choiceOptions(input *yaml.Node) []string {
+	var options []string
+	if o := mappingValue(input, "options"); o != nil {
+		for _, n := range o.Content {
+			options = append(options, n.Value)
+		}
+	}
+	return options
 }
 
 // The image push's cache repository and the attestation-free, single
@@ -631,8 +728,8 @@ func (c *checker) step(where string, s step) {
 func (c *checker) names(content []byte) {
 	for _, e := range expressionRE.FindAllSubmatch(content, -1) {
 		for _, m := range varRE.FindAllSubmatch(e[1], -1) {
-			if !slices.Contains(workflows.Variables(), string(m[1])) {
-				c.add("variable vars.%s is not one of Variables() %v", m[1], workflows.Variables())
+			if !slices.Contains(workflows.Variables(c.p), string(m[1])) {
+				c.add("variable vars.%s is not one of Variables() %v", m[1], workflows.Variables(c.p))
 			}
 		}
 		for _, m := range secretRE.FindAllSubmatch(e[1], -1) {

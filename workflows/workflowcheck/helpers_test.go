@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -18,12 +19,12 @@ var paramSets = []struct {
 	p    workflows.Params
 }{
 	{"tool-repository", workflows.Params{
-		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
+		Owner: "prod", Environments: []contract.Environment{{Stack: "staging", GitHubEnvironment: "staging"}, {Stack: "prod", GitHubEnvironment: "production"}}, DefaultBranch: "main",
 		ToolRepository: "slipway-dev/slipway", ToolRef: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c", ToolPath: ".slipway",
 		PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 	{"in-repo", workflows.Params{
-		Stack: "prod", DeployEnvironment: "production", DefaultBranch: "main",
+		Owner: "prod", Environments: []contract.Environment{{Stack: "prod", GitHubEnvironment: "production"}}, DefaultBranch: "main",
 		ToolPath: "deploy", PulumiVersion: "3.274.1", RustToolchain: testRustToolchain,
 	}},
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // The parts of a workflow the checks and the OIDC helpers read. Fields that
@@ -161,23 +163,46 @@ func action(uses string) string {
 // "" when it has none. A job assuming two roles is refused: its subject
 // would be trusted by one of them at most, and the checks could not tell
 // which step acts as which role.
-func (j *job) role() (string, error) {
-	role := ""
-	for _, s := range j.Steps {
-		if action(s.Uses.Value) != awsCredentialsAction {
-			continue
+// roleKind is the kind of role the job assumes, as the role expression of
+// its base variable ("${{ vars.SLIPWAY_PREVIEW_ROLE_ARN }}" for a stack's
+// SLIPWAY_PREVIEW_ROLE_ARN_<STACK>), or "" for none. A job may assume
+// several stacks' roles of one kind (the preview); two kinds is an error.
+func (j *job) roleKind(p workflows.Params) (string, error) {
+	kind := ""
+	for _, r := range j.roles() {
+		k := r
+		for _, e := range p.Environments {
+			for _, base := range workflows.StackVariables() {
+				if r == roleExpr(workflows.StackVariable(base, e.Stack)) {
+					k = roleExpr(base)
+				}
+			}
 		}
-		r := s.With["role-to-assume"].Value
-		if r == "" {
+		if kind != "" && k != kind {
+			return "", fmt.Errorf("assumes two kinds of role, %s and %s", kind, k)
+		}
+		kind = k
+	}
+	for _, s := range j.Steps {
+		if action(s.Uses.Value) == awsCredentialsAction && s.With["role-to-assume"].Value == "" {
 			return "", fmt.Errorf("a %s step has no role-to-assume", awsCredentialsAction)
 		}
-		if role != "" && r != role {
-			return "", fmt.Errorf("assumes two roles, %s and %s", role, r)
-		}
-		role = r
 	}
-	return role, nil
+	return kind, nil
 }
+
+// roles are the role-to-assume expressions of the job's credential
+// steps, as written, in order, each once.
+func (j *job) roles() []string {
+	var out []string
+	for _, s := range j.Steps {
+		if r := s.With["role-to-assume"].Value; action(s.Uses.Value) == awsCredentialsAction && r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 
 // env is the value a step sees for the environment variable name: the
 // step's env: wins over the job's, which wins over the workflow's. ok is

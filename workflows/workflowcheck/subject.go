@@ -2,6 +2,7 @@ package workflowcheck
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"gopkg.in/yaml.v3"
@@ -17,20 +18,17 @@ func Events(content []byte) ([]string, error) {
 }
 
 // JobsAssumingRole returns, for every job of the workflow in content with a
-// configure-aws-credentials step, its role-to-assume expression as written,
-// e.g. "${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}".
-func JobsAssumingRole(content []byte) (map[string]string, error) {
+// configure-aws-credentials step, the role-to-assume expressions of its
+// steps as written, in order, e.g. "${{ vars.SLIPWAY_DEPLOY_ROLE_ARN }}"
+// (the preview job has one per stack).
+func JobsAssumingRole(content []byte) (map[string][]string, error) {
 	w, err := parseWorkflow(content)
 	if err != nil {
 		return nil, err
 	}
-	roles := map[string]string{}
+	roles := map[string][]string{}
 	for _, id := range w.jobIDs() {
-		r, err := w.Jobs[id].role()
-		if err != nil {
-			return nil, fmt.Errorf("workflows: job %s: %w", id, err)
-		}
-		if r != "" {
+		if r := w.Jobs[id].roles(); len(r) > 0 {
 			roles[id] = r
 		}
 	}
@@ -77,6 +75,51 @@ func DefaultJobSubject(content []byte, job, repoPrefix, event, defaultBranch str
 	return jobSubject(content, job, repoPrefix, event, defaultBranch, false)
 }
 
+// JobSubjects is JobSubject for every environment the job can run in:
+// its one subject, or, for a job whose environment is a workflow_dispatch
+// choice input (${{ inputs.NAME }}: the rollback), one subject per option,
+// in order.
+func JobSubjects(content []byte, job, repoPrefix, event, defaultBranch string) ([]string, error) {
+	return jobSubjects(content, job, repoPrefix, event, defaultBranch, true)
+}
+
+// DefaultJobSubjects is JobSubjects for GitHub's default subject template.
+func DefaultJobSubjects(content []byte, job, repoPrefix, event, defaultBranch string) ([]string, error) {
+	return jobSubjects(content, job, repoPrefix, event, defaultBranch, false)
+}
+
+// inputRE is an environment given by a workflow_dispatch input.
+var inputRE = regexp.MustCompile(`^\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+
+func jobSubjects(content []byte, job, repoPrefix, event, defaultBranch string, withRef bool) ([]string, error) {
+	w, err := parseWorkflow(content)
+	if err != nil {
+		return nil, err
+	}
+	j, ok := w.Jobs[job]
+	if !ok {
+		return nil, fmt.Errorf("workflows: no job %q (jobs: %v)", job, w.jobIDs())
+	}
+	m := inputRE.FindStringSubmatch(j.environment())
+	if m == nil {
+		s, err := jobSubject(content, job, repoPrefix, event, defaultBranch, withRef)
+		return []string{s}, err
+	}
+	input := mappingValue(mappingValue(w.trigger("workflow_dispatch"), "inputs"), m[1])
+	if typ := mappingValue(input, "type"); typ == nil || typ.Value != "choice" || len(choiceOptions(input)) == 0 {
+		return nil, fmt.Errorf("workflows: job %s: environment %q is not a workflow_dispatch choice input with options", job, j.environment())
+	}
+	var out []string
+	for _, env := range choiceOptions(input) {
+		s, err := subjectIn(w, j, job, env, repoPrefix, event, defaultBranch, withRef)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 func jobSubject(content []byte, job, repoPrefix, event, defaultBranch string, withRef bool) (string, error) {
 	w, err := parseWorkflow(content)
 	if err != nil {
@@ -86,14 +129,20 @@ func jobSubject(content []byte, job, repoPrefix, event, defaultBranch string, wi
 	if !ok {
 		return "", fmt.Errorf("workflows: no job %q (jobs: %v)", job, w.jobIDs())
 	}
+	env := j.environment()
+	if containsExpression(env) {
+		return "", fmt.Errorf("workflows: job %s: environment %q is an expression, not one subject", job, env)
+	}
+	return subjectIn(w, j, job, env, repoPrefix, event, defaultBranch, withRef)
+}
+
+// subjectIn is the subject of job j run for event in environment env ("" for none).
+func subjectIn(w *workflow, j *job, job, env, repoPrefix, event, defaultBranch string, withRef bool) (string, error) {
 	if !slices.Contains(w.events(), event) {
 		return "", fmt.Errorf("workflows: event %q does not trigger this workflow (on: %v)", event, w.events())
 	}
 	context := ""
-	if env := j.environment(); env != "" {
-		if containsExpression(env) {
-			return "", fmt.Errorf("workflows: job %s: environment %q is an expression, not one subject", job, env)
-		}
+	if env != "" {
 		context = "environment:" + env
 		if !withRef {
 			return repoPrefix + ":" + context, nil

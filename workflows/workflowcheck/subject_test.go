@@ -13,14 +13,20 @@ import (
 const prefix = "repo:octo/api"
 
 func TestJobsAssumingRole(t *testing.T) {
-	deploy, preview, image := roleExpr(workflows.DeployRoleVar), roleExpr(workflows.PreviewRoleVar), roleExpr(workflows.ImageRoleVar)
-	want := map[string]map[string]string{
-		"cd.yml":       {"image": image, "deploy": deploy},
-		"ci.yml":       {"preview": preview},
-		"drift.yml":    {"drift": preview},
-		"rollback.yml": {"rollback": deploy},
-	}
+	deploy, image := roleExpr(workflows.DeployRoleVar), roleExpr(workflows.ImageRoleVar)
+	preview := func(stack string) string { return roleExpr(workflows.StackVariable(workflows.PreviewRoleVar, stack)) }
 	for _, set := range paramSets {
+		want := map[string]map[string][]string{
+			"cd.yml":       {"image": {image}},
+			"ci.yml":       {"preview": nil},
+			"drift.yml":    {},
+			"rollback.yml": {"rollback": {deploy}},
+		}
+		for _, e := range set.p.Environments {
+			want["cd.yml"][workflows.JobID(e.Stack)] = []string{deploy}
+			want["ci.yml"]["preview"] = append(want["ci.yml"]["preview"], preview(e.Stack))
+			want["drift.yml"][DriftJobID(e.Stack)] = []string{preview(e.Stack)}
+		}
 		for name, content := range renderedByName(t, set.p) {
 			got, err := JobsAssumingRole(content)
 			if err != nil {
@@ -65,13 +71,14 @@ func TestJobSubject(t *testing.T) {
 		{file: "ci.yml", job: "preview", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
 		{file: "ci.yml", job: "test", event: "pull_request", want: prefix + ":pull_request" + pr, wantDefault: prefix + ":pull_request"},
 		{file: "cd.yml", job: "image", event: "push", want: prefix + ":environment:" + workflows.ImageEnvironment + main, wantDefault: prefix + ":environment:" + workflows.ImageEnvironment},
-		{file: "cd.yml", job: "deploy", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
+		{file: "cd.yml", job: "deploy-staging", event: "push", want: prefix + ":environment:staging" + main, wantDefault: prefix + ":environment:staging"},
+		{file: "cd.yml", job: "deploy-prod", event: "push", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
 		{file: "cd.yml", job: "test", event: "push", want: prefix + main + main, wantDefault: prefix + main},
-		{file: "rollback.yml", job: "rollback", event: "workflow_dispatch", want: prefix + ":environment:production" + main, wantDefault: prefix + ":environment:production"},
-		{file: "drift.yml", job: "drift", event: "schedule", want: prefix + main + main, wantDefault: prefix + main},
-		{file: "drift.yml", job: "drift", event: "workflow_dispatch", want: prefix + main + main, wantDefault: prefix + main},
+		{file: "drift.yml", job: "drift-prod", event: "schedule", want: prefix + main + main, wantDefault: prefix + main},
+		{file: "drift.yml", job: "drift-staging", event: "workflow_dispatch", want: prefix + main + main, wantDefault: prefix + main},
 		{file: "ci.yml", job: "nope", event: "pull_request", wantErr: `no job "nope" (jobs: [preview test])`},
-		{file: "cd.yml", job: "deploy", event: "pull_request", wantErr: `event "pull_request" does not trigger this workflow (on: [push])`},
+		{file: "cd.yml", job: "deploy-prod", event: "pull_request", wantErr: `event "pull_request" does not trigger this workflow (on: [push])`},
+		{file: "rollback.yml", job: "rollback", event: "workflow_dispatch", wantErr: `environment "${{ inputs.environment }}" is an expression, not one subject`},
 	}
 	for _, tc := range cases {
 		for _, f := range []struct {
@@ -120,27 +127,29 @@ func TestJobSubjectUndetermined(t *testing.T) {
 
 // The subjects that the roles' trust policies admit (see infra/identity.go),
 // for either template: every job assuming a role emits, for every event of
-// its workflow, a subject its role trusts.
+// its workflow and every environment it can run in, a subject its role
+// trusts. The deploy role is each environment's own (its variable lives on
+// that GitHub environment): a job in environment E must emit E's subject.
 func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 	for _, set := range paramSets {
 		p := set.p
 		main := ":ref:refs/heads/" + p.DefaultBranch
 		for _, tmpl := range []struct {
 			name    string
-			subject func(content []byte, job, repoPrefix, event, defaultBranch string) (string, error)
-			trusted map[string][]string
+			subject func(content []byte, job, repoPrefix, event, defaultBranch string) ([]string, error)
+			ref     string // what the template adds after the context on main
+			pr      []string
 		}{
-			{"slipway's template", JobSubject, map[string][]string{
-				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment + main},
-				roleExpr(workflows.ImageRoleVar):   {prefix + ":environment:" + workflows.ImageEnvironment + main},
-				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request:ref:" + PullRequestRef, prefix + main + main},
-			}},
-			{"GitHub's default template", DefaultJobSubject, map[string][]string{
-				roleExpr(workflows.DeployRoleVar):  {prefix + ":environment:" + p.DeployEnvironment},
-				roleExpr(workflows.ImageRoleVar):   {prefix + ":environment:" + workflows.ImageEnvironment},
-				roleExpr(workflows.PreviewRoleVar): {prefix + ":pull_request", prefix + main},
-			}},
+			{"slipway's template", JobSubjects, main, []string{prefix + ":pull_request:ref:" + PullRequestRef, prefix + main + main}},
+			{"GitHub's default template", DefaultJobSubjects, "", []string{prefix + ":pull_request", prefix + main}},
 		} {
+			trusted := map[string][]string{
+				roleExpr(workflows.ImageRoleVar): {prefix + ":environment:" + workflows.ImageEnvironment + tmpl.ref},
+			}
+			for _, e := range p.Environments {
+				trusted[roleExpr(workflows.DeployRoleVar)] = append(trusted[roleExpr(workflows.DeployRoleVar)], prefix+":environment:"+e.GitHubEnvironment+tmpl.ref)
+				trusted[roleExpr(workflows.StackVariable(workflows.PreviewRoleVar, e.Stack))] = tmpl.pr
+			}
 			for name, content := range renderedByName(t, p) {
 				roles, err := JobsAssumingRole(content)
 				if err != nil {
@@ -150,13 +159,18 @@ func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for job, role := range roles {
-					for _, event := range events {
-						sub, err := tmpl.subject(content, job, prefix, event, p.DefaultBranch)
-						if err != nil {
-							t.Errorf("%s, %s: %s job %s on %s: %v", set.name, tmpl.name, name, job, event, err)
-						} else if !slices.Contains(tmpl.trusted[role], sub) {
-							t.Errorf("%s, %s: %s job %s on %s emits %s; %s trusts only %v", set.name, tmpl.name, name, job, event, sub, role, tmpl.trusted[role])
+				for job, jobRoles := range roles {
+					for _, role := range jobRoles {
+						for _, event := range events {
+							subs, err := tmpl.subject(content, job, prefix, event, p.DefaultBranch)
+							if err != nil {
+								t.Errorf("%s, %s: %s job %s on %s: %v", set.name, tmpl.name, name, job, event, err)
+							}
+							for _, sub := range subs {
+								if !slices.Contains(trusted[role], sub) {
+									t.Errorf("%s, %s: %s job %s on %s emits %s; %s trusts only %v", set.name, tmpl.name, name, job, event, sub, role, trusted[role])
+								}
+							}
 						}
 					}
 				}
@@ -165,11 +179,30 @@ func TestRoleJobsEmitTrustedSubjects(t *testing.T) {
 	}
 }
 
-// Variables() and Secrets() are exactly the names the files read, so the
-// program creates nothing unused and nothing is missing.
-func TestVariablesAndSecretsMatchTemplates(t *testing.T) {
-	vars, secrets := map[string]bool{}, map[string]bool{}
+// The rollback job can run in every environment of the chain, and only
+// those: one subject per choice.
+func TestRollbackSubjects(t *testing.T) {
 	for _, set := range paramSets {
+		got, err := JobSubjects(renderedByName(t, set.p)["rollback.yml"], "rollback", prefix, "workflow_dispatch", "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, e := range set.p.Environments {
+			want = append(want, prefix+":environment:"+e.GitHubEnvironment+":ref:refs/heads/main")
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rollback subjects %v, want %v", set.name, got, want)
+		}
+	}
+}
+
+// Variables(p) is exactly the names the files read, and Secrets() the
+// secrets, so the program creates nothing unused and nothing is missing.
+func TestVariablesAndSecretsMatchTemplates(t *testing.T) {
+	secrets := map[string]bool{}
+	for _, set := range paramSets {
+		vars := map[string]bool{}
 		for _, content := range renderedByName(t, set.p) {
 			for _, e := range expressionRE.FindAllSubmatch(content, -1) {
 				for _, m := range varRE.FindAllSubmatch(e[1], -1) {
@@ -180,14 +213,16 @@ func TestVariablesAndSecretsMatchTemplates(t *testing.T) {
 				}
 			}
 		}
-	}
-	if diff := cmp.Diff(workflows.Variables(), sortedKeys(vars)); diff != "" {
-		t.Errorf("Variables() vs vars.* in the files (-Variables +files):\n%s", diff)
+		if diff := cmp.Diff(workflows.Variables(set.p), sortedKeys(vars)); diff != "" {
+			t.Errorf("%s: Variables() vs vars.* in the files (-Variables +files):\n%s", set.name, diff)
+		}
 	}
 	if diff := cmp.Diff(workflows.Secrets(), sortedKeys(secrets)); diff != "" {
 		t.Errorf("Secrets() vs secrets.* in the files (-Secrets +files):\n%s", diff)
 	}
-	if !slices.IsSorted(workflows.Variables()) || !slices.IsSorted(workflows.Secrets()) {
-		t.Errorf("Variables() and Secrets() must be sorted: %v %v", workflows.Variables(), workflows.Secrets())
+	for _, names := range [][]string{workflows.DeployVariables(), workflows.ImageVariables(), workflows.StackVariables(), workflows.Secrets()} {
+		if !slices.IsSorted(names) {
+			t.Errorf("%v must be sorted", names)
+		}
 	}
 }

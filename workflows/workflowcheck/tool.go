@@ -2,7 +2,10 @@ package workflowcheck
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // How the workflows run the deploy tool: the tool setup builds it once,
@@ -13,11 +16,14 @@ import (
 const (
 	toolBinary   = `$RUNNER_TEMP/slipway`
 	toolBuildCmd = `go build -trimpath -o "` + toolBinary + `" ./cmd/deploy`
-	// gateCmd is the workflow-integrity gate: the tool renders the
-	// workflow files from the stack's config and compares them with the
-	// application checkout, exit 7 on any difference.
-	gateCmd = `exec "` + toolBinary + `" workflows --check --stack "$SLIPWAY_STACK" --repo-dir "$GITHUB_WORKSPACE"`
 )
+
+// gateCmd is the workflow-integrity gate: the tool renders the workflow
+// files from the config of the stack that owns them and compares them with
+// the application checkout, exit 7 on any difference.
+func gateCmd(p workflows.Params) string {
+	return `exec "` + toolBinary + `" workflows --check --stack ` + p.Owner + ` --repo-dir "$GITHUB_WORKSPACE"`
+}
 
 var (
 	// toolBinaryRE finds the built tool in a script: $RUNNER_TEMP/slipway
@@ -124,7 +130,7 @@ func hasUnquotedOperator(line string) bool {
 func (j *job) runsDeployVerb() bool {
 	for _, s := range j.Steps {
 		for _, call := range toolCalls(s.Run) {
-			if call.verb == "up" || call.verb == "rollback" {
+			if slices.Contains(deployVerbs, call.verb) {
 				return true
 			}
 		}
