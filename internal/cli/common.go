@@ -91,8 +91,9 @@ func (c *Command) beginHistory(o *CommonOptions, check func() error) (*deploy.Hi
 // imageTagKey is the config key of the image SHA.
 func imageTagKey() string { return contract.Project + ":" + contract.KeyImageTag }
 
-// placeholders are the example values Pulumi.prod.yaml ships with (a test
-// keeps them equal). A stack deployed with one would let someone else's
+// placeholders are the example values the example stacks
+// (Pulumi.prod.yaml, Pulumi.staging.yaml) ship with (a test keeps them
+// equal). A stack deployed with one would let someone else's
 // repository assume the CI roles, or run a slipway commit that does not exist.
 var placeholders = map[string]string{
 	"slipway:githubOwner": "example-org",
@@ -129,7 +130,7 @@ func validateConfig(stack string, config map[string]string) (contract.Config, er
 		return contract.Config{}, badInput("stack %s: %v", stack, err)
 	}
 	if keys := placeholderKeys(config); len(keys) > 0 {
-		return contract.Config{}, badInput("stack %s: %s still hold the example values of Pulumi.prod.yaml: set your application repository, state bucket and slipway commit (README, bootstrap step 2)", stack, strings.Join(keys, ", "))
+		return contract.Config{}, badInput("stack %s: %s still hold the example values of Pulumi.%s.yaml: set your application repository, state bucket and slipway commit (README, bootstrap step 2)", stack, strings.Join(keys, ", "), stack)
 	}
 	return cfg, nil
 }

@@ -131,32 +131,35 @@ func TestSynthBadInputWritesNothing(t *testing.T) {
 }
 
 // The placeholders the deploy verbs refuse are exactly the example values
-// Pulumi.prod.yaml ships with.
-func TestPlaceholdersAreProdExamples(t *testing.T) {
+// the example stacks (Pulumi.prod.yaml, Pulumi.staging.yaml) ship with.
+func TestPlaceholdersAreTheExamples(t *testing.T) {
 	proj, err := project.Find(projectRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod, err := proj.StackConfig("prod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range placeholders {
-		if prod[k] != v {
-			t.Errorf("placeholder %s = %q, want Pulumi.prod.yaml's %q", k, v, prod[k])
+	for _, stack := range []string{"prod", "staging"} {
+		cfg, err := proj.StackConfig(stack)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got := placeholderKeys(prod); len(got) != len(placeholders) {
-		t.Errorf("placeholderKeys(Pulumi.prod.yaml) = %v, want all %d", got, len(placeholders))
-	}
-	for k, v := range prod {
-		if _, ok := placeholders[k]; !ok && (strings.Contains(v, "example") || v == strings.Repeat("0", 40)) {
-			t.Errorf("Pulumi.prod.yaml %s = %q looks like an example value but is not in placeholders", k, v)
+		file := "Pulumi." + stack + ".yaml"
+		for k, v := range placeholders {
+			if cfg[k] != v {
+				t.Errorf("placeholder %s = %q, want %s's %q", k, v, file, cfg[k])
+			}
 		}
-	}
-	var in inputError
-	if _, err := validateConfig("prod", prod); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") {
-		t.Errorf("validateConfig(Pulumi.prod.yaml) = %v, want bad input naming slipway:githubOwner", err)
+		if got := placeholderKeys(cfg); len(got) != len(placeholders) {
+			t.Errorf("placeholderKeys(%s) = %v, want all %d", file, got, len(placeholders))
+		}
+		for k, v := range cfg {
+			if _, ok := placeholders[k]; !ok && (strings.Contains(v, "example") || v == strings.Repeat("0", 40)) {
+				t.Errorf("%s %s = %q looks like an example value but is not in placeholders", file, k, v)
+			}
+		}
+		var in inputError
+		if _, err := validateConfig(stack, cfg); !errors.As(err, &in) || !strings.Contains(err.Error(), "slipway:githubOwner") || !strings.Contains(err.Error(), file) {
+			t.Errorf("validateConfig(%s) = %v, want bad input naming slipway:githubOwner and %s", file, err, file)
+		}
 	}
 }
 
