@@ -59,14 +59,14 @@ func Workflows(cfg contract.Config) ([]workflows.File, error) {
 // depends on the image SHA: a deploy never rewrites a workflow file.
 func WorkflowParams(cfg contract.Config) workflows.Params {
 	return workflows.Params{
-		Owner:             cfg.Stack,
-		Environments:      cfg.Environments,
-		DefaultBranch:     DefaultBranch,
-		ToolRepository:    cfg.ToolRepository,
-		ToolRef:           cfg.ToolRef,
-		ToolPath:          cfg.ToolPath,
-		PulumiVersion:     pins.Pulumi,
-		RustToolchain:     cfg.RustToolchain,
+		Owner:          cfg.Stack,
+		Environments:   cfg.Environments,
+		DefaultBranch:  DefaultBranch,
+		ToolRepository: cfg.ToolRepository,
+		ToolRef:        cfg.ToolRef,
+		ToolPath:       cfg.ToolPath,
+		PulumiVersion:  pins.Pulumi,
+		RustToolchain:  cfg.RustToolchain,
 	}
 }
 

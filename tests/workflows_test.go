@@ -108,25 +108,6 @@ func TestWorkflowFilesDoNotDependOnTheSHA(t *testing.T) {
 	}
 }
 
-// roleOfVariable is the IAM role whose ARN the Actions variable holds, so
-// the tests need not know the role's resource name.
-func roleOfVariable(t *testing.T, res synth.Result, variable string) synth.Resource {
-	t.Helper()
-	for _, v := range res.Find("github:index/actionsVariable:ActionsVariable") {
-		if v.Inputs["variableName"] != variable {
-			continue
-		}
-		for _, r := range res.Find("aws:iam/role:Role") {
-			if r.Outputs["arn"] == v.Inputs["value"] {
-				return r
-			}
-		}
-		t.Fatalf("variable %s holds %v, the ARN of no role", variable, v.Inputs["value"])
-	}
-	t.Fatalf("the program sets no variable %s", variable)
-	return synth.Resource{}
-}
-
 // variables are the Actions variables the program sets for a stack: name
 // → value, scoped by environment ("" for the repository's own).
 func variables(res synth.Result) map[string]map[string]interface{} {
@@ -196,9 +177,9 @@ func TestActionsVariablesAreWhatTheWorkflowsRead(t *testing.T) {
 				"PULUMI_BACKEND_URL":    "s3://example-org-slipway-state",
 			},
 			"": {
-				workflows.StackVariable(workflows.PreviewRoleVar, stack):  mustGet(t, res, "aws:iam/role:Role", "preview-role").Outputs["arn"],
-				workflows.StackVariable("AWS_REGION", stack):            "us-east-1",
-				workflows.StackVariable("PULUMI_BACKEND_URL", stack):    "s3://example-org-slipway-state",
+				workflows.StackVariable(workflows.PreviewRoleVar, stack): mustGet(t, res, "aws:iam/role:Role", "preview-role").Outputs["arn"],
+				workflows.StackVariable("AWS_REGION", stack):             "us-east-1",
+				workflows.StackVariable("PULUMI_BACKEND_URL", stack):     "s3://example-org-slipway-state",
 			},
 		}
 		for scope, vars := range want {

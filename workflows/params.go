@@ -19,13 +19,13 @@ type Params struct {
 	// Environments are the stacks CD deploys, in order, each with the
 	// GitHub environment of its deploy jobs: the first gets the pushed
 	// SHA, each next one the SHA the one before verified (deploy promote).
-	Environments  []contract.Environment
-	DefaultBranch string // "main"
-	ToolRepository    string // "owner/name" of the slipway repo to check out; "" = slipway lives inside the application repository at ToolPath
-	ToolRef           string // full 40-hex lowercase commit SHA of ToolRepository (not a tag: one can be moved, and the tool runs with the deploy role); ignored when ToolRepository == ""
-	ToolPath          string // where slipway is: its checkout folder (".slipway") or, when ToolRepository == "", its folder in the app repo ("deploy")
-	PulumiVersion     string // Pulumi CLI version, e.g. "3.274.1" (no leading v)
-	RustToolchain     string // the application's Rust toolchain, a release x.y.z such as "1.95.0" (not "stable": a new release would change the build)
+	Environments   []contract.Environment
+	DefaultBranch  string // "main"
+	ToolRepository string // "owner/name" of the slipway repo to check out; "" = slipway lives inside the application repository at ToolPath
+	ToolRef        string // full 40-hex lowercase commit SHA of ToolRepository (not a tag: one can be moved, and the tool runs with the deploy role); ignored when ToolRepository == ""
+	ToolPath       string // where slipway is: its checkout folder (".slipway") or, when ToolRepository == "", its folder in the app repo ("deploy")
+	PulumiVersion  string // Pulumi CLI version, e.g. "3.274.1" (no leading v)
+	RustToolchain  string // the application's Rust toolchain, a release x.y.z such as "1.95.0" (not "stable": a new release would change the build)
 }
 
 var (

@@ -30,7 +30,7 @@ var templates = template.Must(template.New("workflows").
 	Delims("[[", "]]").
 	Option("missingkey=error").
 	Funcs(template.FuncMap{
-		"pin":         pinnedUses,
+		"pin": pinnedUses,
 		"credentials": func(roleVar, regionVar string, seconds int) credentials {
 			return credentials{RoleVar: roleVar, RegionVar: regionVar, DurationSeconds: seconds}
 		},

@@ -42,7 +42,9 @@ func roleJobs(p workflows.Params) map[string]map[string]string {
 }
 
 // DriftJobID is the drift check's job of stack, such as drift-staging.
-func DriftJobID(stack string) string { return "drift-" + strings.TrimPrefix(workflows.JobID(stack), "deploy-") }
+func DriftJobID(stack string) string {
+	return "drift-" + strings.TrimPrefix(workflows.JobID(stack), "deploy-")
+}
 
 // deployGroupFiles are the files whose jobs use the environments' deploy
 // concurrency groups.

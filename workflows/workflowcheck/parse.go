@@ -203,7 +203,6 @@ func (j *job) roles() []string {
 	return out
 }
 
-
 // env is the value a step sees for the environment variable name: the
 // step's env: wins over the job's, which wins over the workflow's. ok is
 // false when no level sets it as a mapping key (an env: given as one
