@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/contract"
@@ -408,4 +409,62 @@ func TestWorkflowFilesEqualTheGoldens(t *testing.T) {
 	if len(files) != len(golden) {
 		t.Errorf("the program pushes %d workflow files, the goldens hold %d", len(files), len(golden))
 	}
+}
+
+// The CD the program commits deploys staging first and production only
+// after it: deploy-prod needs deploy-staging (and the tests and the
+// image), promotes the SHA staging verified, and each deploy job is in
+// its environment, with its group.
+func TestCDPromotesStagingToProduction(t *testing.T) {
+	cd := workflowFiles(t, synthProd(t, sha1, nil))[".github/workflows/cd.yml"]
+	var w struct {
+		Jobs map[string]struct {
+			Needs       []string `yaml:"needs"`
+			Environment yaml.Node `yaml:"environment"`
+			Concurrency struct {
+				Group  string `yaml:"group"`
+				Cancel bool   `yaml:"cancel-in-progress"`
+			} `yaml:"concurrency"`
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(cd.Inputs["content"].(string)), &w); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		job, env, group, run string
+		needs                []string
+	}{
+		{"deploy-staging", "staging", "deploy-staging", `up --stack staging --sha "$GITHUB_SHA"`, []string{"test", "image"}},
+		{"deploy-prod", "production", "deploy-production", `promote --from staging --to prod --sha "$GITHUB_SHA"`, []string{"test", "image", "deploy-staging"}},
+	} {
+		j, ok := w.Jobs[tc.job]
+		if !ok {
+			t.Fatalf("cd.yml has no job %s (jobs: %v)", tc.job, sortedKeys(toAny(w.Jobs)))
+		}
+		runs := false
+		for _, s := range j.Steps {
+			runs = runs || strings.Contains(s.Run, tc.run)
+		}
+		var env struct {
+			Name string `yaml:"name"`
+		}
+		if err := j.Environment.Decode(&env); err != nil {
+			t.Fatalf("job %s: environment: %v", tc.job, err)
+		}
+		if !slices.Equal(j.Needs, tc.needs) || env.Name != tc.env || j.Concurrency.Group != tc.group || j.Concurrency.Cancel || !runs {
+			t.Errorf("job %s: needs %v, environment %q, group %q (cancel %v), runs %q: %v; want %v, %q, %q (never cancelled), true",
+				tc.job, j.Needs, env.Name, j.Concurrency.Group, j.Concurrency.Cancel, tc.run, runs, tc.needs, tc.env, tc.group)
+		}
+	}
+}
+
+func toAny[V any](m map[string]V) map[string]interface{} {
+	out := make(map[string]interface{}, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
