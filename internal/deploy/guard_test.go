@@ -78,9 +78,9 @@ func TestGuardOnEngineDeployShape(t *testing.T) {
 	if got := res.Outputs[contract.OutTaskDefinitionArn]; got != rev2 {
 		t.Errorf("taskDefinitionArn output = %v, want %s", got, rev2)
 	}
-	svc, ok := p.ECS.Service("prod-cluster", "api-service")
+	svc, ok := p.ECS.Service(p.Stack+"-cluster", "api-service")
 	if !ok {
-		t.Fatal("ECS has no service prod-cluster/api-service")
+		t.Fatal("ECS has no service " + p.Stack + "-cluster/api-service")
 	}
 	if want := []string{rev1, rev2}; !cmp.Equal(svc.Deployments, want) || svc.TaskDefinition != rev2 {
 		t.Errorf("ECS service runs %s after deployments %v, want %s after %v", svc.TaskDefinition, svc.Deployments, rev2, want)

@@ -50,7 +50,7 @@ func look(t *testing.T, p deploytest.Project) world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, _ := p.ECS.Service("prod-cluster", "api-service")
+	svc, _ := p.ECS.Service(p.Stack+"-cluster", "api-service")
 	return world{Outputs: out, History: hist, Service: svc, Locks: p.LockFiles(t)}
 }
 

@@ -136,7 +136,7 @@ func TestProviderCallsECSThroughTheSDK(t *testing.T) {
 	if want := map[string]bool{"us-east-1/ecs": true}; !cmp.Equal(srv.scopes, want) {
 		t.Errorf("requests signed for %v, want %v", srv.scopes, want)
 	}
-	if _, ok := p.ECS.Service("prod-cluster", "api-service"); ok {
+	if _, ok := p.ECS.Service(p.Stack+"-cluster", "api-service"); ok {
 		t.Error("the project's MemoryECS has the service, want every call sent to the endpoint")
 	}
 	if _, err := os.Stat(filepath.Join(os.Getenv("PULUMI_HOME"), "plugins")); !errors.Is(err, fs.ErrNotExist) {
