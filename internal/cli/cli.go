@@ -122,7 +122,7 @@ deployment state decides whether it is verified. Exit codes: README, "Exit codes
 	root.SetOut(c.Stdout)
 	root.SetErr(c.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
-	root.AddCommand(c.synthCmd(), c.previewCmd(), c.upCmd(), c.rollbackCmd(), c.historyCmd(),
+	root.AddCommand(c.synthCmd(), c.previewCmd(), c.upCmd(), c.rollbackCmd(), c.promoteCmd(), c.historyCmd(),
 		c.metricsCmd(), c.statusCmd(), c.driftCmd(), c.workflowsCmd(), c.versionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root

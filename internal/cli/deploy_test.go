@@ -194,8 +194,9 @@ func TestDeployLifecycle(t *testing.T) {
 		if summary := w.readSummary(t); !strings.Contains(summary, "verified: ECS runs it") {
 			t.Errorf("job summary does not report the verified deploy:\n%s", summary)
 		}
-		// Each verified image is tagged for the lifecycle policy to keep.
-		want := []string{contract.DeployedTagPrefix + shaA, contract.DeployedTagPrefix + shaB}
+		// Each verified image is tagged for the lifecycle policy to keep,
+		// and as verified in this stack, for promote.
+		want := []string{contract.DeployedTagPrefix + shaA, contract.VerifiedTag("dev", shaA), contract.DeployedTagPrefix + shaB, contract.VerifiedTag("dev", shaB)}
 		if got := w.aws.TagsPut("api-service"); !slices.Equal(got, want) {
 			t.Errorf("tags added in ECR %v, want %v", got, want)
 		}

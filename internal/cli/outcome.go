@@ -32,6 +32,7 @@ var outcomeExit = map[deploy.Kind]int{
 	deploy.RefusedRename:              ExitRefused,
 	deploy.RefusedStateChanged:        ExitRefused,
 	deploy.RefusedNoTarget:            ExitBadInput,
+	deploy.RefusedNotPromotable:       ExitRefused,
 	deploy.RolledBackReconciled:       ExitRolledBack,
 	deploy.RolledBackPlatform:         ExitRolledBack,
 	deploy.RolledBackRedeploy:         ExitRolledBack,
@@ -118,6 +119,9 @@ func explain(o deploy.Outcome) string {
 		fmt.Fprintf(&b, "An administrator applies them with credentials allowed to: deploy up --stack %s --all --sha %s", o.Stack, cmp.Or(o.Previous, o.ImageTag))
 		return b.String()
 	case deploy.RefusedNoImage:
+		if o.PromotedFrom != "" {
+			return "refused before touching anything: " + o.Error + "; " + promotableNote(o)
+		}
 		return "refused before touching anything: " + o.Error
 	case deploy.RefusedDiverged:
 		return fmt.Sprintf("refused before touching anything: %s. ECS may have rolled back a deploy the tool could not verify, or someone deployed by hand: check deploy status; "+
@@ -149,6 +153,8 @@ func explain(o deploy.Outcome) string {
 		return b.String()
 	case deploy.RefusedRename:
 		return o.Error + "; put the old name back, or move to the new one deliberately (README: runbooks)"
+	case deploy.RefusedNotPromotable:
+		return "refused before touching anything: " + o.Error + "; " + promotableNote(o)
 	case deploy.RefusedStateChanged:
 		return "refused: the stack changed between the guard's preview and the update, so the update would not be the one judged: " + o.Error + "; nothing was applied: run the command again (it previews anew)"
 	case deploy.RolledBackReconcileSkipped:
@@ -173,6 +179,16 @@ func explain(o deploy.Outcome) string {
 		return fmt.Sprintf("ECS rolled back the deploy of %s%s; the stack is reconciled to %s", o.ImageTag, because, o.Reconciled)
 	}
 	return o.Error
+}
+
+// promotableNote names the SHAs a refused promotion could promote
+// instead, with the command, or says that there are none.
+func promotableNote(o deploy.Outcome) string {
+	if len(o.Promotable) == 0 {
+		return fmt.Sprintf("no SHA %s ran recently can be promoted: deploy one to %s and let ECS verify it, then promote it", o.PromotedFrom, o.PromotedFrom)
+	}
+	return fmt.Sprintf("SHAs %s verifiably ran that can be promoted, newest first: %s (deploy promote --from %s --to %s --sha <sha>)",
+		o.PromotedFrom, strings.Join(o.Promotable, ", "), o.PromotedFrom, o.Stack)
 }
 
 func printDiagnostics(w io.Writer, d deploy.Diagnostics) {
@@ -227,8 +243,12 @@ func state(o deploy.Outcome) string {
 }
 
 func printOutcome(w io.Writer, o deploy.Outcome) {
-	fmt.Fprintf(w, "stack %s: %s\n  image      %s\n  previous   %s\n  task def   %s\n  duration   %s\n  changes    %s\n",
-		o.Stack, state(o), o.ImageTag, cmp.Or(o.Previous, "(none)"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
+	fmt.Fprintf(w, "stack %s: %s\n  image      %s\n", o.Stack, state(o), o.ImageTag)
+	if o.PromotedFrom != "" {
+		fmt.Fprintf(w, "  promoted   from %s, which verifiably ran it\n", o.PromotedFrom)
+	}
+	fmt.Fprintf(w, "  previous   %s\n  task def   %s\n  duration   %s\n  changes    %s\n",
+		cmp.Or(o.Previous, "(none)"), o.TaskDefinitionArn, duration(o.Phases), countsLine(o.Changes))
 }
 
 // duration is the time from the first phase's start to the last's end.

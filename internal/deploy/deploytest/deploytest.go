@@ -230,8 +230,8 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
-// Project is a project folder with one stack in a file:// backend, and
-// the fake "aws" provider its engine runs attach to.
+// Project is a project folder with a stack in a file:// backend (more
+// with AddStack), and the fake "aws" provider its engine runs attach to.
 type Project struct {
 	Dir     string
 	Stack   string
@@ -284,6 +284,31 @@ func NewProject(t testing.TB, stack string, config map[string]string) Project {
 		t.Fatalf("creating stack %s: %v", stack, err)
 	}
 	return p
+}
+
+// AddStack makes another stack of p's project with config, in the same
+// file:// backend and served by the same fake "aws" provider, as an
+// administrator creates one stack per environment (staging, then prod):
+// the Project it returns is p with Stack set to it.
+func (p Project) AddStack(t testing.TB, stack string, config map[string]string) Project {
+	t.Helper()
+	q := p
+	q.Stack = stack
+	q.WriteConfig(t, config)
+	if _, err := auto.UpsertStackLocalSource(context.Background(), stack, p.Dir, auto.Program(Program), auto.EnvVars(p.Env)); err != nil {
+		t.Fatalf("creating stack %s: %v", stack, err)
+	}
+	return q
+}
+
+// PromotedConfig is BaseConfig for a stack that receives the promotions of
+// the stack from and uses its repository (the stand-in's api-service), as
+// prod does staging's in the one-account layout.
+func PromotedConfig(from string) map[string]string {
+	cfg := BaseConfig()
+	cfg["slipway:registry"] = "api-service"
+	cfg["slipway:promoteFrom"] = from
+	return cfg
 }
 
 // BaseConfig is a valid stack config for the stand-in.
