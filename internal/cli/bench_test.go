@@ -168,7 +168,7 @@ func serviceDeployment(b *testing.B, arn string) ecstypes.ServiceDeployment {
 // world's service.
 func newestServiceDeployment(b *testing.B) ecstypes.ServiceDeployment {
 	b.Helper()
-	out, err := ecsClient(b).ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod-cluster"), Service: aws.String("api-service")})
+	out, err := ecsClient(b).ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("bench-cluster"), Service: aws.String("api-service")})
 	if err != nil || len(out.ServiceDeployments) == 0 {
 		b.Fatalf("ListServiceDeployments: %v", err)
 	}

@@ -140,4 +140,4 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 // verbs are the verbs the README documents, in its order.
-var verbs = []string{"synth", "preview", "up", "rollback", "history", "metrics", "status", "drift", "workflows", "version", "completion"}
+var verbs = []string{"synth", "preview", "up", "promote", "rollback", "history", "metrics", "status", "drift", "workflows", "version", "completion"}

@@ -372,7 +372,7 @@ func (w *world) updateService(taskDefinition string) {
 		w.t.Fatal(err)
 	}
 	if _, err := ecs.NewFromConfig(cfg).UpdateService(context.Background(), &ecs.UpdateServiceInput{
-		Cluster: awssdk.String("prod-cluster"), Service: awssdk.String("api-service"), TaskDefinition: awssdk.String(taskDefinition),
+		Cluster: awssdk.String(w.p.Stack + "-cluster"), Service: awssdk.String("api-service"), TaskDefinition: awssdk.String(taskDefinition),
 	}); err != nil {
 		w.t.Fatal(err)
 	}
