@@ -419,7 +419,7 @@ func TestCDPromotesStagingToProduction(t *testing.T) {
 	cd := workflowFiles(t, synthProd(t, sha1, nil))[".github/workflows/cd.yml"]
 	var w struct {
 		Jobs map[string]struct {
-			Needs       []string `yaml:"needs"`
+			Needs       []string  `yaml:"needs"`
 			Environment yaml.Node `yaml:"environment"`
 			Concurrency struct {
 				Group  string `yaml:"group"`
