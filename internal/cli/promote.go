@@ -46,6 +46,7 @@ reconcile), with the update message "promote <sha> from <from>".`,
 	cmd.Flags().StringVar(&o.From, "from", "", "the stack whose verified deploy to promote, such as staging (required)")
 	cmd.Flags().StringVar(&o.To, "to", "", "the stack to deploy, such as prod (required; --stack, if given, must be the same)")
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) to promote (default: the SHA --from verifiably runs now)")
+	commitTimeFlag(cmd, &o.CommitTime)
 	deployFlags(cmd, &o.UpOptions)
 	return cmd
 }
@@ -73,6 +74,9 @@ func (o PromoteOptions) check() error {
 		if err := checkSHA("--sha", o.SHA); err != nil {
 			return err
 		}
+	}
+	if err := checkCommitTime(o.CommitTime); err != nil {
+		return err
 	}
 	return checkDeployFlags(o.UpOptions)
 }
@@ -113,6 +117,9 @@ func (c *Command) promote(ctx context.Context, o PromoteOptions) error {
 		return err
 	}
 	defer session.Close()
+	if err := setCommitTime(ctx, session, o.CommitTime); err != nil {
+		return err
+	}
 	out := c.deployer(session).Promote(ctx, deploy.Promotion{From: o.From, Source: source, OpenRegistry: openRegistry}, deploy.Request{
 		Stack: o.To, SHA: o.SHA, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions),
 		Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets,

@@ -103,6 +103,7 @@ func TestPromote(t *testing.T) {
 			{[]string{"--from", "acme/staging", "--to", "prod"}, `--from: stack name "acme/staging"`},
 			{[]string{"--from", "staging", "--to", "prod", "--stack", "staging"}, "--stack staging and --to prod"},
 			{[]string{"--from", "staging", "--to", "prod", "--sha", shaB[:12]}, "--sha"},
+			{[]string{"--from", "staging", "--to", "prod", "--commit-time", "yesterday"}, `--commit-time "yesterday": want a time in RFC 3339`},
 			{[]string{"--from", "dev", "--to", "prod"}, "receives promotions from staging only"},
 			{[]string{"--from", "prod", "--to", "staging"}, "stack staging sets no slipway:promoteFrom"},
 			{[]string{"--from", "staging", "--to", "qa"}, "qa"},

@@ -44,7 +44,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 	commonFlags(cmd, &o.CommonOptions)
 	cmd.Flags().StringVar(&o.SHA, "sha", "", "git SHA (40 lowercase hex) of the image to deploy (required)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "apply platform changes too (IAM, network, workflow files): administrators only")
-	cmd.Flags().StringVar(&o.CommitTime, "commit-time", "", "when the commit was made (RFC 3339, e.g. git show -s --format=%cI): history records it, for deploy metrics' lead time")
+	commitTimeFlag(cmd, &o.CommitTime)
 	cmd.Flags().BoolVar(&o.GitHubBypass, "github-bypass", false, "with --all: the GitHub token may bypass the default branch's rules that require pull requests (its identity is on their bypass list)")
 	cmd.Flags().StringArrayVar(&o.AllowDestructive, "allow-destructive", nil, "with --all: the URN of a stateful resource the update may replace or delete (repeat for each)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "deploy although ECS runs something other than history's current SHA, or the SHA is older than the current deploy or was rolled back by ECS")
@@ -60,10 +60,8 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if err := checkSHA("--sha", o.SHA); err != nil {
 			return err
 		}
-		if o.CommitTime != "" {
-			if _, err := time.Parse(time.RFC3339, o.CommitTime); err != nil {
-				return badInput("--commit-time %q: want a time in RFC 3339 such as 2026-12-01T10:00:00Z (git show -s --format=%%cI)", contract.Clip(o.CommitTime))
-			}
+		if err := checkCommitTime(o.CommitTime); err != nil {
+			return err
 		}
 		if o.GitHubBypass && !o.All {
 			return badInput("--github-bypass without --all: only an up --all commits workflow files")
@@ -77,11 +75,8 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		return err
 	}
 	defer session.Close()
-	if o.CommitTime != "" {
-		t, _ := time.Parse(time.RFC3339, o.CommitTime)
-		if err := session.SetCommitTime(ctx, t); err != nil {
-			return err
-		}
+	if err := setCommitTime(ctx, session, o.CommitTime); err != nil {
+		return err
 	}
 	var blockers []string
 	if o.All && !o.GitHubBypass {
@@ -169,4 +164,29 @@ func (c *Command) commitBlockers(ctx context.Context, cfg contract.Config) []str
 		return nil
 	}
 	return blockers
+}
+
+// commitTimeFlag is --commit-time of up and promote.
+func commitTimeFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "commit-time", "", "when the commit was made (RFC 3339, e.g. git show -s --format=%cI): history records it, for deploy metrics' lead time")
+}
+
+// checkCommitTime refuses a --commit-time that is not RFC 3339.
+func checkCommitTime(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.RFC3339, s); err != nil {
+		return badInput("--commit-time %q: want a time in RFC 3339 such as 2026-12-01T10:00:00Z (git show -s --format=%%cI)", contract.Clip(s))
+	}
+	return nil
+}
+
+// setCommitTime records a checked --commit-time in the session's config.
+func setCommitTime(ctx context.Context, session *deploy.Session, s string) error {
+	if s == "" {
+		return nil
+	}
+	t, _ := time.Parse(time.RFC3339, s)
+	return session.SetCommitTime(ctx, t)
 }

@@ -33,9 +33,10 @@ import (
 //   - MedianDeployDuration: the median of the deploys' engine update
 //     durations as history records them (start to end of the update; the
 //     tool's own wait for ECS after it is not in history).
-//   - Lead time for changes: for each deploy of a SHA by up (message
-//     "deploy <sha>") that really ran and recorded its commit's time
-//     (slipway:commitTime, which CD passes with up --commit-time), from
+//   - Lead time for changes: for each deploy of a SHA by up or promote
+//     (message "deploy <sha>" or "promote <sha> from <stack>") that really
+//     ran and recorded its commit's time (slipway:commitTime, which CD
+//     passes with --commit-time), from
 //     that time to the end of the deploy's update; MedianLeadTime of them,
 //     LeadTimes counts them (rollbacks and reconciles are no changes).
 //
@@ -101,7 +102,7 @@ func Metrics(updates []Update, since, now time.Time) DeliveryMetrics {
 		}
 		m.Deploys++
 		durations = append(durations, d.u.Duration())
-		if d.ran && !d.u.CommitTime.IsZero() && !d.u.End.IsZero() && claim(d.u).Kind == contract.Deploy {
+		if d.ran && !d.u.CommitTime.IsZero() && !d.u.End.IsZero() && (claim(d.u).Kind == contract.Deploy || claim(d.u).Kind == contract.Promote) {
 			leads = append(leads, d.u.End.Sub(d.u.CommitTime))
 		}
 		next := slices.IndexFunc(deploys[i+1:], func(n deployed) bool { return n.ran })

@@ -149,7 +149,7 @@ func TestWindowStopsAtSince(t *testing.T) {
 }
 
 // Lead time for changes: from the recorded commit time to the end of the
-// deploy's update, for deploys by up that really ran; rollbacks,
+// deploy's update, for deploys by up or promote that really ran; rollbacks,
 // reconciles, deploys ECS rolled back and deploys without a commit time
 // do not count.
 func TestMetricsLeadTime(t *testing.T) {
@@ -158,7 +158,9 @@ func TestMetricsLeadTime(t *testing.T) {
 		return Update{Version: v, Kind: "update", Result: "succeeded", ImageTag: sha, Start: start, End: start.Add(5 * time.Minute), Message: m.String(), CommitTime: commit}
 	}
 	a, b, c := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	d := strings.Repeat("d", 40)
 	hist := []Update{ // newest first
+		up(6, d, day(18, 0), day(16, 0), contract.PromoteMessage(d, "staging")),
 		up(5, a, day(15, 0), day(14, 0), contract.RollbackMessage(a, c)),
 		up(4, c, day(13, 0), day(12, 0), contract.DeployMessage(c)),
 		up(3, b, day(12, 0), day(11, 0), contract.ReconcileMessage(b, c)),
@@ -167,9 +169,10 @@ func TestMetricsLeadTime(t *testing.T) {
 		up(0, b, day(8, 0), time.Time{}, contract.DeployMessage(b)),
 	}
 	m := Metrics(hist, day(0, 0), day(23, 0))
-	// Counted: version 4 only (1h5m): 1 was rolled back by ECS, 0 has no
-	// commit time, 3 and 5 are a reconcile and a rollback.
-	if m.LeadTimes != 1 || m.MedianLeadTime != time.Hour+5*time.Minute {
-		t.Errorf("lead times %d, median %s; want 1, 1h5m0s", m.LeadTimes, m.MedianLeadTime)
+	// Counted: versions 4 (1h5m) and 6 (a promotion, 2h5m): 1 was rolled
+	// back by ECS, 0 has no commit time, 3 and 5 are a reconcile and a
+	// rollback.
+	if want := time.Hour + 35*time.Minute; m.LeadTimes != 2 || m.MedianLeadTime != want {
+		t.Errorf("lead times %d, median %s; want 2, %s", m.LeadTimes, m.MedianLeadTime, want)
 	}
 }
