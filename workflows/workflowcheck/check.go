@@ -122,9 +122,11 @@ func containsExpression(s string) bool { return strings.Contains(s, "${{") }
 // and AWS session of deploy-role jobs that run it, the read token of
 // drift, the caches and build of jobs that can assume a role, the
 // workflow-integrity gate before the credentials of cd.yml's and
-// rollback.yml's, the image push, CD's deploy after the tests and the
-// image, pinned service containers and Rust toolchain, cargo --locked, and
-// the known variables and secrets. path's base name
+// rollback.yml's, the image push, CD's order (the tests and the image,
+// then each environment after the one before), the rollback's choice of
+// environment, pinned service containers and Rust toolchain, cargo
+// --locked, the known variables and secrets, and each job reading only
+// the variables of its scope. path's base name
 // ("cd.yml") selects the per-file expectations.
 func Check(path string, content []byte, p workflows.Params) []string {
 	c := &checker{file: pathBase(path), p: p}
@@ -153,7 +155,56 @@ func Check(path string, content []byte, p workflows.Params) []string {
 		}
 	}
 	c.names(content)
+	c.variableScopes(w, content)
 	return c.problems
+}
+
+// variableScopes checks that each job reads only variables it can see: a
+// job sees an environment's variables only when it runs in that
+// environment, so the image job reads image-push's, a deploy job its
+// environment's, and a job without environment the stacks' repository
+// variables. A variable out of scope would read as empty.
+func (c *checker) variableScopes(w *workflow, content []byte) {
+	var raw struct {
+		Jobs map[string]yaml.Node `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(content, &raw); err != nil {
+		return
+	}
+	deployEnvs := []string{RollbackEnvironment}
+	for _, e := range c.p.Environments {
+		deployEnvs = append(deployEnvs, e.GitHubEnvironment)
+	}
+	var repository []string
+	for _, e := range c.p.Environments {
+		for _, base := range workflows.StackVariables() {
+			repository = append(repository, workflows.StackVariable(base, e.Stack))
+		}
+	}
+	for _, id := range w.jobIDs() {
+		node := raw.Jobs[id]
+		text, err := yaml.Marshal(&node)
+		if err != nil {
+			continue
+		}
+		env := w.Jobs[id].environment()
+		visible, scope := repository, "the repository's (no environment)"
+		switch {
+		case env == workflows.ImageEnvironment:
+			visible, scope = workflows.ImageVariables(), "environment "+env+"'s"
+		case slices.Contains(deployEnvs, env):
+			visible, scope = workflows.DeployVariables(), "environment "+env+"'s"
+		case env != "":
+			visible, scope = nil, "environment "+env+"'s (no stack's)"
+		}
+		for _, e := range expressionRE.FindAllSubmatch(text, -1) {
+			for _, m := range varRE.FindAllSubmatch(e[1], -1) {
+				if name := string(m[1]); !slices.Contains(visible, name) {
+					c.add("job %s reads vars.%s, which is not among %s variables %v: there it reads as empty", id, name, scope, visible)
+				}
+			}
+		}
+	}
 }
 
 func pathBase(p string) string { return path.Base(strings.ReplaceAll(p, `\`, "/")) }
