@@ -79,35 +79,54 @@ type lifecycleRule struct {
 	} `json:"action"`
 }
 
-// LifecyclePolicy expires untagged images after UntaggedExpiryDays, keeps
-// the newest window deployed images (contract.DeployedTagPrefix: the rollback
-// window), and besides them the newest window pushed images, deployed or
-// not: the last rule counts deployed images too, but ECR never lets a rule
-// expire an image a higher-priority rule's tags select, so it cannot
-// expire a deployed one.
-func LifecyclePolicy(window int) string {
+// LifecyclePolicy expires untagged images after UntaggedExpiryDays and
+// keeps, for each environment's stack (last in the chain first: the
+// production end), the newest window images ECS verifiably ran there
+// (contract.VerifiedTagStackPrefix: that environment's rollback window),
+// so that staging's deploys of every merge cannot crowd production's out;
+// then the newest window deployed images of any stack
+// (contract.DeployedTagPrefix, also images deployed before verified tags
+// existed); and besides them the newest window pushed images, deployed or
+// not. A later rule counts the earlier rules' images too, but ECR never
+// lets a rule expire an image a higher-priority rule's tags select
+// ("Lifecycle policy evaluation rules", ECR User Guide), so no rule can
+// expire what an earlier one keeps.
+func LifecyclePolicy(window int, stacks []string) string {
 	untagged := lifecycleRule{RulePriority: 1, Description: "expire untagged images"}
 	untagged.Selection.TagStatus = "untagged"
 	untagged.Selection.CountType = "sinceImagePushed"
 	untagged.Selection.CountUnit = "days"
 	untagged.Selection.CountNumber = UntaggedExpiryDays
 	untagged.Action.Type = "expire"
+	rules := []lifecycleRule{untagged}
 
-	deployed := lifecycleRule{RulePriority: 2, Description: "keep the rollback window of deployed images"}
+	for i := len(stacks) - 1; i >= 0; i-- {
+		verified := lifecycleRule{RulePriority: len(rules) + 1, Description: "keep the rollback window of " + stacks[i]}
+		verified.Selection.TagStatus = "tagged"
+		verified.Selection.TagPrefixList = []string{contract.VerifiedTagStackPrefix(stacks[i])}
+		verified.Selection.CountType = "imageCountMoreThan"
+		verified.Selection.CountNumber = window
+		verified.Action.Type = "expire"
+		rules = append(rules, verified)
+	}
+
+	deployed := lifecycleRule{RulePriority: len(rules) + 1, Description: "keep the rollback window of deployed images"}
 	deployed.Selection.TagStatus = "tagged"
 	deployed.Selection.TagPrefixList = []string{contract.DeployedTagPrefix}
 	deployed.Selection.CountType = "imageCountMoreThan"
 	deployed.Selection.CountNumber = window
 	deployed.Action.Type = "expire"
 
-	pushed := lifecycleRule{RulePriority: 3, Description: "keep the newest pushed images"}
+	rules = append(rules, deployed)
+
+	pushed := lifecycleRule{RulePriority: len(rules) + 1, Description: "keep the newest pushed images"}
 	pushed.Selection.TagStatus = "tagged"
 	pushed.Selection.TagPatternList = []string{"*"}
 	pushed.Selection.CountType = "imageCountMoreThan"
 	pushed.Selection.CountNumber = window
 	pushed.Action.Type = "expire"
 
-	b, err := json.Marshal(map[string][]lifecycleRule{"rules": {untagged, deployed, pushed}})
+	b, err := json.Marshal(map[string][]lifecycleRule{"rules": append(rules, pushed)})
 	if err != nil {
 		panic(err) // static types: cannot fail
 	}
@@ -158,7 +177,7 @@ func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, account 
 	}
 	if _, err := ecr.NewLifecyclePolicy(ctx, "repo-lifecycle", &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name,
-		Policy:     pulumi.String(LifecyclePolicy(cfg.RollbackWindow)),
+		Policy:     pulumi.String(LifecyclePolicy(cfg.RollbackWindow, chainStacks(cfg))),
 	}, pulumi.Parent(r)); err != nil {
 		return nil, err
 	}
@@ -199,4 +218,13 @@ func NewRegistry(ctx *pulumi.Context, name string, cfg contract.Config, account 
 		"cacheRepositoryUrl": cache.RepositoryUrl,
 		"cacheRepositoryArn": cache.Arn,
 	})
+}
+
+// chainStacks are the stacks of the owner's environments, in CD's order.
+func chainStacks(cfg contract.Config) []string {
+	stacks := make([]string, len(cfg.Environments))
+	for i, e := range cfg.Environments {
+		stacks[i] = e.Stack
+	}
+	return stacks
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the tools the tests need, pinned, into bin/ (and shellcheck from
-# Debian): the Pulumi CLI built from the module proxy at the version go.mod
+# Installs the tools the tests need, pinned, into bin/ (and shellcheck, jq
+# and curl from Debian): the Pulumi CLI built from the module proxy at the version go.mod
 # pins for the SDK, and staticcheck at the version tools/go.mod pins.
 # Built binaries are cached under ${XDG_CACHE_HOME:-~/.cache}/slipway so a
 # fresh clone on the same machine skips the 7-minute CLI build.
@@ -43,11 +43,17 @@ if ! bin/staticcheck -version 2>/dev/null | grep -q "${staticcheck_version#v}"; 
 fi
 echo "install-tools: bin/staticcheck $(bin/staticcheck -version)"
 
-if ! command -v shellcheck >/dev/null; then
-  echo "install-tools: installing shellcheck from Debian"
+# From Debian: shellcheck (actionlint runs it on the workflow scripts),
+# and jq and curl, which the image job's script uses and a test runs.
+missing=()
+for tool in shellcheck jq curl; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-tools: installing ${missing[*]} from Debian"
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq shellcheck >/dev/null
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "install-tools: $(shellcheck --version | sed -n 2p)"
+echo "install-tools: $(shellcheck --version | sed -n 2p), $(jq --version), $(curl --version | head -n 1 | cut -d' ' -f1-2)"

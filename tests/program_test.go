@@ -636,13 +636,18 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// In priority order: untagged images go after a week; the newest 37
-	// deployed images (tagged deployed-<sha> by the tool) stay, however
-	// many were pushed since; besides them the newest 37 pushes stay,
-	// deployed or not (the last rule counts deployed images too). ECR never
-	// lets a rule expire what a higher-priority rule's tags select, so the
-	// last rule cannot evict a deployed image.
+	// images each environment verifiably ran (tagged
+	// verified-<stack>-<sha> by the tool) stay, production's first, so
+	// staging's deploys cannot crowd production's rollback window out;
+	// then the newest 37 deployed images (deployed-<sha>), however many
+	// were pushed since; besides them the newest 37 pushes stay, deployed
+	// or not (the last rule counts deployed images too). ECR never lets a
+	// rule expire what a higher-priority rule's tags select, so no later
+	// rule can evict what an earlier one keeps.
 	want := []selection{
 		{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: infra.UntaggedExpiryDays},
+		{TagStatus: "tagged", TagPrefixList: []string{"verified-prod-"}, CountType: "imageCountMoreThan", CountNumber: 37},
+		{TagStatus: "tagged", TagPrefixList: []string{"verified-staging-"}, CountType: "imageCountMoreThan", CountNumber: 37},
 		{TagStatus: "tagged", TagPrefixList: []string{contract.DeployedTagPrefix}, CountType: "imageCountMoreThan", CountNumber: 37},
 		{TagStatus: "tagged", TagPatternList: []string{"*"}, CountType: "imageCountMoreThan", CountNumber: 37},
 	}

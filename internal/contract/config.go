@@ -104,7 +104,7 @@ var Keys = []Key{
 	{KeyDesiredCount, "integer", false, "2", "Number of tasks to run (1 to 100)."},
 	{KeyCPU, "integer", false, "256", "Fargate task CPU units; must form a valid Fargate pair with memory."},
 	{KeyMemory, "integer", false, "512", "Fargate task memory in MiB; must form a valid Fargate pair with cpu."},
-	{KeyRollbackWindow, "integer", false, "50", "Number of deployed images ECR keeps (at least 20; the tool tags each image ECS verifiably ran deployed-<sha>): the versions you can roll back to. ECR also keeps this many of the newest pushed images."},
+	{KeyRollbackWindow, "integer", false, "50", "Number of deployed images ECR keeps for each environment (at least 20; the tool tags each image ECS verifiably ran in a stack verified-<stack>-<sha> and deployed-<sha>): the versions each environment can roll back to, production's kept first. ECR also keeps this many of the newest pushed images."},
 	{KeyDeregistrationDelay, "integer", false, "30", "Seconds the load balancer drains a stopping task (0 to 3600; AWS default 300)."},
 	{KeyLogRetentionDays, "integer", false, "30", "CloudWatch Logs retention in days."},
 	{KeyVpcID, "string", false, "", "Existing VPC to use (with albSubnetIds and taskSubnetIds); empty creates a new VPC with public subnets (load balancer, NAT) and private subnets (tasks) in each zone."},

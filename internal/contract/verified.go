@@ -30,7 +30,13 @@ const maxTagStack = maxTagLength - len(VerifiedTagPrefix) - 1 - 40
 // at most 128 characters, and distinct per stack. The SHA ends the tag:
 // whatever the stack name, the tag names one stack and one SHA.
 func VerifiedTag(stack, sha string) string {
-	return VerifiedTagPrefix + tagStack(stack) + "-" + sha
+	return VerifiedTagStackPrefix(stack) + sha
+}
+
+// VerifiedTagStackPrefix is what every verified tag of stack starts with:
+// verified-<stack>- (the lifecycle policy keeps each environment's own).
+func VerifiedTagStackPrefix(stack string) string {
+	return VerifiedTagPrefix + tagStack(stack) + "-"
 }
 
 func tagStack(stack string) string {
