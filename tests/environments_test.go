@@ -201,6 +201,11 @@ func TestEnvironmentConfigValidation(t *testing.T) {
 		{"environments not a list", "prod", map[string]string{"environments": `"staging,prod"`}, []string{"slipway:environments", "a list of {stack, githubEnvironment}"}},
 		{"deploy environment of the image job", "staging", map[string]string{"githubEnvironment": "Image-Push"}, []string{"slipway:githubEnvironment", "image-push"}},
 		{"promotes from itself", "prod", map[string]string{"promoteFrom": "prod"}, []string{"slipway:promoteFrom", "another stack"}},
+		{"promotes from nowhere", "prod", map[string]string{"promoteFrom": ""}, []string{"slipway:promoteFrom", `got ""`, "staging, the stack before this one in slipway:environments"}},
+		{"promotes from the wrong stack", "prod", map[string]string{"promoteFrom": "qa"}, []string{"slipway:promoteFrom", `"qa"`, "staging, the stack before"}},
+		{"first stack promotes", "prod", map[string]string{"environments": `[{"stack":"prod","githubEnvironment":"production"},{"stack":"staging"}]`}, []string{"slipway:promoteFrom", `"staging"`, "this stack is first"}},
+		{"misspelt entry field", "prod", map[string]string{"environments": `[{"stack":"staging","githubEnviroment":"stage"},{"stack":"prod","githubEnvironment":"production"}]`}, []string{"slipway:environments", "no other fields"}},
+		{"repository in another region", "staging", map[string]string{"registry": "arn:aws:ecr:eu-west-1:210987654321:repository/api-service"}, []string{"slipway:registry", "the stack's region us-east-1"}},
 		{"unknown name", "staging", map[string]string{"names": `{"bucket":"x"}`}, []string{"slipway:names.bucket", "one of the fields deadLetterQueue, logGroup, queue, rolePrefix, table, taskFamily"}},
 		{"role prefix too long", "staging", map[string]string{"names": `{"rolePrefix":"` + strings.Repeat("r", 60) + `"}`}, []string{"slipway:names.rolePrefix", "at most 54"}},
 	} {
@@ -215,6 +220,10 @@ func TestEnvironmentConfigValidation(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A stack name that AWS names take but a cluster name cannot start with.
+	if _, err := contract.ParseMap("1st", stackConfig(t, "staging", sha1, nil)); err == nil || !strings.Contains(err.Error(), "starting with a letter, which the derived <stack>-cluster is not") {
+		t.Errorf("ParseMap(1st) = %v, want the cluster name's rule", err)
 	}
 	// A stack whose name cannot be part of AWS names must name them.
 	cfg := stackConfig(t, "staging", sha1, nil)

@@ -149,7 +149,7 @@ func (p *parser) parseEnvironments(c *Config, stack string) {
 		case !derivable:
 			underivable(KeyClusterName, "cluster name")
 		case !namePattern.MatchString(c.ClusterName):
-			p.fail(KeyClusterName, c.ClusterName, "the derived <stack>-cluster to be at most 32 characters: set "+fullKey(KeyClusterName))
+			p.fail(KeyClusterName, c.ClusterName, "a cluster name of 2 to 32 characters starting with a letter, which the derived <stack>-cluster is not: set "+fullKey(KeyClusterName))
 		}
 	}
 
@@ -217,6 +217,8 @@ func (p *parser) parseRegistry(c *Config) {
 	switch m := repositoryArnPattern.FindStringSubmatch(v); {
 	case v == RegistryOwn:
 		c.Registry = Registry{Own: true, Name: c.ServiceName}
+	case m != nil && repositoryNamePattern.MatchString(m[3]) && m[1] != c.Region && c.Region != "":
+		p.fail(KeyRegistry, v, "a repository in the stack's region "+c.Region+" (the deploy tool looks images up in the stack's region; another region's repository is not supported)")
 	case m != nil && repositoryNamePattern.MatchString(m[3]):
 		c.Registry = Registry{Name: m[3], Region: m[1], Account: m[2]}
 	case repositoryNamePattern.MatchString(v) && len(v) <= 256:
@@ -236,8 +238,10 @@ func (p *parser) parseChain(c *Config) {
 	v := p.raw(KeyEnvironments)
 	var envs []Environment
 	if v != "" && v != "[]" {
-		if err := json.Unmarshal([]byte(v), &envs); err != nil {
-			p.fail(KeyEnvironments, v, "a list of {stack, githubEnvironment} entries, in the order CD deploys them (such as staging, then prod)")
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&envs); err != nil {
+			p.fail(KeyEnvironments, v, "a list of {stack, githubEnvironment} entries (no other fields), in the order CD deploys them (such as staging, then prod)")
 			return
 		}
 	}
@@ -279,6 +283,13 @@ func (p *parser) parseChain(c *Config) {
 			self = true
 			if e.GitHubEnvironment != c.GitHubEnvironment {
 				p.fail(key+".githubEnvironment", e.GitHubEnvironment, "this stack's own "+fullKey(KeyGitHubEnvironment)+" ("+c.GitHubEnvironment+")")
+			}
+			// CD runs promote --from the stack before this one.
+			switch {
+			case i == 0 && c.PromoteFrom != "":
+				p.fail(KeyPromoteFrom, c.PromoteFrom, "none: this stack is first in "+fullKey(KeyEnvironments)+", so CD deploys it with up, not a promotion")
+			case i > 0 && c.PromoteFrom != envs[i-1].Stack:
+				p.fail(KeyPromoteFrom, c.PromoteFrom, envs[i-1].Stack+", the stack before this one in "+fullKey(KeyEnvironments)+": CD promotes to it from there")
 			}
 		}
 		envs[i] = e
