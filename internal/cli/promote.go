@@ -105,7 +105,7 @@ func (c *Command) promote(ctx context.Context, o PromoteOptions) error {
 	// A missing --from stack is bad input, found before the --to stack
 	// is opened (one history page of one update).
 	if _, err := source.HistoryPage(ctx, 1, 1); errors.Is(err, deploy.ErrNoStack) {
-		return badInput("--from: %v", err)
+		return badInput("--from: %v; promote reads it through the same backend as --to %s, so both stacks must keep their state in one backend", err, o.To)
 	} else if err != nil {
 		return err
 	}
