@@ -64,9 +64,12 @@ func (c *Command) synth(o SynthOptions) error {
 		return badInput("%v", err)
 	}
 	config[contract.Project+":"+contract.KeyImageTag] = o.SHA
-	_, err = contract.ParseMap(o.Stack, config)
+	cfg, err := contract.ParseMap(o.Stack, config)
 	if err != nil {
 		return badInput("stack %s: %v", o.Stack, err)
+	}
+	if err := checkChain(proj, cfg); err != nil {
+		return err
 	}
 	if c.Program == nil {
 		return errors.New("no Pulumi program to synthesize (cmd/deploy passes infra.Program)")

@@ -69,7 +69,13 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if len(o.AllowDestructive) > 0 && !o.All {
 			return badInput("--allow-destructive without --all: a deploy changes no stateful resource; an administrator's up --all may")
 		}
-		return checkDeployFlags(o)
+		if err := checkDeployFlags(o); err != nil {
+			return err
+		}
+		if o.All {
+			return checkChainIn(o.Dir, o.Stack)
+		}
+		return nil
 	})
 	if err != nil {
 		return err

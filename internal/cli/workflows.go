@@ -66,6 +66,9 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	if !cfg.Registry.Own {
 		return badInput("stack %s does not render the workflow files: slipway:registry is %q, and the stack that owns the registry (slipway:registry own) renders them for every environment: run workflows --check --stack with that stack", o.Stack, cfg.Registry.Name)
 	}
+	if err := checkChain(proj, cfg); err != nil {
+		return err
+	}
 	files, err := c.Workflows(cfg)
 	if err != nil {
 		return err
