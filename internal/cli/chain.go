@@ -108,20 +108,5 @@ func parseListed(proj *project.Project, stack string) (contract.Config, error) {
 	return contract.ParseMap(stack, config)
 }
 
-// checkChainIn runs checkChain for up --all before the stack is opened:
-// it finds the project and parses the stack's config itself, and leaves
-// any problem with those to the checks that follow (stackOptions).
-func checkChainIn(dir, stack string) error {
-	proj, err := project.Find(dir)
-	if err != nil {
-		return nil
-	}
-	owner, err := parseListed(proj, stack)
-	if err != nil {
-		return nil
-	}
-	return checkChain(proj, owner)
-}
-
 // chainKey is key in the project's namespace.
 func chainKey(key string) string { return contract.Project + ":" + key }

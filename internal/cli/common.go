@@ -33,6 +33,10 @@ type CommonOptions struct {
 	// cfg is the stack's config, parsed (with a placeholder image tag),
 	// once stackOptions checked it for a verb that runs the program.
 	cfg contract.Config
+	// checksChain (up --all, with runsProgram): stackOptions also checks
+	// the registry's owner's CD chain against the other stacks' files
+	// (checkChain) before the stack is opened.
+	checksChain bool
 }
 
 func commonFlags(cmd *cobra.Command, o *CommonOptions) {
@@ -163,6 +167,11 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 	if o.runsProgram {
 		if o.cfg, err = validateConfig(o.Stack, config); err != nil {
 			return deploy.Options{}, err
+		}
+		if o.checksChain {
+			if err := checkChain(proj, o.cfg); err != nil {
+				return deploy.Options{}, err
+			}
 		}
 	}
 	if c.Program == nil {

@@ -53,6 +53,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 }
 
 func (c *Command) up(ctx context.Context, o UpOptions) error {
+	o.checksChain = o.All
 	session, err := c.begin(ctx, &o.CommonOptions, func() error {
 		if o.SHA == "" {
 			return badInput("--sha is required: the full git SHA of the image to deploy (git rev-parse HEAD)")
@@ -69,13 +70,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		if len(o.AllowDestructive) > 0 && !o.All {
 			return badInput("--allow-destructive without --all: a deploy changes no stateful resource; an administrator's up --all may")
 		}
-		if err := checkDeployFlags(o); err != nil {
-			return err
-		}
-		if o.All {
-			return checkChainIn(o.Dir, o.Stack)
-		}
-		return nil
+		return checkDeployFlags(o)
 	})
 	if err != nil {
 		return err
