@@ -46,18 +46,30 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{t: t, p: deploytest.NewProject(t, "dev", deploytest.BaseConfig()), aws: awsfake.NewAt(time.Now())}
+	w, _ := stackWorld(t, "dev")
+	return w
+}
+
+// stackWorld is newWorld's world for a stack of another name, and a use
+// func that points the process environment (the Pulumi backend, the fake
+// provider, the fake AWS) back at it: one test can then run two stacks,
+// as the CI job's steps do, one after the other.
+func stackWorld(t testing.TB, stack string) (*world, func()) {
+	t.Helper()
+	w := &world{t: t, p: deploytest.NewProject(t, stack, deploytest.BaseConfig()), aws: awsfake.NewAt(time.Now())}
 	t.Cleanup(w.aws.Close)
 	w.aws.CreateRepository("api-service", awsfake.Immutable)
-	for k, v := range w.aws.Env() {
-		t.Setenv(k, v)
-	}
-	for k, v := range w.p.Env {
-		t.Setenv(k, v)
-	}
 	w.summary = filepath.Join(t.TempDir(), "summary.md")
 	w.env = map[string]string{"GITHUB_STEP_SUMMARY": w.summary}
-	return w
+	use := func() {
+		for _, env := range []map[string]string{w.aws.Env(), w.p.Env} {
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+		}
+	}
+	use()
+	return w, use
 }
 
 // run runs the tool on the world's stack.

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
 )
 
@@ -87,28 +84,6 @@ func (g *prComments) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
 	}
-}
-
-// stackWorld is newWorld's world for a stack of another name, and a use
-// func that points the process environment (the Pulumi backend, the fake
-// provider, the fake AWS) back at it: one test can then run two stacks,
-// as the CI job's steps do, one after the other.
-func stackWorld(t *testing.T, stack string) (*world, func()) {
-	t.Helper()
-	w := &world{t: t, p: deploytest.NewProject(t, stack, deploytest.BaseConfig()), aws: awsfake.NewAt(time.Now())}
-	t.Cleanup(w.aws.Close)
-	w.aws.CreateRepository("api-service", awsfake.Immutable)
-	w.summary = filepath.Join(t.TempDir(), "summary.md")
-	w.env = map[string]string{"GITHUB_STEP_SUMMARY": w.summary}
-	use := func() {
-		for _, env := range []map[string]string{w.aws.Env(), w.p.Env} {
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
-		}
-	}
-	use()
-	return w, use
 }
 
 // The CI job's preview steps, staging's then prod's, on each push of a PR:

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -26,17 +24,7 @@ import (
 // promotions. Each world runs the tool on its own stack.
 func newEnvironments(t *testing.T) (staging, prod *world) {
 	t.Helper()
-	staging = &world{t: t, p: deploytest.NewProject(t, "staging", deploytest.BaseConfig()), aws: awsfake.NewAt(time.Now())}
-	t.Cleanup(staging.aws.Close)
-	staging.aws.CreateRepository("api-service", awsfake.Immutable)
-	for k, v := range staging.aws.Env() {
-		t.Setenv(k, v)
-	}
-	for k, v := range staging.p.Env {
-		t.Setenv(k, v)
-	}
-	staging.summary = filepath.Join(t.TempDir(), "summary.md")
-	staging.env = map[string]string{"GITHUB_STEP_SUMMARY": staging.summary}
+	staging, _ = stackWorld(t, "staging")
 	prod = &world{t: t, p: staging.p.AddStack(t, "prod", deploytest.PromotedConfig("staging")), aws: staging.aws, env: staging.env, summary: staging.summary}
 	return staging, prod
 }
