@@ -29,8 +29,6 @@ type Params struct {
 }
 
 var (
-	stackRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
-	envRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	branchRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 	repositoryRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
 	semverRE     = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
@@ -46,7 +44,7 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("workflows: %s %q: %s", field, value, want))
 	}
 
-	if !stackRE.MatchString(p.Owner) {
+	if contract.ValidateStack(p.Owner) != nil {
 		bad("Owner", p.Owner, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -)")
 	}
 	if len(p.Environments) == 0 {
@@ -58,13 +56,13 @@ func (p Params) Validate() error {
 		field := fmt.Sprintf("Environments[%d]", i)
 		owned = owned || e.Stack == p.Owner
 		switch {
-		case !stackRE.MatchString(e.Stack):
+		case contract.ValidateStack(e.Stack) != nil:
 			bad(field+".Stack", e.Stack, "want a Pulumi stack name such as \"prod\" (letters, digits, _ . -)")
 		case stacks[e.Stack] || suffixes[contract.VariableSuffix(e.Stack)]:
 			bad(field+".Stack", e.Stack, "want each stack once, and stack names that differ in more than case and punctuation (they name job IDs and Actions variables)")
 		}
 		switch env := e.GitHubEnvironment; {
-		case !envRE.MatchString(env) || len(env) > 255:
+		case !contract.ValidGitHubEnvironment(env):
 			bad(field+".GitHubEnvironment", env, "want a GitHub environment name such as \"production\" (letters, digits, _ . -; at most 255)")
 		case strings.EqualFold(env, ImageEnvironment):
 			bad(field+".GitHubEnvironment", env, "want another environment than the image job's "+ImageEnvironment+" (GitHub environment names ignore case): the deploy role would trust the image job")

@@ -91,6 +91,11 @@ var (
 	stackPattern        = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 )
 
+// ValidGitHubEnvironment reports whether name is a GitHub environment name
+// the stacks and the workflows accept: letters, digits, '_', '.', '-',
+// starting with a letter or digit, at most 255 characters.
+func ValidGitHubEnvironment(name string) bool { return githubEnvPattern.MatchString(name) }
+
 // RepositoryURL is the registry's repository URL, given the stack's own
 // account and region for a repository named without them.
 func (r Registry) RepositoryURL(account, region, dnsSuffix string) string {
