@@ -156,26 +156,41 @@ func NewGitHub(ctx *pulumi.Context, name string, cfg contract.Config, args GitHu
 	}, parent); err != nil {
 		return nil, err
 	}
-	stackValues := map[string]pulumi.StringInput{
-		"AWS_REGION":             pulumi.String(cfg.Region),
-		"PULUMI_BACKEND_URL":     pulumi.String(cfg.BackendURL),
-		workflows.PreviewRoleVar: args.PreviewRoleArn,
-	}
+	stackVar := func(base string) string { return workflows.StackVariable(base, cfg.Stack) }
+	var names []string
 	for _, base := range workflows.StackVariables() {
-		value, ok := stackValues[base]
-		if !ok {
-			return nil, errors.New("the workflows read vars." + workflows.StackVariable(base, cfg.Stack) + ", which the program does not set")
-		}
-		v := workflows.StackVariable(base, cfg.Stack)
-		if _, err := github.NewActionsVariable(ctx, variableResourceName("var-", v), &github.ActionsVariableArgs{
+		names = append(names, stackVar(base))
+	}
+	if err := setVariables(names, map[string]pulumi.StringInput{
+		stackVar("AWS_REGION"):             pulumi.String(cfg.Region),
+		stackVar("PULUMI_BACKEND_URL"):     pulumi.String(cfg.BackendURL),
+		stackVar(workflows.PreviewRoleVar): args.PreviewRoleArn,
+	}, func(v string, value pulumi.StringInput) error {
+		_, err := github.NewActionsVariable(ctx, variableResourceName("var-", v), &github.ActionsVariableArgs{
 			Repository:   repo,
 			VariableName: pulumi.String(v),
 			Value:        value,
-		}, parent); err != nil {
-			return nil, err
-		}
+		}, parent)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{})
+}
+
+// setVariables calls set with each of names and its value from values;
+// a name without one is an error: the workflows would read it empty.
+func setVariables(names []string, values map[string]pulumi.StringInput, set func(name string, value pulumi.StringInput) error) error {
+	for _, v := range names {
+		value, ok := values[v]
+		if !ok {
+			return errors.New("the workflows read vars." + v + ", which the program does not set")
+		}
+		if err := set(v, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // variableResourceName is the logical name of an Actions variable's
@@ -185,24 +200,17 @@ func variableResourceName(prefix, v string) string {
 }
 
 // environmentVariables creates the variables names on environment env,
-// each with its value from values (a name without one is an error: the
-// workflows would read an empty value).
+// each with its value from values (see setVariables).
 func environmentVariables(ctx *pulumi.Context, repo pulumi.StringInput, env *github.RepositoryEnvironment, prefix string, names []string, values map[string]pulumi.StringInput, parent pulumi.ResourceOption) error {
-	for _, v := range names {
-		value, ok := values[v]
-		if !ok {
-			return errors.New("the workflows read vars." + v + ", which the program does not set")
-		}
-		if _, err := github.NewActionsEnvironmentVariable(ctx, variableResourceName(prefix, v), &github.ActionsEnvironmentVariableArgs{
+	return setVariables(names, values, func(v string, value pulumi.StringInput) error {
+		_, err := github.NewActionsEnvironmentVariable(ctx, variableResourceName(prefix, v), &github.ActionsEnvironmentVariableArgs{
 			Repository:   repo,
 			Environment:  env.Environment,
 			VariableName: pulumi.String(v),
 			Value:        value,
-		}, parent); err != nil {
-			return err
-		}
-	}
-	return nil
+		}, parent)
+		return err
+	})
 }
 
 // repositoryWide manages what the application repository has once: the
