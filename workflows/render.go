@@ -166,14 +166,21 @@ func StackVariables() []string {
 // Variables are every variable name the files rendered for p read, in
 // any scope, sorted.
 func Variables(p Params) []string {
-	names := append(DeployVariables(), ImageVariables()...)
+	names := append(append(DeployVariables(), ImageVariables()...), RepositoryVariables(p)...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// RepositoryVariables are the repository variables of p's stacks: each
+// of StackVariables, named for each stack, in the stacks' order.
+func RepositoryVariables(p Params) []string {
+	var names []string
 	for _, e := range p.Environments {
 		for _, base := range StackVariables() {
 			names = append(names, StackVariable(base, e.Stack))
 		}
 	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	return names
 }
 
 // StackVariable is the name of stack's repository variable base, such as

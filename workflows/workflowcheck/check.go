@@ -175,12 +175,7 @@ func (c *checker) variableScopes(w *workflow, content []byte) {
 	for _, e := range c.p.Environments {
 		deployEnvs = append(deployEnvs, e.GitHubEnvironment)
 	}
-	var repository []string
-	for _, e := range c.p.Environments {
-		for _, base := range workflows.StackVariables() {
-			repository = append(repository, workflows.StackVariable(base, e.Stack))
-		}
-	}
+	repository := workflows.RepositoryVariables(c.p)
 	for _, id := range w.jobIDs() {
 		node := raw.Jobs[id]
 		text, err := yaml.Marshal(&node)
