@@ -155,7 +155,7 @@ func Check(path string, content []byte, p workflows.Params) []string {
 		}
 	}
 	c.names(content)
-	c.variableScopes(w, content)
+	c.variableScopes(w)
 	return c.problems
 }
 
@@ -164,21 +164,14 @@ func Check(path string, content []byte, p workflows.Params) []string {
 // environment, so the image job reads image-push's, a deploy job its
 // environment's, and a job without environment the stacks' repository
 // variables. A variable out of scope would read as empty.
-func (c *checker) variableScopes(w *workflow, content []byte) {
-	var raw struct {
-		Jobs map[string]yaml.Node `yaml:"jobs"`
-	}
-	if err := yaml.Unmarshal(content, &raw); err != nil {
-		return
-	}
+func (c *checker) variableScopes(w *workflow) {
 	deployEnvs := []string{RollbackEnvironment}
 	for _, e := range c.p.Environments {
 		deployEnvs = append(deployEnvs, e.GitHubEnvironment)
 	}
 	repository := workflows.RepositoryVariables(c.p)
 	for _, id := range w.jobIDs() {
-		node := raw.Jobs[id]
-		text, err := yaml.Marshal(&node)
+		text, err := yaml.Marshal(&w.Jobs[id].node)
 		if err != nil {
 			continue
 		}

@@ -35,6 +35,18 @@ type job struct {
 	Defaults       yaml.Node `yaml:"defaults"`
 	Services       yaml.Node `yaml:"services"`
 	Steps          []step    `yaml:"steps"`
+	// node is the job as written, for the checks that read all of it.
+	node yaml.Node
+}
+
+// UnmarshalYAML decodes the job's fields and keeps its node.
+func (j *job) UnmarshalYAML(n *yaml.Node) error {
+	type fields job // without this method
+	if err := n.Decode((*fields)(j)); err != nil {
+		return err
+	}
+	j.node = *n
+	return nil
 }
 
 type step struct {
