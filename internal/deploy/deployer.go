@@ -356,6 +356,7 @@ func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome) 
 	}
 	d.notify("the deploy of %s is still rolling out (%s): asking ECS to roll it back", r.Previous, shortName(sd.Arn))
 	o.TaskDefinitionArn = want
+	o.ServiceURL, _ = outputs[contract.OutServiceURL].(string)
 	start := d.now()
 	if err := cloud.StopRollout(ctx, cluster, service, sd.Arn); err != nil {
 		d.phase(o, PhaseStopRollout, start, "failed")

@@ -19,6 +19,8 @@ const (
 	tdRec = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:3"
 	tdX   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:9"
 	repo  = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service"
+
+	serviceURL = "https://api.example.com"
 )
 
 // calls is the ordered log both fakes write to.
@@ -96,6 +98,7 @@ func stackOutputs(taskDef string) map[string]interface{} {
 	return map[string]interface{}{
 		contract.OutRegion: "us-east-1", contract.OutRepositoryURL: repo, contract.OutClusterName: "prod-cluster",
 		contract.OutServiceName: "api-service", contract.OutTaskDefinitionArn: taskDef,
+		contract.OutServiceURL: serviceURL,
 	}
 }
 
@@ -738,6 +741,12 @@ func TestDeployDecisions(t *testing.T) {
 			if len(o.Warnings) != tt.warnings {
 				t.Errorf("warnings %q, want %d", o.Warnings, tt.warnings)
 			}
+			// The environment's link comes from the update's outputs: every
+			// outcome after an applied update carries it, no other does.
+			updated := slices.ContainsFunc(o.Phases, func(p Phase) bool { return p.Name == PhaseUpdate && p.Result == "ok" })
+			if want := map[bool]string{true: serviceURL}[updated]; o.ServiceURL != want {
+				t.Errorf("ServiceURL = %q, want %q (update applied: %v)", o.ServiceURL, want, updated)
+			}
 			if tt.check != nil {
 				tt.check(t, o)
 			}
@@ -886,6 +895,9 @@ func TestRollbackInFlight(t *testing.T) {
 			}
 			if o.StoppedDeployment != arn && o.Kind == Verified {
 				t.Errorf("StoppedDeployment = %q, want %s", o.StoppedDeployment, arn)
+			}
+			if o.ServiceURL != serviceURL {
+				t.Errorf("ServiceURL = %q, want %s (the environment's link, which the rollback did not change)", o.ServiceURL, serviceURL)
 			}
 			if !slices.Equal(log, tt.calls) {
 				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
