@@ -313,7 +313,7 @@ func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
 	default:
 		r.SHA, r.Previous, r.Message = t.Target, t.Current, contract.RollbackMessage(t.Target, t.Current)
 		if to == "" {
-			if done := d.rollBackInFlight(ctx, r, &o); done {
+			if done := d.rollBackInFlight(ctx, r, &o, t.CurrentUpdate); done {
 				if o.Err != nil {
 					o.Error = o.Err.Error()
 				}
@@ -333,8 +333,9 @@ func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
 // what ECS went back to, as after a rollback by the circuit breaker. It
 // reports false, having done nothing, when no deployment of the stack's
 // task definition is in flight (or ECS cannot say): then the rollback is a
-// deploy of the target.
-func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome) bool {
+// deploy of the target. update is how long the current deploy's engine
+// update took, what the reconcile's update is expected to take.
+func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome, update time.Duration) bool {
 	outputs, err := d.Stack.Outputs(ctx)
 	if err != nil || len(outputs) == 0 {
 		return false
@@ -382,8 +383,11 @@ func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome) 
 	}
 	d.phase(o, PhaseStopRollout, start, "rolled-back")
 	// From here as after the circuit breaker: the SHA rolled back is the
-	// current one, the SHA to reconcile to is the rollback's target.
-	d.rolledBack(ctx, Request{Stack: r.Stack, SHA: r.Previous, Previous: r.SHA, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o, cloud, outputs, v, nil)
+	// current one, the SHA to reconcile to is the rollback's target. The
+	// reconcile is an update like the current deploy's and a rollout of
+	// the target's tasks like the one ECS just finished.
+	need := update + phaseTime(o.Phases, PhaseStopRollout)
+	d.rolledBack(ctx, Request{Stack: r.Stack, SHA: r.Previous, Previous: r.SHA, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o, cloud, outputs, v, nil, need)
 	o.StoppedDeployment = sd.Arn
 	if o.Kind == RolledBackReconciled {
 		// What the rollback asked for: ECS runs the target, verified, and
@@ -616,7 +620,8 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		return
 	}
 	d.phase(o, PhaseVerify, start, "rolled-back")
-	d.rolledBack(ctx, r, o, cloud, res.Outputs, v, platform)
+	// A reconcile is an update and a rollout like this deploy's.
+	d.rolledBack(ctx, r, o, cloud, res.Outputs, v, platform, phaseTime(o.Phases, PhaseUpdate, PhaseVerify))
 }
 
 // repositoryFileType is a workflow file the program commits.
@@ -635,7 +640,10 @@ func notAllowed(changes []Change, allowed []string) []Change {
 
 // rolledBack decides what follows an ECS rollback: the engine recorded the
 // deploy as a success while ECS runs an earlier task definition.
-func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud Cloud, outputs map[string]interface{}, v awsx.Verification, platform []Change) {
+//
+// need is how long a reconcile is expected to take: when the deadline
+// leaves less, it is not started.
+func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud Cloud, outputs map[string]interface{}, v awsx.Verification, platform []Change, need time.Duration) {
 	o.Diagnostics = diagnose(ctx, cloud, outputs, "ECS ROLLED BACK THE DEPLOY: "+v.Reason, o.TaskDefinitionArn)
 	if len(platform) > 0 {
 		// The image is not the only suspect: reconciling would redeploy the
@@ -678,9 +686,9 @@ func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud 
 		end(o, RolledBackDiverged, fmt.Errorf("ECS rolled back the deploy of %s to a task definition running image tag %q, but the last good SHA in history is %s: nothing was reconciled", r.SHA, running, r.Previous))
 		return
 	}
-	// A reconcile is an update and a rollout like the deploy's: when the
-	// time left is shorter than those took, it would be cut off midway.
-	if need := phaseTime(o.Phases, PhaseUpdate, PhaseVerify); !r.Deadline.IsZero() && r.Deadline.Sub(d.now()) < need {
+	// When the time left is shorter than the reconcile takes, it would be
+	// cut off midway.
+	if !r.Deadline.IsZero() && r.Deadline.Sub(d.now()) < need {
 		end(o, RolledBackReconcileSkipped, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s (about %s, as long as this deploy's update and rollout) cannot finish before the deadline (%s left): it was not started",
 			r.SHA, r.Previous, need.Round(time.Second), r.Deadline.Sub(d.now()).Round(time.Second)))
 		return

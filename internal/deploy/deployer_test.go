@@ -121,6 +121,9 @@ type fakeCloud struct {
 	// cancelOnWait: the run is interrupted (cancel) while it waits.
 	cancelOnWait bool
 	cancel       context.CancelFunc
+	inFlightErr  error
+	stopErr      error
+	timeouts     []time.Duration // each WaitVerified's timeout
 }
 
 type imageAnswer struct {
@@ -149,6 +152,7 @@ func (c *fakeCloud) AddTag(_ context.Context, _, tag, newTag string) error {
 
 func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Verification, error) {
 	c.log.add("wait %s", in.Want[strings.LastIndex(in.Want, ":")+1:])
+	c.timeouts = append(c.timeouts, in.Timeout)
 	if len(c.waits) == 0 {
 		return awsx.Verification{}, errors.New("fakeCloud: no more waits scripted")
 	}
@@ -165,6 +169,9 @@ func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Ver
 
 func (c *fakeCloud) InFlight(context.Context, string, string) (awsx.ServiceDeployment, bool, error) {
 	c.log.add("in-flight")
+	if c.inFlightErr != nil {
+		return awsx.ServiceDeployment{}, false, c.inFlightErr
+	}
 	return c.inFlight, c.inFlight.Arn != "", nil
 }
 
@@ -175,7 +182,7 @@ func (c *fakeCloud) MissingSecrets(_ context.Context, refs []contract.SecretRef)
 
 func (c *fakeCloud) StopRollout(_ context.Context, _, _, arn string) error {
 	c.log.add("stop %s", shortName(arn))
-	return nil
+	return c.stopErr
 }
 
 func (c *fakeCloud) Images(_ context.Context, taskDefinition string) (map[string]string, error) {
@@ -695,6 +702,14 @@ func TestDeployDecisions(t *testing.T) {
 			wantErr: "cannot finish before the deadline",
 			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected, "images 1"}),
 		},
+		{
+			name:  "rolled back with time left for a reconcile: reconciled, each wait cut to the deadline",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, verifiedRe}},
+			req:   Request{VerifyTimeout: 2 * time.Hour, Deadline: clockStart.Add(30 * time.Minute)},
+			want:  RolledBackReconciled,
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, tagged(shaOld)),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -740,6 +755,12 @@ func TestDeployDecisions(t *testing.T) {
 			}
 			if len(o.Warnings) != tt.warnings {
 				t.Errorf("warnings %q, want %d", o.Warnings, tt.warnings)
+			}
+			// Every wait ends by the verify timeout and by the deadline.
+			for i, got := range tt.cloud.timeouts {
+				if (req.VerifyTimeout > 0 && got > req.VerifyTimeout) || (!req.Deadline.IsZero() && got > req.Deadline.Sub(clockStart)) {
+					t.Errorf("wait %d had timeout %s, want at most --verify-timeout %s and the time to the deadline %s", i+1, got, req.VerifyTimeout, req.Deadline.Sub(clockStart))
+				}
 			}
 			// The environment's link comes from the update's outputs: every
 			// outcome after an applied update carries it, no other does.
@@ -817,6 +838,11 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 				return d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew, Force: true})
 			},
 			RefusedPlatform, "platform change", shaOld, []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb"}},
+		{"up --force of a SHA ECS rolled back: past the history check, to the image check", history,
+			func(d *Deployer) Outcome {
+				return d.Up(context.Background(), Request{Stack: "prod", SHA: shaX, Force: true})
+			},
+			RefusedNoImage, shaX, shaOld, []string{"outputs", "open us-east-1", "image-exists ccccccc"}},
 		{"up of a new SHA: its previous is what history says runs", memory{deployed(shaOld)},
 			func(d *Deployer) Outcome { return d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew}) },
 			RefusedPlatform, "platform change", shaOld, append(deployOld, "image-exists bbbbbbb", "preview bbbbbbb")},
@@ -857,50 +883,140 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 // and reconciles the stack, as after the circuit breaker.
 func TestRollbackInFlight(t *testing.T) {
 	const arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod-cluster/api-service/abc"
-	// history: shaNew is current (its rollout in flight), shaOld before.
-	history := memory{deployed(shaNew), deployed(shaOld)}
+	inFlight := awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}
+	// history: shaNew is current (its rollout in flight, its engine update
+	// took 3 minutes), shaOld before.
+	current := deployed(shaNew)
+	current.Start, current.End = clockStart.Add(-10*time.Minute), clockStart.Add(-7*time.Minute)
+	history := memory{current, deployed(shaOld)}
 	backToOld := waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, RolledBackTo: tdOld, Reason: "rolled back on request"}}
+	backToX := waitAnswer{v: awsx.Verification{RolledBack: true, Want: tdNew, RolledBackTo: tdX, Reason: "rolled back on request"}}
 	rollbackFailed := waitAnswer{v: awsx.Verification{RollbackFailed: true, Want: tdNew, Reason: "ROLLBACK_FAILED"}}
+	stoppedOnly := waitAnswer{v: awsx.Verification{Stopped: true, Want: tdNew, Reason: "STOPPED"}}
+	stillRolling := waitAnswer{v: awsx.Verification{InProgress: true, Want: tdNew, Reason: "ROLLBACK_IN_PROGRESS"}, err: fmt.Errorf("%w of api-service", awsx.ErrTimeout)}
 	stopped := []string{"outputs", "open us-east-1", "in-flight", "stop abc", "wait 2"}
+	marked := append(slices.Clone(stopped), "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1")
 	reconcile := contract.ReconcileMessage(shaOld, shaNew).String()
+	// The rollback as a deploy of the target: what runs when no rollout is
+	// in flight (or ECS cannot say), here refused by the guard.
+	asDeploy := []string{"outputs", "open us-east-1", "service", "images 2", "image-exists aaaaaaa", "preview aaaaaaa"}
 	tests := []struct {
-		name   string
-		cloud  fakeCloud
-		ups    []upAnswer
-		want   Kind
-		wantIn string
-		calls  []string
+		name     string
+		to       string // rollback --to
+		cloud    fakeCloud
+		ups      []upAnswer
+		deadline time.Duration // from the start; none when 0
+		want     Kind
+		wantIn   string
+		phase    string // the result of the in-flight rollback's phase ("" when it has none)
+		warnings int
+		calls    []string
 	}{
-		{"ECS rolls it back, the stack is reconciled: verified",
-			fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, verifiedRe}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
-			[]upAnswer{{taskDef: tdRec}}, Verified, "",
-			append(stopped, "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 1", "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa", "add-tag verified-prod-aaaaaaa")},
-		{"ECS cannot roll it back",
-			fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: awsx.ServiceDeployment{Arn: arn, TargetTaskDefinition: tdNew}},
-			nil, RollbackFailed, "did not: ROLLBACK_FAILED",
-			append(stopped, "stopped-tasks", "service")},
+		{name: "ECS rolls it back, the stack is reconciled: verified",
+			cloud: fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, verifiedRe}, inFlight: inFlight},
+			ups:   []upAnswer{{taskDef: tdRec}}, deadline: time.Hour, want: Verified, phase: "rolled-back",
+			calls: append(slices.Clone(marked), "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa", "add-tag verified-prod-aaaaaaa")},
+		{name: "ECS rolls it back, and the deadline leaves no room for a reconcile: skipped",
+			cloud:    fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld}, inFlight: inFlight},
+			deadline: 9 * time.Minute, want: RolledBackReconcileSkipped, wantIn: "cannot finish before the deadline", phase: "rolled-back",
+			calls: marked},
+		{name: "ECS rolls it back to a SHA other than the target: nothing reconciled",
+			cloud: fakeCloud{waits: []waitAnswer{backToX}, inFlight: inFlight, running: map[string]string{tdX: repo + ":" + shaX}},
+			want:  RolledBackDiverged, wantIn: "last good SHA in history is " + shaOld, phase: "rolled-back",
+			calls: append(slices.Clone(stopped), "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 9")},
+		{name: "ECS cannot roll it back",
+			cloud: fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: inFlight},
+			want:  RollbackFailed, wantIn: "did not: ROLLBACK_FAILED", phase: "failed",
+			calls: append(slices.Clone(stopped), "stopped-tasks", "service")},
+		{name: "ECS stops the deployment without rolling back: not a rollback",
+			cloud: fakeCloud{waits: []waitAnswer{stoppedOnly}, inFlight: inFlight},
+			want:  RollbackFailed, wantIn: "did not: STOPPED", phase: "failed",
+			calls: append(slices.Clone(stopped), "stopped-tasks", "service")},
+		{name: "ECS refuses the stop request: failed, and no deploy instead",
+			cloud: fakeCloud{inFlight: inFlight, stopErr: errors.New("InvalidParameterException: the service deployment is not in progress")},
+			want:  Failed, wantIn: "not in progress", phase: "failed",
+			calls: []string{"outputs", "open us-east-1", "in-flight", "stop abc"}},
+		{name: "the rollback is still under way at the verify timeout: unverified",
+			cloud: fakeCloud{waits: []waitAnswer{stillRolling}, inFlight: inFlight},
+			want:  Unverified, wantIn: "timed out", phase: "timed-out",
+			calls: stopped},
+		{name: "interrupted while ECS rolls back",
+			cloud: fakeCloud{waits: []waitAnswer{stillRolling}, inFlight: inFlight, cancelOnWait: true},
+			want:  Interrupted, wantIn: "it goes on with the rollback", phase: "timed-out",
+			calls: stopped},
+		{name: "ECS cannot say what is in flight: a deploy of the target, with a warning",
+			cloud: fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, inFlightErr: errors.New("AccessDeniedException")},
+			want:  RefusedPlatform, wantIn: "platform change", warnings: 1,
+			calls: append([]string{"outputs", "open us-east-1", "in-flight"}, asDeploy...)},
+		{name: "nothing in flight: a deploy of the target",
+			cloud: fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}},
+			want:  RefusedPlatform, wantIn: "platform change",
+			calls: append([]string{"outputs", "open us-east-1", "in-flight"}, asDeploy...)},
+		{name: "rollback --to: always a deploy of that SHA, even with a rollout in flight",
+			to:    shaOld,
+			cloud: fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, inFlight: inFlight},
+			want:  RefusedPlatform, wantIn: "platform change",
+			calls: asDeploy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log calls
 			stack := &fakeStack{log: &log, outputs: stackOutputs(tdNew), ups: tt.ups}
+			if tt.ups == nil {
+				// No reconcile is scripted: a preview is the guard's, of a
+				// deploy of the target, and it shows a platform change.
+				stack.plan = platformPlan
+			}
 			tt.cloud.log = &log
-			d := &Deployer{Stack: stack, History: history, OpenCloud: func(_ context.Context, region string) (Cloud, error) {
-				log.add("open %s", region)
-				return &tt.cloud, nil
-			}}
-			o := d.Rollback(context.Background(), "", Request{Stack: "prod"})
+			tt.cloud.primary = tdNew
+			if tt.cloud.running == nil {
+				tt.cloud.running = map[string]string{}
+			}
+			tt.cloud.running[tdNew] = repo + ":" + shaNew
+			clock := clockStart
+			d := &Deployer{
+				Stack: stack, History: history,
+				// Every reading of the clock is a minute later.
+				Now: func() time.Time { clock = clock.Add(time.Minute); return clock },
+				OpenCloud: func(_ context.Context, region string) (Cloud, error) {
+					log.add("open %s", region)
+					return &tt.cloud, nil
+				}}
+			req := Request{Stack: "prod", VerifyTimeout: 10 * time.Minute}
+			if tt.deadline > 0 {
+				req.Deadline = clockStart.Add(tt.deadline)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tt.cloud.cancel = cancel
+			o := d.Rollback(ctx, tt.to, req)
 			if o.Kind != tt.want || (tt.wantIn != "" && !strings.Contains(o.Error, tt.wantIn)) {
 				t.Errorf("outcome %s (%v), want %s with %q", o.Kind, o.Err, tt.want, tt.wantIn)
 			}
-			if o.StoppedDeployment != arn && o.Kind == Verified {
-				t.Errorf("StoppedDeployment = %q, want %s", o.StoppedDeployment, arn)
-			}
-			if o.ServiceURL != serviceURL {
-				t.Errorf("ServiceURL = %q, want %s (the environment's link, which the rollback did not change)", o.ServiceURL, serviceURL)
-			}
 			if !slices.Equal(log, tt.calls) {
 				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(log, "\n  "), strings.Join(tt.calls, "\n  "))
+			}
+			got := ""
+			if i := slices.IndexFunc(o.Phases, func(p Phase) bool { return p.Name == PhaseStopRollout }); i >= 0 {
+				got = o.Phases[i].Result
+			}
+			if got != tt.phase {
+				t.Errorf("phase %q ended %q, want %q (phases %+v)", PhaseStopRollout, got, tt.phase, o.Phases)
+			}
+			if len(o.Warnings) != tt.warnings {
+				t.Errorf("warnings %q, want %d", o.Warnings, tt.warnings)
+			}
+			if wantArn := map[bool]string{true: arn}[tt.phase == "rolled-back"]; o.StoppedDeployment != wantArn {
+				t.Errorf("StoppedDeployment = %q, want %q", o.StoppedDeployment, wantArn)
+			}
+			if tt.phase != "" && o.ServiceURL != serviceURL {
+				t.Errorf("ServiceURL = %q, want %s (the environment's link, which the rollback did not change)", o.ServiceURL, serviceURL)
+			}
+			// Every wait is bounded by the verify timeout and the deadline.
+			for i, got := range tt.cloud.timeouts {
+				if got <= 0 || got > req.VerifyTimeout || (tt.deadline > 0 && got > tt.deadline) {
+					t.Errorf("wait %d had timeout %s, want (0, %s] and within the deadline", i+1, got, req.VerifyTimeout)
+				}
 			}
 		})
 	}

@@ -345,9 +345,12 @@ func eraStart(good []Update, current string) int {
 
 // Rollback is what RollbackTarget found.
 type Rollback struct {
-	Current string  // the running SHA ("" when never deployed)
-	Target  string  // the SHA to deploy
-	Skipped Skipped // the skipped updates read
+	Current string // the running SHA ("" when never deployed)
+	Target  string // the SHA to deploy
+	// CurrentUpdate is how long the current SHA's engine update took: an
+	// update of the stack's service, as a reconcile would be.
+	CurrentUpdate time.Duration
+	Skipped       Skipped // the skipped updates read
 }
 
 // RollbackTarget picks what a rollback deploys, reading src newest first
@@ -375,7 +378,7 @@ func RollbackTarget(ctx context.Context, src HistorySource, to string) (Rollback
 			continue
 		}
 		if r.Current == "" {
-			r.Current = u.ImageTag
+			r.Current, r.CurrentUpdate = u.ImageTag, u.Duration()
 			if to == r.Current {
 				r.Skipped = l.skipped
 				return r, fmt.Errorf("%w: %s is already the deployed SHA: nothing to roll back to", ErrNoTarget, to)
