@@ -212,6 +212,8 @@ func TestRenderOutcomeReports(t *testing.T) {
 		{name: "rolled back", o: rolledBackOutcome(), status: http.StatusOK, wantCode: ExitRolledBack, wantPosts: 1, wantOutput: "service-url=https://api.example.com\n"},
 		{name: "webhook fails", o: verifiedOutcome(), status: http.StatusInternalServerError, wantCode: ExitOK, wantPosts: 1,
 			wantOutput: "service-url=https://api.example.com\n", wantWarn: "warning: the notification was not sent: the webhook of 127.0.0.1 answered 500"},
+		{name: "rolled back, webhook fails: the exit is still the rollback's", o: rolledBackOutcome(), status: http.StatusInternalServerError, wantCode: ExitRolledBack, wantPosts: 1,
+			wantOutput: "service-url=https://api.example.com\n", wantWarn: "warning: the notification was not sent: the webhook of 127.0.0.1 answered 500"},
 		{name: "refused: no post, no URL", o: refused, status: http.StatusOK, wantCode: ExitNoImage},
 	}
 	for _, tt := range tests {
@@ -227,7 +229,11 @@ func TestRenderOutcomeReports(t *testing.T) {
 			c := &Command{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}
 			code := ExitOK
 			if err := c.renderOutcome("json", tt.o); err != nil {
-				code = exitCode(tt.o.Kind)
+				var e exitError
+				if !errors.As(err, &e) {
+					t.Fatalf("renderOutcome: %v, want an exit code with it", err)
+				}
+				code = e.code
 			}
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d", code, tt.wantCode)
