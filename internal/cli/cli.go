@@ -28,7 +28,7 @@ const (
 	ExitRolledBack = 4 // ECS rolled the deploy back
 	ExitDrift      = 5 // the cloud no longer matches the stack
 	ExitMismatch   = 6 // status: the running service differs from the stack's outputs
-	ExitRefused    = 7 // refused before touching anything: never deployed, or platform changes pending
+	ExitRefused    = 7 // refused before touching anything (never deployed, platform changes, not promotable...: the README's table)
 	ExitNoImage    = 8 // the image SHA is not in ECR: refused before touching anything
 )
 

@@ -232,8 +232,10 @@ func shortArn(arn string) string {
 // state is the one-line result of a reported outcome.
 func state(o deploy.Outcome) string {
 	switch {
-	case o.Kind == deploy.Verified:
+	case o.Kind == deploy.Verified && o.VerdictSource == awsx.SourceDeployments:
 		return "verified: ECS runs it (PRIMARY deployment COMPLETED)"
+	case o.Kind == deploy.Verified:
+		return "verified: ECS runs it (service deployment SUCCESSFUL)"
 	case o.Kind == deploy.RolledBackReconciled:
 		return "ROLLED BACK by ECS; stack reconciled to " + o.Reconciled
 	case o.Kind.RolledBack():

@@ -3,7 +3,9 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -35,5 +37,43 @@ func TestOutcomeExitCodes(t *testing.T) {
 	}
 	if got := exitCode("no-such-kind"); got != ExitFailure {
 		t.Errorf("exitCode of an unknown kind = %d, want %d", got, ExitFailure)
+	}
+}
+
+// The one-line result names what ECS said, from the source of the verdict.
+func TestOutcomeState(t *testing.T) {
+	tests := []struct {
+		o    deploy.Outcome
+		want string
+	}{
+		{deploy.Outcome{Kind: deploy.Verified, VerdictSource: awsx.SourceServiceDeployment}, "verified: ECS runs it (service deployment SUCCESSFUL)"},
+		{deploy.Outcome{Kind: deploy.Verified, VerdictSource: awsx.SourceDeployments}, "verified: ECS runs it (PRIMARY deployment COMPLETED)"},
+		{deploy.Outcome{Kind: deploy.RolledBackReconciled, Reconciled: "aaaa"}, "ROLLED BACK by ECS; stack reconciled to aaaa"},
+		{deploy.Outcome{Kind: deploy.RolledBackDiverged}, "ROLLED BACK by ECS"},
+		{deploy.Outcome{Kind: deploy.Unverified}, "UNVERIFIED: ECS did not confirm the rollout"},
+	}
+	for _, tt := range tests {
+		if got := state(tt.o); got != tt.want {
+			t.Errorf("state(%s from %q) = %q, want %q", tt.o.Kind, tt.o.VerdictSource, got, tt.want)
+		}
+	}
+}
+
+// The deadline counts from the command's start: setting up the engine
+// spends the budget too.
+func TestDeadline(t *testing.T) {
+	started := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		o    UpOptions
+		want time.Time
+	}{
+		{"--deadline", UpOptions{Deadline: 60 * time.Minute, VerifyTimeout: 30 * time.Minute, started: started}, started.Add(60 * time.Minute)},
+		{"default: two updates and two rollouts", UpOptions{VerifyTimeout: 30 * time.Minute, started: started}, started.Add(2 * (updateAllowance + 30*time.Minute))},
+	}
+	for _, tt := range tests {
+		if got := deadline(tt.o); !got.Equal(tt.want) {
+			t.Errorf("%s: deadline = %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }

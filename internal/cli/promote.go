@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -82,6 +83,7 @@ func (o PromoteOptions) check() error {
 }
 
 func (c *Command) promote(ctx context.Context, o PromoteOptions) error {
+	o.started = time.Now()
 	if o.To != "" && !o.stackSet {
 		o.Stack = o.To
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,7 @@ back), or --to a SHA that ran successfully before, with the same checks and veri
 }
 
 func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
+	o.started = time.Now()
 	check := func() error {
 		if o.To != "" {
 			if err := checkSHA("--to", o.To); err != nil {

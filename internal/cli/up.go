@@ -23,6 +23,8 @@ type UpOptions struct {
 	AllowDestructive []string
 	VerifyTimeout    time.Duration
 	Deadline         time.Duration
+	// started is when the command started: the deadline counts from it.
+	started time.Time
 }
 
 func (c *Command) upCmd() *cobra.Command {
@@ -53,6 +55,7 @@ rolls the deploy back, it records the rejection and reconciles the stack to what
 }
 
 func (c *Command) up(ctx context.Context, o UpOptions) error {
+	o.started = time.Now()
 	o.checksChain = o.All
 	session, err := c.begin(ctx, &o.CommonOptions, func() error {
 		if o.SHA == "" {
@@ -118,14 +121,15 @@ func checkDeployFlags(o UpOptions) error {
 	return nil
 }
 
-// deadline is when a deploy must be done: --deadline from now, or room
-// for two updates and two rollouts.
+// deadline is when a deploy must be done: --deadline from the command's
+// start (setting up the engine counts), or room for two updates and two
+// rollouts.
 func deadline(o UpOptions) time.Time {
 	d := o.Deadline
 	if d == 0 {
 		d = 2 * (updateAllowance + o.VerifyTimeout)
 	}
-	return time.Now().Add(d)
+	return o.started.Add(d)
 }
 
 // Limits of the deploy flags. updateAllowance is what an engine update of
