@@ -461,3 +461,41 @@ func TestStopRolloutDenied(t *testing.T) {
 		t.Errorf("err = %v, want the AccessDeniedException of StopServiceDeployment", err)
 	}
 }
+
+// A rollout ECS completes with no task desired (a service scaled to zero by hand) ran nothing: it
+// is not verified, from either source.
+func TestWaitVerifiedZeroDesired(t *testing.T) {
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			c, fake := newFakeClient(t)
+			fake.CreateCluster("prod")
+			ctx := t.Context()
+			for _, img := range []string{imageOld, imageNew} {
+				if _, err := c.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+					Family:               aws.String("api-service"),
+					ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api-service"), Image: aws.String(img)}},
+				}); err != nil {
+					t.Fatalf("RegisterTaskDefinition: %v", err)
+				}
+			}
+			if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+				Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(0),
+			}); err != nil {
+				t.Fatalf("CreateService: %v", err)
+			}
+			if src.deny != "" {
+				fake.DenyOperation(src.deny)
+			}
+			fake.Advance(awsfake.Tick)
+			since := fake.Now()
+			update(t, c, tdNew, false)
+			v, err := c.WaitVerified(ctx, waitFor(since))
+			if err != nil {
+				t.Fatalf("WaitVerified: %v", err)
+			}
+			if v.OK || v.InProgress || v.Source != src.want || !strings.Contains(v.Reason, "0 desired") {
+				t.Errorf("OK %v, InProgress %v, Source %q, Reason %q; want not OK, settled, from %q, saying 0 desired tasks", v.OK, v.InProgress, v.Source, v.Reason, src.want)
+			}
+		})
+	}
+}
