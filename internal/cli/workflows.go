@@ -20,6 +20,9 @@ type WorkflowsOptions struct {
 	Dir     string
 	RepoDir string
 	Check   bool
+	// ToolRef is the commit of slipwayRepository the checkout runs: the
+	// files are rendered with it as slipwayRef.
+	ToolRef string
 }
 
 func (c *Command) workflowsCmd() *cobra.Command {
@@ -32,7 +35,8 @@ stack's config, as the program does, and compares them with the files of the che
 --repo-dir. Any difference (an edited, missing or stale file) exits 7 with a diff: CD and
 rollback run it before they assume a role, so an edited workflow never runs with the deploy role.`,
 		Example: `  deploy workflows --check --repo-dir "$GITHUB_WORKSPACE"
-  deploy workflows --check --stack prod --repo-dir ../api`,
+  deploy workflows --check --stack prod --repo-dir ../api
+  deploy workflows --check --repo-dir "$GITHUB_WORKSPACE" --tool-ref "$(git rev-parse HEAD)"`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error { return c.workflows(o) },
 	}
@@ -40,12 +44,17 @@ rollback run it before they assume a role, so an edited workflow never runs with
 	cmd.Flags().StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
 	cmd.Flags().StringVar(&o.RepoDir, "repo-dir", "", "the application repository's checkout (default $GITHUB_WORKSPACE, else the current folder)")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "compare the checkout's workflow files with the render (required)")
+	cmd.Flags().StringVar(&o.ToolRef, "tool-ref", "", "render with this slipwayRef: the commit of slipwayRepository this checkout runs (git rev-parse HEAD), "+
+		"which the workflow files pin and the stack file of that very commit cannot name")
 	return cmd
 }
 
 func (c *Command) workflows(o WorkflowsOptions) error {
 	if !o.Check {
 		return badInput("workflows takes --check: compare the checkout's workflow files with the stack's render")
+	}
+	if o.ToolRef != "" && !contract.PinnedRef(o.ToolRef) {
+		return badInput("--tool-ref %q: want %s", contract.Clip(o.ToolRef), contract.PinnedRefWant)
 	}
 	if c.Workflows == nil {
 		return errors.New("no workflow renderer (cmd/deploy passes the program's)")
@@ -62,6 +71,12 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 	cfg, err := validateConfig(o.Stack, config)
 	if err != nil {
 		return err
+	}
+	if o.ToolRef != "" {
+		if cfg.ToolRepository == "" {
+			return badInput("--tool-ref with stack %s's slipway:slipwayRepository empty: slipway lives in the application repository, and the workflow files pin no commit of it", o.Stack)
+		}
+		cfg.ToolRef = o.ToolRef
 	}
 	if !cfg.Registry.Own {
 		return badInput("stack %s does not render the workflow files: slipway:registry is %q, and the stack that owns the registry (slipway:registry own) renders them for every environment: run workflows --check --stack with that stack", o.Stack, cfg.Registry.Name)

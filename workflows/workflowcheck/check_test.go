@@ -24,7 +24,7 @@ const (
 	otherSHA     = "1111111111111111111111111111111111111111"
 	runTool      = `exec "$RUNNER_TEMP/slipway"`
 	readToken    = "GITHUB_TOKEN: ${{ secrets.SLIPWAY_GITHUB_READ_TOKEN }}"
-	gateStep     = "      - name: Check the workflow files\n        working-directory: .slipway\n        run: |\n          " + `exec "$RUNNER_TEMP/slipway" workflows --check --stack prod --repo-dir "$GITHUB_WORKSPACE"` + "\n"
+	gateStep     = "      - name: Check the workflow files\n        working-directory: .slipway\n        run: |\n          " + `exec "$RUNNER_TEMP/slipway" workflows --check --stack prod --repo-dir "$GITHUB_WORKSPACE" --tool-ref "$(git rev-parse HEAD)"` + "\n"
 	rustCachePin = "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2"
 )
 
@@ -144,6 +144,8 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"rollback without the gate", "rollback.yml", gateStep, "",
 			"job rollback: assumes a role without the workflow-integrity gate first: want a step with run: " + gateCmd(p) + " before the aws-actions/configure-aws-credentials step"},
 		{"gate without --repo-dir", "cd.yml", ` --repo-dir "$GITHUB_WORKSPACE"`, "",
+			"job image: assumes a role without the workflow-integrity gate first"},
+		{"gate with the stack file's slipwayRef", "cd.yml", ` --tool-ref "$(git rev-parse HEAD)"`, "",
 			"job image: assumes a role without the workflow-integrity gate first"},
 		{"gate skipped", "cd.yml", "      - name: Check the workflow files\n", "      - name: Check the workflow files\n        if: github.actor == 'me'\n",
 			"job image, step 5 (Check the workflow files): the workflow-integrity gate has if: github.actor == 'me': it must always run"},
