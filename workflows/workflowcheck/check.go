@@ -581,6 +581,20 @@ func (c *checker) deployNeeds(w *workflow) {
 				break
 			}
 		}
+		// A deploy runs only when every job it needs succeeded, and fails
+		// when its deploy fails: an if: (always(), failure()) would promote
+		// after a failure, a continue-on-error would hide one.
+		if j.If != "" {
+			c.add("job %s: has if: %s: a deploy must run only when every job it needs succeeded", id, j.If)
+		}
+		if j.ContinueOnError.Kind != 0 {
+			c.add("job %s: has continue-on-error: %s: a failed deploy must fail the run", id, describe(&j.ContinueOnError))
+		}
+		for i, s := range j.Steps {
+			if s.ContinueOnError.Kind != 0 {
+				c.add("job %s, step %d (%s): has continue-on-error: %s: a failed step must fail the deploy, and with it the promotion after it", id, i+1, s.Name, describe(&s.ContinueOnError))
+			}
+		}
 		want = []string{"test", "image", id}
 	}
 }
@@ -645,12 +659,24 @@ func listInput(v string) []string {
 // children are untagged: the repository's untagged-expiry rule would
 // delete them from under the tag.
 func (c *checker) imagePush(where string, s step) {
+	if action(s.Uses.Value) == "docker/setup-buildx-action" {
+		// Without a version input the runner's buildx runs; should the
+		// action download one, it must not come from an Actions cache
+		// that a job without credentials could have written.
+		if v := s.With["cache-binary"]; v.Value != "false" {
+			c.add("%s: docker/setup-buildx-action needs cache-binary: false, got %s: a buildx binary restored from the Actions cache would build the image this role pushes", where, describe(&v))
+		}
+		return
+	}
 	if action(s.Uses.Value) != "docker/build-push-action" {
 		return
 	}
 	with := func(key string) string { v := s.With[key]; return v.Value }
 	if with("push") != "true" {
 		c.add("%s: docker/build-push-action needs push: true, got %q", where, with("push"))
+	}
+	if _, ok := s.With["context"]; ok {
+		c.add("%s: has context: %s: the image is built from the Git context of this commit (no context: input), so nothing else in the workspace (the tool's checkout) reaches it", where, with("context"))
 	}
 	if s.If == "" {
 		c.add("%s: pushes an image on every run: want an if: that skips it when the tag exists (tags are immutable: a re-run's push would fail)", where)

@@ -24,17 +24,18 @@ type workflow struct {
 }
 
 type job struct {
-	If             string    `yaml:"if"`
-	Needs          yaml.Node `yaml:"needs"`
-	Uses           yaml.Node `yaml:"uses"`
-	Permissions    yaml.Node `yaml:"permissions"`
-	Environment    yaml.Node `yaml:"environment"`
-	Concurrency    yaml.Node `yaml:"concurrency"`
-	TimeoutMinutes yaml.Node `yaml:"timeout-minutes"`
-	Env            yaml.Node `yaml:"env"`
-	Defaults       yaml.Node `yaml:"defaults"`
-	Services       yaml.Node `yaml:"services"`
-	Steps          []step    `yaml:"steps"`
+	If              string    `yaml:"if"`
+	ContinueOnError yaml.Node `yaml:"continue-on-error"`
+	Needs           yaml.Node `yaml:"needs"`
+	Uses            yaml.Node `yaml:"uses"`
+	Permissions     yaml.Node `yaml:"permissions"`
+	Environment     yaml.Node `yaml:"environment"`
+	Concurrency     yaml.Node `yaml:"concurrency"`
+	TimeoutMinutes  yaml.Node `yaml:"timeout-minutes"`
+	Env             yaml.Node `yaml:"env"`
+	Defaults        yaml.Node `yaml:"defaults"`
+	Services        yaml.Node `yaml:"services"`
+	Steps           []step    `yaml:"steps"`
 	// node is the job as written, for the checks that read all of it.
 	node yaml.Node
 }
