@@ -65,22 +65,30 @@ func strs(v interface{}) []string {
 
 func TestNetworkVariants(t *testing.T) {
 	threeZones := `["us-east-1a","us-east-1b","us-east-1c"]`
+	// A new VPC always has the free gateway endpoints (S3 carries the image
+	// layers, DynamoDB the table); without a NAT gateway they and the
+	// interface endpoints are the private subnets' only way out.
+	gateways := []string{"dynamodb", "s3"}
 	tests := []struct {
 		name       string
 		overrides  map[string]string
 		subnets    int // created
 		nats       int
+		gateways   []string // gateway endpoints
 		interfaces []string // interface endpoints
 	}{
-		{"default: two zones, one NAT", nil, 4, 1, nil},
-		{"three zones, NAT per zone", map[string]string{"availabilityZones": threeZones, "natGateways": "3"}, 6, 3, nil},
-		{"three zones, one NAT", map[string]string{"availabilityZones": threeZones}, 6, 1, nil},
-		{"no NAT, endpoints", map[string]string{"natGateways": "0"}, 4, 0, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
+		{"default: two zones, one NAT", nil, 4, 1, gateways, nil},
+		{"three zones, NAT per zone", map[string]string{"availabilityZones": threeZones, "natGateways": "3"}, 6, 3, gateways, nil},
+		{"three zones, one NAT", map[string]string{"availabilityZones": threeZones}, 6, 1, gateways, nil},
+		{"no NAT, endpoints", map[string]string{"natGateways": "0"}, 4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
+		{"no NAT, three zones", map[string]string{"natGateways": "0", "availabilityZones": threeZones}, 6, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
+		{"no NAT with an SSM secret", map[string]string{"natGateways": "0", "secrets": `{"API_KEY":"arn:aws:ssm:us-east-1:123456789012:parameter/api/key"}`},
+			4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs", "ssm"}},
 		{"no NAT with secrets and exec", map[string]string{"natGateways": "0", "secrets": prodSecrets, "enableExec": "true", "readonlyRootFilesystem": "false"},
-			4, 0, []string{"ecr-api", "ecr-dkr", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages"}},
+			4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages"}},
 		{"existing VPC", map[string]string{"vpcId": "vpc-0123456789abcdef0",
 			"albSubnetIds":  `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`,
-			"taskSubnetIds": `["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]`}, 0, 0, nil},
+			"taskSubnetIds": `["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]`}, 0, 0, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,16 +98,6 @@ func TestNetworkVariants(t *testing.T) {
 			}
 			if got := len(res.Find("aws:ec2/natGateway:NatGateway")); got != tt.nats {
 				t.Errorf("%d NAT gateways, want %d", got, tt.nats)
-			}
-			var interfaces []string
-			for _, e := range res.Find("aws:ec2/vpcEndpoint:VpcEndpoint") {
-				if e.Inputs["vpcEndpointType"] == "Interface" {
-					interfaces = append(interfaces, strings.TrimPrefix(e.Name, "endpoint-"))
-				}
-			}
-			sort.Strings(interfaces)
-			if !cmp.Equal(interfaces, tt.interfaces) {
-				t.Errorf("interface endpoints %v, want %v", interfaces, tt.interfaces)
 			}
 			svc := mustGet(t, res, "aws:ecs/service:Service", "service")
 			if got := input(svc, "networkConfiguration.assignPublicIp"); got != false {
@@ -119,6 +117,66 @@ func TestNetworkVariants(t *testing.T) {
 				}
 			} else if want := []string{"subnet-0123456789abcdef2", "subnet-0123456789abcdef3"}; !cmp.Equal(taskSubnets, want) {
 				t.Errorf("task subnets %v, want taskSubnetIds %v", taskSubnets, want)
+			}
+
+			// Every endpoint serves the tasks: a gateway endpoint is a
+			// route in each of the private subnets' route tables, an
+			// interface endpoint has a network interface (and the
+			// service's private DNS name) in each private subnet, behind
+			// endpoint-sg.
+			privateTables := routeTablesOf(res, taskSubnets)
+			if tt.subnets > 0 && len(privateTables) != tt.subnets/2 {
+				t.Errorf("task subnets use route tables %v, want one per zone (%d)", privateTables, tt.subnets/2)
+			}
+			sortedTaskSubnets := append([]string(nil), taskSubnets...)
+			sort.Strings(sortedTaskSubnets)
+			var gotGateways, interfaces []string
+			for _, e := range res.Find("aws:ec2/vpcEndpoint:VpcEndpoint") {
+				name := strings.TrimPrefix(e.Name, "endpoint-")
+				checks := []struct {
+					what      string
+					got, want interface{}
+				}{
+					{"serviceName", e.Inputs["serviceName"], "com.amazonaws.us-east-1." + strings.ReplaceAll(name, "-", ".")},
+					{"vpcId", e.Inputs["vpcId"], mockID("vpc", "vpc")},
+				}
+				switch typ := e.Inputs["vpcEndpointType"]; typ {
+				case "Gateway":
+					gotGateways = append(gotGateways, name)
+					checks = append(checks, []struct {
+						what      string
+						got, want interface{}
+					}{
+						{"routeTableIds", fmt.Sprint(sortedStrs(e.Inputs["routeTableIds"])), fmt.Sprint(privateTables)},
+						{"subnetIds", e.Inputs["subnetIds"], nil},
+					}...)
+				case "Interface":
+					interfaces = append(interfaces, name)
+					checks = append(checks, []struct {
+						what      string
+						got, want interface{}
+					}{
+						{"privateDnsEnabled", e.Inputs["privateDnsEnabled"], true},
+						{"subnetIds", fmt.Sprint(sortedStrs(e.Inputs["subnetIds"])), fmt.Sprint(sortedTaskSubnets)},
+						{"securityGroupIds", fmt.Sprint(e.Inputs["securityGroupIds"]), fmt.Sprint([]string{mockID("sg", "endpoint-sg")})},
+						{"routeTableIds", e.Inputs["routeTableIds"], nil},
+					}...)
+				default:
+					t.Errorf("endpoint %s has type %v, want Gateway or Interface", name, typ)
+				}
+				for _, c := range checks {
+					if c.got != c.want {
+						t.Errorf("endpoint %s %s = %v, want %v", name, c.what, c.got, c.want)
+					}
+				}
+			}
+			sort.Strings(gotGateways)
+			if !cmp.Equal(gotGateways, tt.gateways) {
+				t.Errorf("gateway endpoints %v, want %v", gotGateways, tt.gateways)
+			}
+			sort.Strings(interfaces)
+			if !cmp.Equal(interfaces, tt.interfaces) {
+				t.Errorf("interface endpoints %v, want %v", interfaces, tt.interfaces)
 			}
 		})
 	}
@@ -169,47 +227,93 @@ func tasksNeverRoutedToTheInternet(t *testing.T, res synth.Result, taskSubnets [
 }
 
 func TestSecurityGroups(t *testing.T) {
-	res := synthProd(t, sha1, map[string]string{"natGateways": "0"})
-	rules := func(name, dir string) []map[string]interface{} {
-		var out []map[string]interface{}
-		for _, r := range mustGet(t, res, "aws:ec2/securityGroup:SecurityGroup", name).Inputs[dir].([]interface{}) {
-			out = append(out, r.(map[string]interface{}))
-		}
-		return out
-	}
-	var albPorts []float64
-	for _, r := range rules("alb-sg", "ingress") {
-		albPorts = append(albPorts, r["fromPort"].(float64))
-		if got := strs(r["cidrBlocks"]); !cmp.Equal(got, []string{"0.0.0.0/0"}) {
-			t.Errorf("alb-sg ingress %v from %v, want the internet", r["fromPort"], got)
-		}
-	}
-	if !cmp.Equal(albPorts, []float64{80, 443}) {
-		t.Errorf("alb-sg ingress ports %v, want [80 443]", albPorts)
-	}
+	internet := []string{"0.0.0.0/0"}
 	albSG, taskSG := mockID("sg", "alb-sg"), mockID("sg", "task-sg")
-	checks := []struct {
-		what string
-		got  interface{}
-		want interface{}
+	const sharedSG = "sg-0123456789abcdef0" // loadBalancerSecurityGroupId of sharedPlatform
+	// The intended rules: the load balancer takes HTTP and HTTPS from the
+	// internet and reaches the tasks' port (inside the VPC when its range
+	// is known); the tasks take their port from the load balancer's group
+	// only and reach out over HTTPS only; the VPC endpoints take HTTPS from
+	// the tasks' group only and open nothing outward.
+	alb := func(port int, egressTo string) sgGroup {
+		return sgGroup{
+			ingress: []sgRule{
+				{Protocol: "tcp", FromPort: 443, ToPort: 443, CidrBlocks: internet},
+				{Protocol: "tcp", FromPort: 80, ToPort: 80, CidrBlocks: internet},
+			},
+			egress: []sgRule{{Protocol: "tcp", FromPort: port, ToPort: port, CidrBlocks: []string{egressTo}}},
+		}
+	}
+	task := func(port int, from string) sgGroup {
+		return sgGroup{
+			ingress: []sgRule{{Protocol: "tcp", FromPort: port, ToPort: port, SecurityGroups: []string{from}}},
+			egress:  []sgRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CidrBlocks: internet}},
+		}
+	}
+	endpoints := sgGroup{ingress: []sgRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, SecurityGroups: []string{taskSG}}}}
+	existingVPC := map[string]string{"vpcId": "vpc-0123456789abcdef0",
+		"albSubnetIds":  `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`,
+		"taskSubnetIds": `["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]`}
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		groups    map[string]sgGroup // every security group the stack creates
+		lbGroup   string             // the load balancer's group
 	}{
-		{"task ingress sources", fmt.Sprint(rules("task-sg", "ingress")[0]["securityGroups"]), fmt.Sprint([]interface{}{albSG})},
-		{"task ingress port", rules("task-sg", "ingress")[0]["fromPort"], 8080.0},
-		{"task ingress rules", len(rules("task-sg", "ingress")), 1},
-		{"task egress port", rules("task-sg", "egress")[0]["fromPort"], 443.0},
-		{"alb egress to the VPC only", fmt.Sprint(rules("alb-sg", "egress")[0]["cidrBlocks"]), "[10.0.0.0/16]"},
-		{"alb egress port", rules("alb-sg", "egress")[0]["toPort"], 8080.0},
-		{"endpoint ingress sources", fmt.Sprint(rules("endpoint-sg", "ingress")[0]["securityGroups"]), fmt.Sprint([]interface{}{taskSG})},
+		{"new VPC, no NAT: endpoints", map[string]string{"natGateways": "0"},
+			map[string]sgGroup{"alb-sg": alb(8080, "10.0.0.0/16"), "task-sg": task(8080, albSG), "endpoint-sg": endpoints}, albSG},
+		{"new VPC, NAT gateway", nil,
+			map[string]sgGroup{"alb-sg": alb(8080, "10.0.0.0/16"), "task-sg": task(8080, albSG)}, albSG},
+		{"container port 3000", map[string]string{"natGateways": "0", "containerPort": "3000"},
+			map[string]sgGroup{"alb-sg": alb(3000, "10.0.0.0/16"), "task-sg": task(3000, albSG), "endpoint-sg": endpoints}, albSG},
+		// An existing VPC's range is not known to the program.
+		{"existing VPC", existingVPC,
+			map[string]sgGroup{"alb-sg": alb(8080, "0.0.0.0/0"), "task-sg": task(8080, albSG)}, albSG},
+		{"shared listener", sharedPlatform("orders"),
+			map[string]sgGroup{"task-sg": task(8080, sharedSG)}, sharedSG},
 	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
-		}
-	}
-	for _, r := range rules("task-sg", "ingress") {
-		if cidrs, ok := r["cidrBlocks"].([]interface{}); ok && len(cidrs) > 0 {
-			t.Errorf("task-sg ingress from CIDRs %v, want the load balancer's group only", cidrs)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := synthProd(t, sha1, tt.overrides)
+			var got, want []string
+			for _, sg := range res.Find("aws:ec2/securityGroup:SecurityGroup") {
+				got = append(got, sg.Name)
+			}
+			for name := range tt.groups {
+				want = append(want, name)
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if !cmp.Equal(got, want) {
+				t.Fatalf("security groups %v, want %v", got, want)
+			}
+			for name, g := range tt.groups {
+				sg := mustGet(t, res, "aws:ec2/securityGroup:SecurityGroup", name)
+				if diff := cmp.Diff(g.ingress, sgRules(t, sg, "ingress")); diff != "" {
+					t.Errorf("%s ingress rules (-want +got):\n%s", name, diff)
+				}
+				if diff := cmp.Diff(g.egress, sgRules(t, sg, "egress")); diff != "" {
+					t.Errorf("%s egress rules (-want +got):\n%s", name, diff)
+				}
+			}
+			checks := []struct {
+				what      string
+				got, want interface{}
+			}{
+				{"service security groups", fmt.Sprint(input(mustGet(t, res, "aws:ecs/service:Service", "service"), "networkConfiguration.securityGroups")), fmt.Sprint([]string{taskSG})},
+			}
+			if lb, ok := res.Get("aws:lb/loadBalancer:LoadBalancer", "alb"); ok {
+				checks = append(checks, struct {
+					what      string
+					got, want interface{}
+				}{"load balancer security groups", fmt.Sprint(lb.Inputs["securityGroups"]), fmt.Sprint([]string{tt.lbGroup})})
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+				}
+			}
+		})
 	}
 }
 
@@ -267,33 +371,53 @@ func TestSecrets(t *testing.T) {
 	if env["LOG_LEVEL"] != "info" || env["API_KEY"] != "" {
 		t.Errorf("environment %v, want LOG_LEVEL=info and no secret in plain text", env)
 	}
-	got := map[string][]string{}
-	conditions := map[string]map[string]map[string]stringList{}
-	for _, s := range rolePolicy(t, res, "execution-role-policy").Statement {
-		for _, a := range s.Action {
-			got[a] = append(got[a], s.Resource...)
-			conditions[a] = s.Condition
-		}
+	// The execution role's whole policy, per secrets config: each parameter
+	// and secret once (two keys of one JSON secret are one IAM resource),
+	// kms:Decrypt only with the configured keys and only through the stores
+	// the secrets use.
+	const (
+		param   = "arn:aws:ssm:us-east-1:123456789012:parameter/api/key"
+		secret  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????"
+		viaSSM  = "ssm.us-east-1.amazonaws.com"
+		viaSM   = "secretsmanager.us-east-1.amazonaws.com"
+		key2    = "arn:aws:kms:us-east-1:123456789012:key/4567cdef-4567-4567-4567-456789abcdef"
+		dbKeys  = `"DB_PASSWORD":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db:password::","DB_USER":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db:username::"`
+		apiKeys = `"API_KEY":"` + param + `","API_KEY_COPY":"` + param + `"`
+	)
+	readParams := policyStatement{Sid: "ReadParameters", Effect: "Allow", Action: stringList{"ssm:GetParameters"}, Resource: stringList{param}}
+	readSecrets := policyStatement{Sid: "ReadSecrets", Effect: "Allow", Action: stringList{"secretsmanager:GetSecretValue"}, Resource: stringList{secret}}
+	decrypt := func(keys stringList, via ...string) policyStatement {
+		return policyStatement{Sid: "DecryptSecrets", Effect: "Allow", Action: stringList{"kms:Decrypt"}, Resource: keys,
+			Condition: map[string]map[string]stringList{"StringEquals": {"kms:ViaService": via}}}
 	}
-	want := map[string][]string{
-		"ssm:GetParameters":             {"arn:aws:ssm:us-east-1:123456789012:parameter/api/key"},
-		"secretsmanager:GetSecretValue": {"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????"},
-		"kms:Decrypt":                   {key},
-	}
-	for action, w := range want {
-		if !cmp.Equal(got[action], w) {
-			t.Errorf("execution role %s on %v, want exactly %v", action, got[action], w)
-		}
-	}
-	if via := conditions["kms:Decrypt"]["StringEquals"]["kms:ViaService"]; !cmp.Equal(via, stringList{"ssm.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"}) {
-		t.Errorf("kms:Decrypt kms:ViaService = %v, want SSM and Secrets Manager of us-east-1", via)
-	}
-	for _, s := range rolePolicy(t, synthProd(t, sha1, nil), "execution-role-policy").Statement {
-		for _, a := range s.Action {
-			if strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "kms:") {
-				t.Errorf("without secrets the execution role grants %s", a)
+	for _, tt := range []struct {
+		name      string
+		overrides map[string]string
+		want      []policyStatement // after the image and log statements
+	}{
+		{"no secrets", nil, nil},
+		{"SSM and Secrets Manager, a KMS key", map[string]string{"secrets": prodSecrets, "secretsKmsKeyArns": `["` + key + `"]`},
+			[]policyStatement{readParams, readSecrets, decrypt(stringList{key}, viaSSM, viaSM)}},
+		{"one parameter twice, two keys of one secret, no KMS key", map[string]string{"secrets": "{" + apiKeys + "," + dbKeys + "}"},
+			[]policyStatement{readParams, readSecrets}},
+		{"Secrets Manager only, no KMS key", map[string]string{"secrets": "{" + dbKeys + "}", "secretsKmsKeyArns": "[]"},
+			[]policyStatement{readSecrets}},
+		{"SSM only, two KMS keys", map[string]string{"secrets": "{" + apiKeys + "}", "secretsKmsKeyArns": `["` + key + `","` + key2 + `"]`},
+			[]policyStatement{readParams, decrypt(stringList{key, key2}, viaSSM)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := synthProd(t, sha1, tt.overrides)
+			repo := mustGet(t, res, "aws:ecr/repository:Repository", "repo").Outputs["arn"].(string)
+			logGroup := mustGet(t, res, "aws:cloudwatch/logGroup:LogGroup", "logs").Outputs["arn"].(string)
+			want := append([]policyStatement{
+				{Sid: "EcrAuth", Effect: "Allow", Action: stringList{"ecr:GetAuthorizationToken"}, Resource: stringList{"*"}},
+				{Sid: "PullImages", Effect: "Allow", Action: stringList{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, Resource: stringList{repo}},
+				{Sid: "WriteLogs", Effect: "Allow", Action: stringList{"logs:CreateLogStream", "logs:PutLogEvents"}, Resource: stringList{logGroup + ":log-stream:*"}},
+			}, tt.want...)
+			if diff := cmp.Diff(want, rolePolicy(t, res, "execution-role-policy").Statement); diff != "" {
+				t.Errorf("execution role statements (-want +got):\n%s", diff)
 			}
-		}
+		})
 	}
 	// The deploy role checks that the secrets exist before a deploy: it
 	// may describe them, never read a value.
@@ -315,44 +439,75 @@ func TestSecrets(t *testing.T) {
 }
 
 func TestAutoscaling(t *testing.T) {
-	res := synthProd(t, sha1, map[string]string{"autoscaling": `{"min":2,"max":8,"cpuTarget":50,"requestsPerTarget":700}`})
-	target := mustGet(t, res, "aws:appautoscaling/target:Target", "autoscaling-target")
-	checks := []struct {
-		what string
-		got  interface{}
-		want interface{}
+	const scaling = `{"min":2,"max":8,"cpuTarget":50,"requestsPerTarget":700}`
+	shared := sharedPlatform("orders")
+	shared["autoscaling"] = scaling
+	for _, tt := range []struct {
+		name      string
+		overrides map[string]string
+		service   string // the scalable target: service/<cluster>/<service>
+		lb        string // the load balancer's ARN suffix; "" for the stack's own
 	}{
-		{"target resource", target.Inputs["resourceId"], "service/prod-cluster/api-service"},
-		{"target dimension", target.Inputs["scalableDimension"], "ecs:service:DesiredCount"},
-		{"target min", target.Inputs["minCapacity"], 2.0},
-		{"target max", target.Inputs["maxCapacity"], 8.0},
-	}
-	for _, p := range []struct {
-		name, metric string
-		value        float64
-	}{{"scale-on-cpu", "ECSServiceAverageCPUUtilization", 50}, {"scale-on-requests", "ALBRequestCountPerTarget", 700}} {
-		policy := mustGet(t, res, "aws:appautoscaling/policy:Policy", p.name)
-		checks = append(checks, []struct {
-			what string
-			got  interface{}
-			want interface{}
-		}{
-			{p.name + " type", policy.Inputs["policyType"], "TargetTrackingScaling"},
-			{p.name + " metric", input(policy, "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType"), p.metric},
-			{p.name + " target", input(policy, "targetTrackingScalingPolicyConfiguration.targetValue"), p.value},
-			{p.name + " resource", policy.Inputs["resourceId"], "service/prod-cluster/api-service"},
-		}...)
-	}
-	svc := mustGet(t, res, "aws:ecs/service:Service", "service")
-	checks = append(checks, struct {
-		what string
-		got  interface{}
-		want interface{}
-	}{"service ignores desiredCount", fmt.Sprint(svc.IgnoreChanges), "[desiredCount]"})
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
-		}
+		{"own load balancer", map[string]string{"autoscaling": scaling}, "service/prod-cluster/api-service", ""},
+		{"shared listener", shared, "service/platform/orders", "app/shared/0123456789abcdef"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := synthProd(t, sha1, tt.overrides)
+			lb := tt.lb
+			if lb == "" {
+				lb = arnSuffix(mustGet(t, res, "aws:lb/loadBalancer:LoadBalancer", "alb"))
+			}
+			// ALBRequestCountPerTarget counts the requests of one target
+			// group on one load balancer: <lb arn suffix>/<tg arn suffix>.
+			label := lb + "/" + arnSuffix(mustGet(t, res, "aws:lb/targetGroup:TargetGroup", "tg"))
+			target := mustGet(t, res, "aws:appautoscaling/target:Target", "autoscaling-target")
+			checks := []struct {
+				what string
+				got  interface{}
+				want interface{}
+			}{
+				{"target resource", target.Inputs["resourceId"], tt.service},
+				{"target dimension", target.Inputs["scalableDimension"], "ecs:service:DesiredCount"},
+				{"target namespace", target.Inputs["serviceNamespace"], "ecs"},
+				{"target min", target.Inputs["minCapacity"], 2.0},
+				{"target max", target.Inputs["maxCapacity"], 8.0},
+			}
+			for _, p := range []struct {
+				name, metric, label string
+				value               float64
+			}{{"scale-on-cpu", "ECSServiceAverageCPUUtilization", "", 50}, {"scale-on-requests", "ALBRequestCountPerTarget", label, 700}} {
+				policy := mustGet(t, res, "aws:appautoscaling/policy:Policy", p.name)
+				checks = append(checks, []struct {
+					what string
+					got  interface{}
+					want interface{}
+				}{
+					{p.name + " type", policy.Inputs["policyType"], "TargetTrackingScaling"},
+					{p.name + " resource", policy.Inputs["resourceId"], tt.service},
+					{p.name + " dimension", policy.Inputs["scalableDimension"], "ecs:service:DesiredCount"},
+					{p.name + " namespace", policy.Inputs["serviceNamespace"], "ecs"},
+				}...)
+				var want, got scalingConfig
+				want.TargetValue, want.ScaleOutCooldown, want.ScaleInCooldown = p.value, 60, 300
+				want.PredefinedMetricSpecification.PredefinedMetricType = p.metric
+				want.PredefinedMetricSpecification.ResourceLabel = p.label
+				decodeStrict(t, p.name, policy.Inputs["targetTrackingScalingPolicyConfiguration"], &got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s target tracking (-want +got):\n%s", p.name, diff)
+				}
+			}
+			svc := mustGet(t, res, "aws:ecs/service:Service", "service")
+			checks = append(checks, struct {
+				what string
+				got  interface{}
+				want interface{}
+			}{"service ignores desiredCount", fmt.Sprint(svc.IgnoreChanges), "[desiredCount]"})
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+				}
+			}
+		})
 	}
 	fixed := synthProd(t, sha1, nil)
 	if n := len(fixed.Find("aws:appautoscaling/target:Target")); n != 0 {
@@ -373,45 +528,67 @@ func TestDeploymentAlarms(t *testing.T) {
 	if input(svc, "alarms.enable") != true || input(svc, "alarms.rollback") != true {
 		t.Errorf("service alarms = %v, want enable and rollback", svc.Inputs["alarms"])
 	}
-	alarms := map[string]synth.Resource{}
-	for _, a := range res.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
-		alarms[fmt.Sprint(a.Inputs["name"])] = a
-	}
-	var names []string
-	for n := range alarms {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	sorted := append([]string(nil), wantNames...)
-	sort.Strings(sorted)
-	if !cmp.Equal(names, sorted) {
-		t.Fatalf("alarms %v, want %v", names, sorted)
-	}
-	rate := alarms[wantNames[0]]
-	var metrics []string
-	for _, q := range rate.Inputs["metricQueries"].([]interface{}) {
-		if m, ok := q.(map[string]interface{})["metric"].(map[string]interface{}); ok {
-			metrics = append(metrics, fmt.Sprint(m["metricName"]))
-		}
-	}
-	checks := []struct {
-		what string
-		got  interface{}
-		want interface{}
+
+	// Each alarm watches this service's target group on its load balancer:
+	// without the TargetGroup dimension an alarm on a shared listener
+	// would watch every service behind it. The prod stack's thresholds:
+	// 5 % of requests answered 5xx, 1 unhealthy host, p99 above 2 s; 2 of
+	// 3 one-minute periods; no traffic is not breaching.
+	for _, tt := range []struct {
+		name      string
+		overrides map[string]string
+		prefix    string // of the alarm names: cluster-service
+		lb        string // the LoadBalancer dimension; "" for the stack's own
 	}{
-		{"5xx metrics", fmt.Sprint(metrics), "[HTTPCode_Target_5XX_Count RequestCount]"},
-		{"5xx threshold (%)", rate.Inputs["threshold"], 5.0},
-		{"unhealthy metric", alarms[wantNames[1]].Inputs["metricName"], "UnHealthyHostCount"},
-		{"p99 statistic", alarms[wantNames[2]].Inputs["extendedStatistic"], "p99"},
-		{"p99 threshold (s)", alarms[wantNames[2]].Inputs["threshold"], 2.0},
-		{"missing data", rate.Inputs["treatMissingData"], "notBreaching"},
-		{"evaluation periods", rate.Inputs["evaluationPeriods"], 3.0},
+		{"own load balancer", nil, "prod-cluster-api-service", ""},
+		{"shared listener", sharedPlatform("orders"), "platform-orders", "app/shared/0123456789abcdef"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := synthProd(t, sha1, tt.overrides)
+			lb := tt.lb
+			if lb == "" {
+				lb = arnSuffix(mustGet(t, res, "aws:lb/loadBalancer:LoadBalancer", "alb"))
+			}
+			dims := map[string]string{"LoadBalancer": lb, "TargetGroup": arnSuffix(mustGet(t, res, "aws:lb/targetGroup:TargetGroup", "tg"))}
+			sum := func(id, metric string) alarmQuery {
+				return alarmQuery{ID: id, Metric: &alarmMetric{Namespace: "AWS/ApplicationELB", MetricName: metric, Dimensions: dims, Period: 60, Stat: "Sum"}}
+			}
+			want := map[string]alarmDef{
+				"alarm-5xx-rate": {
+					Name: tt.prefix + "-target-5xx-rate",
+					MetricQueries: []alarmQuery{
+						sum("errors", "HTTPCode_Target_5XX_Count"),
+						sum("requests", "RequestCount"),
+						{ID: "rate", Label: "5xx per request (%)", Expression: "100 * FILL(errors, 0) / FILL(requests, 1)", ReturnData: true},
+					},
+					ComparisonOperator: "GreaterThanOrEqualToThreshold", Threshold: 5,
+					EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: "notBreaching",
+				},
+				"alarm-unhealthy-hosts": {
+					Name:      tt.prefix + "-unhealthy-hosts",
+					Namespace: "AWS/ApplicationELB", MetricName: "UnHealthyHostCount", Dimensions: dims, Period: 60, Statistic: "Maximum",
+					ComparisonOperator: "GreaterThanOrEqualToThreshold", Threshold: 1,
+					EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: "notBreaching",
+				},
+				"alarm-p99-latency": {
+					Name:      tt.prefix + "-p99-latency",
+					Namespace: "AWS/ApplicationELB", MetricName: "TargetResponseTime", Dimensions: dims, Period: 60, ExtendedStatistic: "p99",
+					ComparisonOperator: "GreaterThanThreshold", Threshold: 2,
+					EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: "notBreaching",
+				},
+			}
+			got := map[string]alarmDef{}
+			for _, a := range res.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+				var def alarmDef
+				decodeStrict(t, "alarm "+a.Name, a.Inputs, &def, "alarmDescription", "tags")
+				got[a.Name] = def
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("alarms (-want +got):\n%s", diff)
+			}
+		})
 	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
-		}
-	}
+
 	off := synthProd(t, sha1, map[string]string{"alarms": `{"enabled":false}`})
 	if n := len(off.Find("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 0 {
 		t.Errorf("alarms off: %d alarms, want 0", n)
