@@ -3,7 +3,9 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/contract"
+	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/synth"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -1097,5 +1100,25 @@ func TestStatefulResourcesProtected(t *testing.T) {
 	// The build cache is disposable.
 	if cache := mustGet(t, res, "aws:ecr/repository:Repository", "cache-repo"); cache.Protect || cache.RetainOnDelete || cache.Inputs["forceDelete"] != true {
 		t.Errorf("cache repository protect %v, retainOnDelete %v, forceDelete %v; want a disposable repository", cache.Protect, cache.RetainOnDelete, cache.Inputs["forceDelete"])
+	}
+}
+
+// The destructive-change gate knows every type the program protects or
+// retains: a replacement of one is refused by up --all, not met by the
+// engine's protect error (exit 1) or, for a retained one, by a silent
+// orphan. It also covers the types whose replacement breaks what points
+// at them (load balancer, VPC, OIDC provider, cluster).
+func TestDestructiveGateCoversProtectedTypes(t *testing.T) {
+	for _, stack := range []string{"prod", "staging"} {
+		for _, r := range synthStack(t, stack, sha1, nil).Resources {
+			if (r.Protect || r.RetainOnDelete) && !deploy.StatefulTypes[r.Type] {
+				t.Errorf("stack %s: %s %s is protected or retained, but deploy.StatefulTypes does not list %s", stack, r.Type, r.Name, r.Type)
+			}
+		}
+	}
+	want := []string{"aws:cloudwatch/logGroup:LogGroup", "aws:dynamodb/table:Table", "aws:ec2/vpc:Vpc", "aws:ecr/repository:Repository", "aws:ecs/cluster:Cluster",
+		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:lb/loadBalancer:LoadBalancer", "aws:sqs/queue:Queue"}
+	if got := slices.Sorted(maps.Keys(deploy.StatefulTypes)); !slices.Equal(got, want) {
+		t.Errorf("deploy.StatefulTypes = %v, want %v", got, want)
 	}
 }

@@ -242,7 +242,10 @@ var (
 	platformPlan = Plan{Changes: []Change{{Op: "update", Type: "aws:ec2/securityGroup:SecurityGroup", Name: "task-sg", Keys: []string{"ingress"}}}}
 	queueURN     = "urn:pulumi:prod::slipway::slipway:infra:Data$aws:sqs/queue:Queue::queue"
 	replaceQueue = Plan{Changes: []Change{{Op: "replace", Type: "aws:sqs/queue:Queue", Name: "queue", URN: queueURN, Keys: []string{"fifoQueue"}}}}
-	deployPlan   = Plan{Changes: []Change{
+	tableURN     = "urn:pulumi:prod::slipway::slipway:infra:Data$aws:dynamodb/table:Table::table"
+	// The queue replaced and the table deleted.
+	replaceQueueAndTable = Plan{Changes: append(slices.Clone(replaceQueue.Changes), Change{Op: "delete", Type: "aws:dynamodb/table:Table", Name: "table", URN: tableURN})}
+	deployPlan           = Plan{Changes: []Change{
 		{Op: "replace", Type: taskDefinitionType, Name: "task", Keys: []string{"containerDefinitions"}},
 		{Op: "update", Type: serviceType, Name: "service", Keys: []string{"taskDefinition"}},
 	}}
@@ -615,6 +618,20 @@ func TestDeployDecisions(t *testing.T) {
 			check: func(t *testing.T, o Outcome) {
 				if len(o.Destructive) != 1 || o.Destructive[0].URN != queueURN || o.Destructive[0].Keys[0] != "fifoQueue" {
 					t.Errorf("Destructive = %+v, want the queue's replacement for fifoQueue", o.Destructive)
+				}
+			},
+		},
+		{
+			name:    "--all --allow-destructive naming one of two: refused, naming the other",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: replaceQueueAndTable},
+			cloud:   fakeCloud{images: inECR},
+			req:     Request{All: true, AllowDestructive: []string{queueURN}},
+			want:    RefusedDestructive,
+			wantErr: "replace or delete 1 stateful resource(s)",
+			calls:   join(checked, []string{"image-exists bbbbbbb", "preview bbbbbbb"}),
+			check: func(t *testing.T, o Outcome) {
+				if len(o.Destructive) != 1 || o.Destructive[0].URN != tableURN {
+					t.Errorf("Destructive = %+v, want the table's deletion only", o.Destructive)
 				}
 			},
 		},
