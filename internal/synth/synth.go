@@ -201,6 +201,14 @@ func short(s string) string {
 	return fmt.Sprintf("%07x", h.Sum32()&0xfffffff)
 }
 
+// elbID is a stand-in for the 16 hex digits ELB puts at the end of a load
+// balancer's or target group's ARN.
+func elbID(name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
 // placeholders computes the ID and the outputs a real provider would return.
 func (m *mocks) placeholders(args pulumi.MockResourceArgs) (string, resource.PropertyMap) {
 	out := args.Inputs.Copy()
@@ -236,6 +244,16 @@ func (m *mocks) placeholders(args pulumi.MockResourceArgs) (string, resource.Pro
 		id = arn
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, short(name), m.region))
+		// ELB's shapes: ARN ...:loadbalancer/app/<name>/<id>, arnSuffix
+		// app/<name>/<id> (what CloudWatch's LoadBalancer dimension takes).
+		suffix := fmt.Sprintf("app/%s/%s", name, elbID(name))
+		arn = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/%s", m.region, AccountID, suffix)
+		set("arnSuffix", suffix)
+	case "aws:lb/targetGroup:TargetGroup":
+		// ...:targetgroup/<name>/<id>, arnSuffix targetgroup/<name>/<id>.
+		suffix := fmt.Sprintf("targetgroup/%s/%s", name, elbID(name))
+		arn = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:%s", m.region, AccountID, suffix)
+		set("arnSuffix", suffix)
 	case "aws:sqs/queue:Queue":
 		arn = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", m.region, AccountID, name)
 		id = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.region, AccountID, name)
