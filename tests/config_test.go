@@ -106,6 +106,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no shared backend", map[string]string{"stateBucket": ""}, []string{"slipway:stateBucket/backendUrl", "shared state backend"}},
 		{"backend not a URL", map[string]string{"backendUrl": "ftp://state"}, []string{"slipway:backendUrl", `"ftp://state"`}},
 		{"backend the CI roles cannot reach", map[string]string{"backendUrl": "https://api.pulumi.com"}, []string{"slipway:backendUrl", "S3 only"}},
+		{"backend without TLS", map[string]string{"backendUrl": "s3://acme-slipway-state?region=us-east-1&disableSSL=true"}, []string{"slipway:backendUrl", "in the clear"}},
 		{"backend bucket differs from stateBucket", map[string]string{"backendUrl": "s3://other-bucket/state"}, []string{"slipway:stateBucket/backendUrl", "same bucket"}},
 		{"certificate of another region", map[string]string{"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}, []string{"slipway:certificateArn", "region us-east-1"}},
 		{"certificate not from ACM", map[string]string{"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}, []string{"slipway:certificateArn", "ACM certificate ARN"}},

@@ -52,8 +52,8 @@ func (o CommonOptions) validate(getenv func(string) string) error {
 		return badInput("--output %q: want table or json", contract.Clip(o.Output))
 	}
 	for _, b := range []struct{ where, url string }{{"--backend", o.Backend}, {"PULUMI_BACKEND_URL", getenv("PULUMI_BACKEND_URL")}} {
-		if strings.HasPrefix(strings.ToLower(b.url), "http://") {
-			return badInput("%s %q: the state (and the config passphrase's work) would cross the network in the clear; use https://, s3:// or file://", b.where, contract.Clip(b.url))
+		if contract.PlainBackend(b.url) {
+			return badInput("%s %q: the state (and the config passphrase's work) would cross the network in the clear; use https://, s3:// (without an http:// endpoint or disableSSL) or file://", b.where, contract.Clip(b.url))
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/deploy"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // The outcome → exit code table holds its invariants: every kind has a
@@ -75,5 +76,13 @@ func TestDeadline(t *testing.T) {
 		if got := deadline(tt.o); !got.Equal(tt.want) {
 			t.Errorf("%s: deadline = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A --verify-timeout the tool accepts fits in a CI deploy job's budget.
+func TestVerifyTimeoutCeilingBelowTheJobBudget(t *testing.T) {
+	budget := time.Duration(workflows.ToolDeadlineMinutes+workflows.ToolSetupMinutes) * time.Minute
+	if maxVerifyTimeout >= budget {
+		t.Errorf("--verify-timeout may be %s, want less than the deploy job's %s", maxVerifyTimeout, budget)
 	}
 }

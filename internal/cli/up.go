@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 	"github.com/slipway-dev/slipway/internal/ghrules"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // UpOptions are the flags of up.
@@ -134,10 +135,12 @@ func deadline(o UpOptions) time.Time {
 
 // Limits of the deploy flags. updateAllowance is what an engine update of
 // the service takes at most: the program's service timeout for its API
-// calls. The ceilings keep a typo (876000h) from holding a CI job.
+// calls. The ceilings keep a typo (876000h) from holding a job: a rollout
+// is waited for at most the tool's deadline in CI, which the job's
+// timeout exceeds by its setup.
 const (
 	updateAllowance  = 10 * time.Minute
-	maxVerifyTimeout = 2 * time.Hour
+	maxVerifyTimeout = time.Duration(workflows.ToolDeadlineMinutes) * time.Minute
 	maxDeadline      = 6 * time.Hour
 )
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -436,6 +437,9 @@ func Parse(stack string, get Lookup) (Config, error) {
 		ToolRef:             p.raw(KeyToolRef),
 		ToolPath:            p.str(KeyToolPath, nil, false, ""),
 	}
+	if c.BackendURL != "" && PlainBackend(c.BackendURL) {
+		p.fail(KeyBackendURL, c.BackendURL, "a backend reached over TLS: no endpoint=http://... and no disableSSL=true (the state would cross the network in the clear)")
+	}
 	if c.ToolRepository != "" && !PinnedRef(c.ToolRef) {
 		p.fail(KeyToolRef, c.ToolRef, PinnedRefWant)
 	}
@@ -495,4 +499,28 @@ func Parse(stack string, get Lookup) (Config, error) {
 		return Config{}, errors.Join(p.errs...)
 	}
 	return c, nil
+}
+
+// PlainBackend reports whether a Pulumi backend URL reaches the state
+// without TLS: an http:// URL, or an s3:// URL whose query (Go CDK's
+// s3blob parameters) sets an http:// endpoint or disableSSL.
+func PlainBackend(backend string) bool {
+	u, err := url.Parse(strings.TrimSpace(backend))
+	if err != nil {
+		return strings.HasPrefix(strings.ToLower(strings.TrimSpace(backend)), "http://")
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return true
+	}
+	for k, vs := range u.Query() {
+		for _, v := range vs {
+			switch {
+			case strings.EqualFold(k, "endpoint") && strings.HasPrefix(strings.ToLower(v), "http://"):
+				return true
+			case strings.EqualFold(k, "disableSSL") && !strings.EqualFold(v, "false"):
+				return true
+			}
+		}
+	}
+	return false
 }

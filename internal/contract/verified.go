@@ -62,8 +62,8 @@ func tagStack(stack string) string {
 // config checks the stacks it names: letters, digits, '-', '_' or '.', at
 // most 100 characters.
 func ValidateStack(stack string) error {
-	if !stackPattern.MatchString(stack) {
-		return fmt.Errorf("stack name %q: want a Pulumi stack name of letters, digits, '-', '_' or '.' (at most 100), such as staging", Clip(stack))
+	if !stackPattern.MatchString(stack) || strings.Trim(stack, ".") == "" {
+		return fmt.Errorf("stack name %q: want a Pulumi stack name of letters, digits, '-', '_' or '.' (at most 100, not only dots), such as staging", Clip(stack))
 	}
 	return nil
 }

@@ -48,9 +48,30 @@ func TestValidateStack(t *testing.T) {
 	for stack, ok := range map[string]bool{
 		"staging": true, "prod": true, "Pre_prod.2-eu": true, strings.Repeat("s", 100): true,
 		"": false, strings.Repeat("s", 101): false, "acme/prod": false, "prod ": false, "--to": true,
+		".": false, "..": false, "pre.prod": true,
 	} {
 		if err := ValidateStack(stack); (err == nil) != ok {
 			t.Errorf("ValidateStack(%q) = %v, want ok %v", stack, err, ok)
+		}
+	}
+}
+
+func TestPlainBackend(t *testing.T) {
+	for backend, plain := range map[string]bool{
+		"s3://acme-state":                                  false,
+		"s3://acme-state/prod?region=us-east-1":            false,
+		"s3://acme-state?endpoint=https://minio.internal":  false,
+		"s3://acme-state?disableSSL=false":                 false,
+		"https://api.pulumi.com":                           false,
+		"file:///tmp/state":                                false,
+		"http://state.example.com":                         true,
+		"HTTP://STATE.EXAMPLE.COM":                         true,
+		"s3://acme-state?endpoint=http://minio:9000":       true,
+		"s3://acme-state?region=us-east-1&disableSSL=true": true,
+		"s3://acme-state?disablessl=1":                     true,
+	} {
+		if got := PlainBackend(backend); got != plain {
+			t.Errorf("PlainBackend(%q) = %v, want %v", backend, got, plain)
 		}
 	}
 }
