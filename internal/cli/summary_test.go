@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,12 +68,21 @@ func phases(steps ...step) []deploy.Phase {
 }
 
 func verifiedOutcome() deploy.Outcome {
-	return deploy.Outcome{Kind: deploy.Verified, Stack: "prod", Verb: "deploy", ImageTag: shaB, Previous: shaA,
+	o := deploy.Outcome{Kind: deploy.Verified, Stack: "prod", Verb: "deploy", ImageTag: shaB, Previous: shaA,
 		TaskDefinitionArn: awsfake.TaskDefinitionARN("api-service", 2), ServiceURL: "https://api.example.com",
 		Changes: map[string]int{"same": 40, "update": 1, "create": 1},
 		Phases: phases(step{deploy.PhaseImageCheck, "ok", 812 * time.Millisecond}, step{deploy.PhaseGuard, "ok", 6200 * time.Millisecond},
 			step{deploy.PhaseUpdate, "ok", 48500 * time.Millisecond}, step{deploy.PhaseVerify, "ok", 72 * time.Second},
 			step{deploy.PhaseTag, "ok", 310 * time.Millisecond})}
+	// The lifecycle stages ECS reported during the rollout follow it.
+	rollout := o.Phases[3]
+	stages := []deploy.Phase{
+		{Name: deploy.PhaseStagePrefix + "SCALE_UP", Start: rollout.Start.Add(2 * time.Second), End: rollout.Start.Add(38 * time.Second), Result: "ok"},
+		{Name: deploy.PhaseStagePrefix + "BAKE_TIME", Start: rollout.Start.Add(38 * time.Second), End: rollout.Start.Add(68 * time.Second), Result: "ok"},
+		{Name: deploy.PhaseStagePrefix + "CLEAN_UP", Start: rollout.Start.Add(68 * time.Second), End: rollout.End, Result: "ok"},
+	}
+	o.Phases = slices.Insert(o.Phases, 4, stages...)
+	return o
 }
 
 func rolledBackOutcome() deploy.Outcome {

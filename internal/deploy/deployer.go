@@ -199,6 +199,9 @@ const (
 	PhaseReconcile      = "reconcile"
 	PhaseReconcileCheck = "reconcile image check"
 	PhaseStopRollout    = "ECS rollback of the deploy in flight"
+	// PhaseStagePrefix and the lifecycle stage ECS reports (SCALE_UP,
+	// BAKE_TIME...) name each stage of a rollout, after its phase.
+	PhaseStagePrefix = "ECS stage "
 )
 
 // Diagnostics is what ECS said about a deploy that did not go well.
@@ -249,6 +252,10 @@ type Outcome struct {
 	Err error `json:"-"`
 	// Error is Err's text, for JSON.
 	Error string `json:"error,omitempty"`
+
+	// stages are the lifecycle stages of the rollout verify waited for,
+	// which the next phase recorded (the rollout's own) precedes.
+	stages []Phase
 }
 
 // Verified reports whether ECS verifiably runs the deploy.
@@ -364,7 +371,7 @@ func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome, 
 		end(o, Failed, err)
 		return true
 	}
-	v, err := d.verify(ctx, cloud, outputs, sd.CreatedAt, d.waitFor(r))
+	v, err := d.verify(ctx, o, cloud, outputs, sd.CreatedAt, d.waitFor(r))
 	o.Reason, o.Alarms, o.VerdictSource = v.Reason, v.Alarms, v.Source
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -441,6 +448,20 @@ func (d *Deployer) notify(format string, args ...interface{}) {
 // phase records a phase that started at start.
 func (d *Deployer) phase(o *Outcome, name string, start time.Time, result string) {
 	o.Phases = append(o.Phases, Phase{Name: name, Start: start, End: d.now(), Result: result})
+	o.Phases, o.stages = append(o.Phases, o.stages...), nil
+}
+
+// stageResult is how the stage a rollout ended in ended: as the rollout.
+func stageResult(v awsx.Verification, err error) string {
+	switch {
+	case err != nil:
+		return verifyResult(err)
+	case v.OK:
+		return "ok"
+	case v.RolledBack:
+		return "rolled-back"
+	}
+	return "failed"
 }
 
 // end sets the outcome's kind and error.
@@ -581,7 +602,7 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	}
 
 	start = d.now()
-	v, err := d.verify(ctx, cloud, res.Outputs, since, d.waitFor(r))
+	v, err := d.verify(ctx, o, cloud, res.Outputs, since, d.waitFor(r))
 	o.Reason, o.Alarms, o.VerdictSource = v.Reason, v.Alarms, v.Source
 	switch {
 	case err != nil:
@@ -729,7 +750,7 @@ func (d *Deployer) reconcile(ctx context.Context, r Request, o *Outcome, cloud C
 		d.phase(o, PhaseReconcile, start, "failed")
 		return err
 	}
-	v, err := d.verify(ctx, cloud, res.Outputs, start, d.waitFor(r))
+	v, err := d.verify(ctx, o, cloud, res.Outputs, start, d.waitFor(r))
 	if err != nil {
 		d.phase(o, PhaseReconcile, start, verifyResult(err))
 		return err
@@ -831,8 +852,12 @@ func checkImage(ctx context.Context, cloud Cloud, outputs map[string]interface{}
 const snapshotTimeout = 5 * time.Second
 
 // verify waits until ECS settles on the stack's task definition or not,
-// following the service deployment the update started after since.
-func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]interface{}, since time.Time, timeout time.Duration) (awsx.Verification, error) {
+// following the service deployment the update started after since. The
+// lifecycle stages ECS reported on the way become phases of o, after the
+// rollout's own.
+func (d *Deployer) verify(ctx context.Context, o *Outcome, cloud Cloud, outputs map[string]interface{}, since time.Time, timeout time.Duration) (awsx.Verification, error) {
+	var stages []Phase
+	defer func() { o.stages = stages }()
 	var names [3]string
 	for i, key := range []string{contract.OutTaskDefinitionArn, contract.OutClusterName, contract.OutServiceName} {
 		s, err := outputString(outputs, key)
@@ -846,10 +871,25 @@ func (d *Deployer) verify(ctx context.Context, cloud Cloud, outputs map[string]i
 	if interval == 0 {
 		interval = 5 * time.Second
 	}
+	progress := func(p awsx.Progress) {
+		d.progress(p)
+		if p.Stage == "" || (len(stages) > 0 && stages[len(stages)-1].Name == PhaseStagePrefix+p.Stage) {
+			return
+		}
+		now := d.now()
+		if n := len(stages); n > 0 {
+			stages[n-1].End, stages[n-1].Result = now, "ok"
+		}
+		stages = append(stages, Phase{Name: PhaseStagePrefix + p.Stage, Start: now})
+	}
 	v, err := cloud.WaitVerified(ctx, awsx.WaitInput{
 		Cluster: cluster, Service: service, Want: want, Since: since,
-		Timeout: timeout, Interval: interval, Progress: d.progress,
+		Timeout: timeout, Interval: interval, Progress: progress,
 	})
+	if n := len(stages); n > 0 {
+		// The stage the wait ended in ended with the rollout.
+		stages[n-1].End, stages[n-1].Result = d.now(), stageResult(v, err)
+	}
 	if errors.Is(err, awsx.ErrTimeout) {
 		return v, fmt.Errorf("ECS had not finished the rollout of %s after %s (%s): %w", want, timeout, v.Reason, err)
 	}

@@ -132,8 +132,9 @@ type imageAnswer struct {
 }
 
 type waitAnswer struct {
-	v   awsx.Verification
-	err error
+	v      awsx.Verification
+	err    error
+	stages []string // the lifecycle stages ECS reports on the way, in order
 }
 
 func (c *fakeCloud) ImageExists(_ context.Context, _, tag string) (bool, error) {
@@ -163,6 +164,11 @@ func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Ver
 	}
 	if in.Progress != nil {
 		in.Progress(awsx.Progress{Status: "IN_PROGRESS", Running: 1, Desired: 2})
+		for _, s := range a.stages {
+			in.Progress(awsx.Progress{Status: "IN_PROGRESS", Stage: s, Running: 2, Desired: 2})
+			// ECS says the same stage again on the next poll: no new phase.
+			in.Progress(awsx.Progress{Status: "IN_PROGRESS", Stage: s, Running: 2, Desired: 2, Draining: 1})
+		}
 	}
 	return a.v, a.err
 }
@@ -622,6 +628,22 @@ func TestDeployDecisions(t *testing.T) {
 			},
 		},
 		{
+			name:  "verified through ECS's lifecycle stages: each is a phase after the rollout's",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{{v: verified.v, stages: []string{"SCALE_UP", "BAKE_TIME", "CLEAN_UP"}}}},
+			want:  Verified,
+			calls: join(checked, upTo, tagged(shaNew)),
+			check: stagePhases(PhaseVerify, "ok", "SCALE_UP ok", "BAKE_TIME ok", "CLEAN_UP ok"),
+		},
+		{
+			name:  "rolled back in a stage: the stage ends rolled back",
+			stack: fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{{v: rolledBack.v, stages: []string{"SCALE_UP", "BAKE_TIME"}}, verifiedRe}},
+			want:  RolledBackReconciled,
+			calls: join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling, tagged(shaOld)),
+			check: stagePhases(PhaseVerify, "rolled-back", "SCALE_UP ok", "BAKE_TIME rolled-back"),
+		},
+		{
 			name:    "--all --allow-destructive naming one of two: refused, naming the other",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: replaceQueueAndTable},
 			cloud:   fakeCloud{images: inECR},
@@ -789,6 +811,28 @@ func TestDeployDecisions(t *testing.T) {
 				tt.check(t, o)
 			}
 		})
+	}
+}
+
+// stagePhases checks that the phase named rollout ended with result and is
+// followed by exactly the stage phases wants ("STAGE result" each), in
+// order and one after the other.
+func stagePhases(rollout, result string, wants ...string) func(t *testing.T, o Outcome) {
+	return func(t *testing.T, o Outcome) {
+		t.Helper()
+		i := slices.IndexFunc(o.Phases, func(p Phase) bool { return p.Name == rollout })
+		if i < 0 || o.Phases[i].Result != result || len(o.Phases) < i+1+len(wants) {
+			t.Fatalf("phases %+v, want %s %s followed by %d stages", o.Phases, rollout, result, len(wants))
+		}
+		for j, want := range wants {
+			p := o.Phases[i+1+j]
+			if got := strings.TrimPrefix(p.Name, PhaseStagePrefix) + " " + p.Result; got != want || !strings.HasPrefix(p.Name, PhaseStagePrefix) {
+				t.Errorf("phase %d = %q (%s), want stage %q", i+1+j, p.Name, p.Result, want)
+			}
+			if p.End.Before(p.Start) || (j > 0 && !p.Start.Equal(o.Phases[i+j].End)) {
+				t.Errorf("stage %s runs %s..%s, want it to start where the one before ended", p.Name, p.Start, p.End)
+			}
+		}
 	}
 }
 
