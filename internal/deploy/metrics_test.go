@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,5 +175,36 @@ func TestMetricsLeadTime(t *testing.T) {
 	// rollback.
 	if want := time.Hour + 35*time.Minute; m.LeadTimes != 2 || m.MedianLeadTime != want {
 		t.Errorf("lead times %d, median %s; want 2, %s", m.LeadTimes, m.MedianLeadTime, want)
+	}
+}
+
+// A failed change is restored by the next deploy that really ran, not by
+// a later deploy ECS rolled back too: F's reconcile failed, H came next
+// and ECS rolled it back, and the reconcile after H (a deploy of B that
+// ran) restored both.
+func TestMetricsRestoreSkipsARolledBackDeploy(t *testing.T) {
+	b, f, h := metricsSHA('b'), metricsSHA('f'), metricsSHA('9')
+	upd := func(v int, sha string, msg contract.Message, result string, start, end time.Time) Update {
+		return Update{Version: v, Kind: "update", Result: result, Start: start, End: end, Message: msg.String(), ImageTag: sha}
+	}
+	hist := []Update{ // newest first
+		upd(7, b, contract.ReconcileMessage(b, h), "succeeded", at(1, 10, 7), at(1, 10, 10)),
+		upd(6, h, contract.RejectedMessage(h), "succeeded", at(1, 10, 6), at(1, 10, 7)),
+		upd(5, h, contract.DeployMessage(h), "succeeded", at(1, 10, 0), at(1, 10, 5)),
+		upd(4, b, contract.ReconcileMessage(b, f), "failed", at(1, 8, 8), at(1, 8, 9)),
+		upd(3, f, contract.RejectedMessage(f), "succeeded", at(1, 8, 7), at(1, 8, 8)),
+		upd(2, f, contract.DeployMessage(f), "succeeded", at(1, 8, 0), at(1, 8, 6)),
+		upd(1, b, contract.DeployMessage(b), "succeeded", at(0, 9, 0), at(0, 9, 5)),
+	}
+	m := Metrics(hist, at(0, 0, 0), at(2, 0, 0))
+	var got []string
+	for _, fc := range m.Failures {
+		got = append(got, fmt.Sprintf("%d:%s restored %s", fc.Version, fc.By, fc.Restored.Sub(fc.Start)))
+	}
+	if want := []string{"2:ecs restored 2h10m0s", "5:ecs restored 10m0s"}; !slices.Equal(got, want) {
+		t.Errorf("failures %q, want %q", got, want)
+	}
+	if m.Restored != 2 || m.LongestTimeToRestore != 2*time.Hour+10*time.Minute {
+		t.Errorf("restored %d, longest %s; want 2, 2h10m0s", m.Restored, m.LongestTimeToRestore)
 	}
 }
