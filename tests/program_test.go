@@ -149,6 +149,48 @@ func TestTrustPolicies(t *testing.T) {
 	}
 }
 
+// Each role trusts exactly its subjects: a sampled subject cannot show
+// that no other branch, environment or pattern was added.
+func TestTrustSubjectsExact(t *testing.T) {
+	const p = "repo:example-org/example-api"
+	const main = ":ref:refs/heads/main"
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      map[string][]string // role -> its subjects, "~" before a StringLike pattern
+	}{
+		{"template", nil, map[string][]string{
+			"deploy-role":  {p + ":environment:production" + main},
+			"image-role":   {p + ":environment:image-push" + main},
+			"preview-role": {p + main + main, "~" + p + ":pull_request:ref:refs/pull/*/merge"},
+		}},
+		{"default subjects", map[string]string{"oidcSubjectTemplate": "false"}, map[string][]string{
+			"deploy-role":  {p + ":environment:production"},
+			"image-role":   {p + ":environment:image-push"},
+			"preview-role": {p + ":pull_request", p + main},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := synthProd(t, sha1, tt.overrides)
+			for role, want := range tt.want {
+				var got []string
+				for _, s := range trustPolicy(t, res, role).Statement {
+					got = append(got, s.Condition["StringEquals"][SubjectClaim]...)
+					for _, pattern := range s.Condition["StringLike"][SubjectClaim] {
+						got = append(got, "~"+pattern)
+					}
+				}
+				slices.Sort(got)
+				want = slices.Sorted(slices.Values(want))
+				if !slices.Equal(got, want) {
+					t.Errorf("%s trusts subjects %q, want exactly %q", role, got, want)
+				}
+			}
+		})
+	}
+}
+
 // Every statement checks aud with StringEquals and sub with StringEquals,
 // or with StringLike on a pull request's number and nothing else.
 func TestTrustConditions(t *testing.T) {
