@@ -394,10 +394,15 @@ func (p *parser) list(key string, pattern *regexp.Regexp, want string) []string 
 		p.fail(key, v, "a list of strings (in Pulumi.<stack>.yaml a YAML list; or pulumi config set --path '"+fullKey(key)+"[0]' VALUE)")
 		return nil
 	}
+	seen := map[string]bool{}
 	for _, it := range items {
 		if !pattern.MatchString(it) {
 			p.fail(key, it, want)
 		}
+		if seen[it] {
+			p.fail(key, it, "each item once (it is listed twice)")
+		}
+		seen[it] = true
 	}
 	return items
 }

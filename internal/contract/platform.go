@@ -326,6 +326,14 @@ func (p *parser) checkNetwork(c *Config) {
 		}
 		return
 	}
+	// The zones and NAT gateways are those of a VPC the stack creates: with
+	// vpcId they would be ignored, so a value other than the default (which
+	// the engine passes like a set value) is a mistake.
+	for _, k := range Keys {
+		if (k.Name == KeyAvailabilityZones || k.Name == KeyNATGateways) && p.raw(k.Name) != k.Default {
+			p.fail(k.Name, p.raw(k.Name), "its default when vpcId is set: it shapes a VPC the stack creates, and the existing VPC's zones and routing are its own (remove the key)")
+		}
+	}
 	if len(c.TaskSubnetIDs) < 2 {
 		p.fail(KeyTaskSubnetIDs, p.raw(KeyTaskSubnetIDs), "at least two private subnets in different zones when vpcId is set (tasks get no public IP)")
 	}
