@@ -3,8 +3,11 @@
 package integration
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/cli"
 	"github.com/slipway-dev/slipway/internal/contract"
+	deployer "github.com/slipway-dev/slipway/internal/deploy"
 )
 
 // The suite's environment. Every variable is required; the suite skips,
@@ -76,8 +80,17 @@ func copyProject(t *testing.T, stack string) string {
 
 func deploy(t *testing.T, dir string, args ...string) int {
 	t.Helper()
-	c := &cli.Command{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Program: infra.Program}
-	return c.Main(context.Background(), append(args, "--dir", dir, "--stack", os.Getenv("SLIPWAY_IT_STACK")))
+	code, _ := deployOutput(t, dir, args...)
+	return code
+}
+
+// deployOutput runs the deploy tool and returns its exit code and its
+// stdout, which it also prints.
+func deployOutput(t *testing.T, dir string, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	c := &cli.Command{Stdout: io.MultiWriter(os.Stdout, &out), Stderr: os.Stderr, Getenv: os.Getenv, Program: infra.Program}
+	return c.Main(context.Background(), append(args, "--dir", dir, "--stack", os.Getenv("SLIPWAY_IT_STACK"))), out.String()
 }
 
 func TestRealCloud(t *testing.T) {
@@ -152,19 +165,35 @@ func TestRealCloud(t *testing.T) {
 	steps := []struct {
 		args []string
 		want int
+		kind deployer.Kind // the outcome of an up or a rollback (--output json)
 	}{
-		{[]string{"up", "--sha", sha2}, cli.ExitOK},
-		{[]string{"status"}, cli.ExitOK},
+		{[]string{"up", "--sha", sha2}, cli.ExitOK, deployer.Verified},
+		{[]string{"status"}, cli.ExitOK, ""},
 		// ECS's circuit breaker rolls the exiting image back: exit 4, and
 		// the stack is reconciled to sha2, which status then confirms.
-		{[]string{"up", "--sha", bad}, cli.ExitRolledBack},
-		{[]string{"status"}, cli.ExitOK},
-		{[]string{"rollback"}, cli.ExitOK},
-		{[]string{"status"}, cli.ExitOK},
+		{[]string{"up", "--sha", bad}, cli.ExitRolledBack, deployer.RolledBackReconciled},
+		{[]string{"status"}, cli.ExitOK, ""},
+		{[]string{"rollback"}, cli.ExitOK, deployer.Verified},
+		{[]string{"status"}, cli.ExitOK, ""},
 	}
 	for _, s := range steps {
-		if got := deploy(t, dir, s.args...); got != s.want {
-			t.Fatalf("deploy %s: exit %d, want %d", strings.Join(s.args, " "), got, s.want)
+		args := s.args
+		if s.kind != "" {
+			args = append(args, "--output", "json")
+		}
+		got, out := deployOutput(t, dir, args...)
+		if got != s.want {
+			t.Fatalf("deploy %s: exit %d, want %d", strings.Join(args, " "), got, s.want)
+		}
+		if s.kind == "" {
+			continue
+		}
+		var o deployer.Outcome
+		if err := json.Unmarshal([]byte(out), &o); err != nil || o.Kind != s.kind {
+			t.Fatalf("deploy %s: outcome %q (%v), want %q", strings.Join(args, " "), o.Kind, err, s.kind)
+		}
+		if s.kind == deployer.RolledBackReconciled && o.Reconciled != sha2 {
+			t.Fatalf("deploy %s: reconciled to %q, want %s", strings.Join(args, " "), o.Reconciled, sha2)
 		}
 	}
 	// Drift refreshes every resource, IAM and GitHub included, which CI
