@@ -18,7 +18,9 @@ type Pin struct {
 // pins are the only actions the workflows may use.
 var pins = map[string]Pin{
 	"actions/checkout":                      {SHA: "3d3c42e5aac5ba805825da76410c181273ba90b1", Version: "v7.0.1"},
+	"actions/download-artifact":             {SHA: "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", Version: "v8.0.1"},
 	"actions/setup-go":                      {SHA: "b7ad1dad31e06c5925ef5d2fc7ad053ef454303e", Version: "v7.0.0"},
+	"actions/upload-artifact":               {SHA: "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", Version: "v7.0.0"},
 	"aws-actions/amazon-ecr-login":          {SHA: "03f1aad4c6c7ffd436567f42f9384779290529bd", Version: "v2.1.7"},
 	"aws-actions/configure-aws-credentials": {SHA: "e6de054238d6b7531b4efff3b6587d9aade6a06c", Version: "v6.2.3"},
 	"docker/build-push-action":              {SHA: "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", Version: "v7.3.0"},

@@ -42,9 +42,12 @@ var templates = template.Must(template.New("workflows").
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 		"imageEnvironment":         func() string { return ImageEnvironment },
-		"stackVar":                 StackVariable,
-		"slug":                     slug,
-		"flow":                     func(items []string) string { return "[" + strings.Join(items, ", ") + "]" },
+		"toolHashCmd":              func() string { return ToolHashCmd },
+		// A run: | script's lines, indented as the template's steps are.
+		"toolCheckCmd": func() string { return strings.ReplaceAll(ToolCheckCmd, "\n", "\n          ") },
+		"stackVar":     StackVariable,
+		"slug":         slug,
+		"flow":         func(items []string) string { return "[" + strings.Join(items, ", ") + "]" },
 	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
 
@@ -219,7 +222,7 @@ type view struct {
 func newView(p Params) view {
 	v := view{Params: p}
 	for i, e := range p.Environments {
-		s := stage{Environment: e, JobID: JobID(e.Stack), Needs: []string{"test", "image"}, Group: DeployGroup(e.GitHubEnvironment)}
+		s := stage{Environment: e, JobID: JobID(e.Stack), Needs: []string{"test", "tool", "image"}, Group: DeployGroup(e.GitHubEnvironment)}
 		if i > 0 {
 			prev := p.Environments[i-1]
 			s.Needs, s.From = append(s.Needs, JobID(prev.Stack)), prev.Stack
@@ -246,3 +249,18 @@ const GitHubReadTokenSecret = "SLIPWAY_GITHUB_READ_TOKEN"
 func Secrets() []string {
 	return []string{"PULUMI_CONFIG_PASSPHRASE", GitHubReadTokenSecret, "SLIPWAY_REPO_TOKEN", "SLIPWAY_WEBHOOK_URL"}
 }
+
+// The scripts of CD's tool job and of the jobs that fetch the tool it
+// built, which workflowcheck.Check holds the files to. ToolHashCmd outputs
+// the built tool's SHA-256 as the step output sha256. ToolCheckCmd runs
+// the fetched tool only if its SHA-256 is WANT (the tool job's output),
+// installed where the tool steps run it.
+const (
+	ToolHashCmd  = `echo "sha256=$(sha256sum "$RUNNER_TEMP/slipway" | cut -d ' ' -f 1)" >>"$GITHUB_OUTPUT"`
+	ToolCheckCmd = `if ! [[ $WANT =~ ^[0-9a-f]{64}$ ]]; then
+  echo "::error title=No deploy tool hash::the tool job output no SHA-256 of the tool it built"
+  exit 1
+fi
+echo "$WANT  $RUNNER_TEMP/tool/slipway" | sha256sum --check --strict -
+install -m 0755 "$RUNNER_TEMP/tool/slipway" "$RUNNER_TEMP/slipway"`
+)

@@ -178,13 +178,16 @@ func newestServiceDeployment(b *testing.B) ecstypes.ServiceDeployment {
 // BenchmarkRollout reports, in the fake's simulated timing (ECS seconds
 // are simulated, one awsfake.Tick per poll; the engine's are real):
 //   - for a deploy whose rollout takes 60 s (4 steps), how long the
-//     stack's lock is held (the engine update: the tool then waits for ECS
-//     holding no lock), beside the lock a steady-state wait inside pulumi
-//     up held (the update plus the rollout);
+//     stack's lock is held, seen by watching the backend's lock files
+//     through the whole command (lock-s), beside the engine update alone
+//     (update-s) and the lock a steady-state wait inside pulumi up held
+//     (the update plus the rollout: old-lock-s);
 //   - the time to a restored service after a bad deploy left in flight,
 //     as ECS dates it (the service deployments' startedAt and finishedAt):
 //     ECS's rollback of it through StopServiceDeployment, beside a rollback
-//     deploy of the previous SHA (plus the engine's guard and update). The
+//     deploy of the previous SHA (plus the engine's guard and update);
+//     and the time until the tool is done with each, its reconcile of the
+//     stack after ECS's rollback included (done-stop-s, done-deploy-s). The
 //     fake models an in-flight rollback as 2 steps (the new tasks drain
 //     while the old ones still run) and a new deployment as 4 (start,
 //     health checks, drain): the figures follow from that model, not from
@@ -192,7 +195,7 @@ func newestServiceDeployment(b *testing.B) ecstypes.ServiceDeployment {
 func BenchmarkRollout(b *testing.B) {
 	const steps, rollbackSteps = 4, 2
 	tick := awsfake.Tick.Seconds()
-	var lock, rollout, stopRestore, deployRestore float64
+	var lock, update, rollout, stopRestore, deployRestore, stopDone, deployDone float64
 	runs := 0
 	for b.Loop() {
 		w := newWorld(b)
@@ -205,11 +208,13 @@ func BenchmarkRollout(b *testing.B) {
 			b.Fatalf("first deploy: %s %s", o.Kind, o.Error)
 		}
 		start := len(w.aws.Calls())
+		watch := watchLock(b, w)
 		o := outcomeOf(b, w, "up", "--sha", next)
+		lock += watch().Seconds()
 		if o.Kind != deploy.Verified {
 			b.Fatalf("deploy: %s %s", o.Kind, o.Error)
 		}
-		lock += phaseTime(o, deploy.PhaseUpdate).Seconds()
+		update += phaseTime(o, deploy.PhaseUpdate).Seconds()
 		rollout += float64(ecsSteps(w.aws.Calls(), start, "UpdateService", "")) * tick
 
 		// A bad deploy left in flight (its verification cut short, as when
@@ -225,6 +230,12 @@ func BenchmarkRollout(b *testing.B) {
 		// ECS's own account: from the rollback's start to its finish.
 		sd := serviceDeployment(b, o.StoppedDeployment)
 		stopRestore += aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.Rollback.StartedAt)).Seconds()
+		// Then the tool records the rejection and reconciles the stack: the
+		// engine's part, and ECS's rollout of the reconciled revision.
+		re := newestServiceDeployment(b)
+		stopDone += aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.Rollback.StartedAt)).Seconds() +
+			phaseTime(o, deploy.PhaseMarkRejected, deploy.PhaseReconcileCheck, deploy.PhaseReconcile).Seconds() +
+			aws.ToTime(re.FinishedAt).Sub(aws.ToTime(re.CreatedAt)).Seconds()
 
 		// The same bad deploy, rolled back with a deploy of the SHA before.
 		if o := outcomeOf(b, w, "up", "--sha", bad, "--force", "--verify-timeout", "100ms"); o.Kind != deploy.Unverified {
@@ -237,12 +248,42 @@ func BenchmarkRollout(b *testing.B) {
 		// The engine's guard and update, then ECS's account of the new
 		// deployment: from its creation to its finish.
 		sd = newestServiceDeployment(b)
-		deployRestore += phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.CreatedAt)).Seconds()
+		restore := phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.CreatedAt)).Seconds()
+		deployRestore += restore
+		// Done once it tagged the verified image: nothing to reconcile.
+		deployDone += restore + phaseTime(o, deploy.PhaseTag).Seconds()
 		runs++
 	}
 	n := float64(runs)
 	b.ReportMetric(lock/n, "lock-s")
-	b.ReportMetric((lock+rollout)/n, "old-lock-s")
+	b.ReportMetric(update/n, "update-s")
+	b.ReportMetric((update+rollout)/n, "old-lock-s")
 	b.ReportMetric(stopRestore/n, "restore-stop-s")
 	b.ReportMetric(deployRestore/n, "restore-deploy-s")
+	b.ReportMetric(stopDone/n, "done-stop-s")
+	b.ReportMetric(deployDone/n, "done-deploy-s")
+}
+
+// watchLock watches the stack's lock files from now until the returned
+// function is called, and returns how long a lock was there in all.
+func watchLock(b *testing.B, w *world) func() time.Duration {
+	stop, done := make(chan struct{}), make(chan time.Duration)
+	go func() {
+		var held time.Duration
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				done <- held
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			now := time.Now()
+			if len(w.p.LockFiles(b)) > 0 {
+				held += now.Sub(last)
+			}
+			last = now
+		}
+	}()
+	return func() time.Duration { close(stop); return <-done }
 }

@@ -254,8 +254,15 @@ func (c *checker) job(w *workflow, id string, j *job) {
 	}
 	c.permissions(where, c.file+"/"+id, j, role != "")
 	c.role(w, where, id, j, role)
+	switch {
+	case role != "":
+		c.roleJobBuild(w, where, "can assume a role", j)
+	case j.buildsTool():
+		c.roleJobBuild(w, where, "builds the deploy tool the jobs that assume a role run", j)
+		c.toolJob(where, j)
+	}
+	c.toolFetch(w, where, j)
 	if role != "" {
-		c.roleJobBuild(w, where, j)
 		if slices.Contains(gateFiles, c.file) {
 			c.workflowGate(where, j)
 		}
@@ -331,20 +338,20 @@ func onlyModuleCache(paths string) bool {
 // and builds ./cmd/deploy only, with -trimpath. A restored module cache
 // must pass go mod verify, in ToolPath with GOWORK off, before the build:
 // it re-hashes the cache against the tool's go.sum.
-func (c *checker) roleJobBuild(w *workflow, where string, j *job) {
+func (c *checker) roleJobBuild(w *workflow, where, why string, j *job) {
 	unverified := 0 // the step (from 1) that restored a module cache not verified since
 	for i, s := range j.Steps {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
 		switch name := action(s.Uses.Value); {
 		case name == "actions/setup-go":
 			if v := s.With["cache"]; v.Value != "false" {
-				c.add("%s: the job can assume a role, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got %s", stepWhere, describe(&v))
+				c.add("%s: the job %s, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got %s", stepWhere, why, describe(&v))
 			}
 		case name == "Swatinem/rust-cache":
-			c.add("%s: the job can assume a role, so it restores no build cache: Swatinem/rust-cache restores build outputs that any run can write", stepWhere)
+			c.add("%s: the job %s, so it restores no build cache: Swatinem/rust-cache restores build outputs that any run can write", stepWhere, why)
 		case name == "actions/cache" || name == "actions/cache/restore":
 			if v := s.With["path"]; !onlyModuleCache(v.Value) {
-				c.add("%s: the job can assume a role, so %s may restore the Go module cache only (path: %s), got path %s", stepWhere, name, goModuleCachePaths[0], describe(&v))
+				c.add("%s: the job %s, so %s may restore the Go module cache only (path: %s), got path %s", stepWhere, why, name, goModuleCachePaths[0], describe(&v))
 			} else if unverified == 0 {
 				unverified = i + 1
 			}
@@ -354,7 +361,7 @@ func (c *checker) roleJobBuild(w *workflow, where string, j *job) {
 			}
 		case goBuildRE.MatchString(s.Run):
 			if strings.TrimSpace(s.Run) != toolBuildCmd {
-				c.add("%s: the job can assume a role, so it builds the deploy tool only, with -trimpath: want run: %s, got %q", stepWhere, toolBuildCmd, strings.TrimSpace(s.Run))
+				c.add("%s: the job %s, so it builds the deploy tool only, with -trimpath: want run: %s, got %q", stepWhere, why, toolBuildCmd, strings.TrimSpace(s.Run))
 			}
 			if unverified > 0 {
 				c.add("%s: builds from the module cache step %d restored, with no go mod verify (in %s, GOWORK \"off\") between them: the cache is not checked against go.sum", stepWhere, unverified, c.p.ToolPath)

@@ -24,18 +24,19 @@ type workflow struct {
 }
 
 type job struct {
-	If              string    `yaml:"if"`
-	ContinueOnError yaml.Node `yaml:"continue-on-error"`
-	Needs           yaml.Node `yaml:"needs"`
-	Uses            yaml.Node `yaml:"uses"`
-	Permissions     yaml.Node `yaml:"permissions"`
-	Environment     yaml.Node `yaml:"environment"`
-	Concurrency     yaml.Node `yaml:"concurrency"`
-	TimeoutMinutes  yaml.Node `yaml:"timeout-minutes"`
-	Env             yaml.Node `yaml:"env"`
-	Defaults        yaml.Node `yaml:"defaults"`
-	Services        yaml.Node `yaml:"services"`
-	Steps           []step    `yaml:"steps"`
+	If              string            `yaml:"if"`
+	ContinueOnError yaml.Node         `yaml:"continue-on-error"`
+	Needs           yaml.Node         `yaml:"needs"`
+	Uses            yaml.Node         `yaml:"uses"`
+	Permissions     yaml.Node         `yaml:"permissions"`
+	Environment     yaml.Node         `yaml:"environment"`
+	Concurrency     yaml.Node         `yaml:"concurrency"`
+	TimeoutMinutes  yaml.Node         `yaml:"timeout-minutes"`
+	Env             yaml.Node         `yaml:"env"`
+	Defaults        yaml.Node         `yaml:"defaults"`
+	Services        yaml.Node         `yaml:"services"`
+	Steps           []step            `yaml:"steps"`
+	Outputs         map[string]string `yaml:"outputs"`
 	// node is the job as written, for the checks that read all of it.
 	node yaml.Node
 }
@@ -51,6 +52,7 @@ func (j *job) UnmarshalYAML(n *yaml.Node) error {
 }
 
 type step struct {
+	ID               string               `yaml:"id"`
 	Name             string               `yaml:"name"`
 	If               string               `yaml:"if"`
 	ContinueOnError  yaml.Node            `yaml:"continue-on-error"`

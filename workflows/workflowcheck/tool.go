@@ -59,6 +59,9 @@ type toolCall struct {
 // written out ("${args[@]}") is returned as written, so a caller that
 // allows some verbs only refuses it.
 func toolCalls(script string) []toolCall {
+	if s := strings.TrimSpace(script); s == workflows.ToolHashCmd || s == workflows.ToolCheckCmd {
+		return nil // they hash and install the binary, and run none of it
+	}
 	var calls []toolCall
 	for _, m := range toolBinaryRE.FindAllStringIndex(script, -1) {
 		before, after := script[:m[0]], script[m[1]:]

@@ -1,9 +1,11 @@
 package workflowcheck
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 func TestToolCalls(t *testing.T) {
@@ -69,7 +71,8 @@ func TestExecsToolLast(t *testing.T) {
 }
 
 // The build step and the tool steps agree on where the binary is, and
-// every job that runs the tool builds it first, in ToolPath.
+// every job that runs the tool builds it first, in ToolPath, or fetches
+// and checks the one CD's tool job built.
 func TestToolBuiltBeforeItRuns(t *testing.T) {
 	for _, set := range paramSets {
 		for name, content := range renderedByName(t, set.p) {
@@ -81,6 +84,9 @@ func TestToolBuiltBeforeItRuns(t *testing.T) {
 				j := w.Jobs[id]
 				built := false
 				for _, s := range j.Steps {
+					if strings.TrimSpace(s.Run) == workflows.ToolCheckCmd {
+						built = true // fetched from the tool job, and checked
+					}
 					if s.Run == toolBuildCmd {
 						built = true
 						if dir := w.workingDirectory(j, s); dir != set.p.ToolPath {

@@ -1,0 +1,96 @@
+package workflowcheck
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// CD builds the deploy tool once, in its tool job, and the jobs that
+// assume a role fetch it by artifact ID and run it only if its SHA-256 is
+// the one the tool job output: any job of the run can upload an artifact
+// (the tests, which run the application's code, too), but only the tool
+// job sets its outputs.
+const (
+	toolJobID            = "tool"
+	wantArtifactIDs      = "${{ needs.tool.outputs.artifact-id }}"
+	wantToolSHA256       = "${{ needs.tool.outputs.sha256 }}"
+	toolArtifactPath     = "${{ runner.temp }}/slipway"
+	downloadAction       = "actions/download-artifact"
+	uploadAction         = "actions/upload-artifact"
+	toolHashStepID       = "hash"
+	toolUploadStepID     = "upload"
+	toolOutputSHA256     = "sha256"
+	toolOutputArtifactID = "artifact-id"
+)
+
+// buildsTool reports whether a step of j builds the deploy tool.
+func (j *job) buildsTool() bool {
+	return slices.ContainsFunc(j.Steps, func(s step) bool { return toolBuildRE.MatchString(s.Run) })
+}
+
+// toolJob checks the job that builds the tool for other jobs: it hashes
+// what it built (ToolHashCmd) and uploads that file, and outputs exactly
+// the hash and the artifact's ID.
+func (c *checker) toolJob(where string, j *job) {
+	want := map[string]string{
+		toolOutputSHA256:     "${{ steps." + toolHashStepID + ".outputs.sha256 }}",
+		toolOutputArtifactID: "${{ steps." + toolUploadStepID + ".outputs.artifact-id }}",
+	}
+	if !maps.Equal(j.Outputs, want) {
+		c.add("%s: builds the deploy tool for the jobs that assume a role, so its outputs must be exactly %v (the hash of what it built and its artifact's ID), got %v", where, want, j.Outputs)
+	}
+	built, hashed := false, false
+	for i, s := range j.Steps {
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		switch {
+		case toolBuildRE.MatchString(s.Run):
+			built = true
+		case s.ID == toolHashStepID:
+			if strings.TrimSpace(s.Run) != workflows.ToolHashCmd || !built {
+				c.add("%s: the step %s outputs the tool's hash: want run: %s, after the build", stepWhere, toolHashStepID, workflows.ToolHashCmd)
+			}
+			hashed = true
+		case s.ID == toolUploadStepID:
+			if v := s.With["path"]; action(s.Uses.Value) != uploadAction || v.Value != toolArtifactPath || !hashed {
+				c.add("%s: the step %s uploads the tool: want uses: %s with path: %s, after the hash, got uses %q and path %s", stepWhere, toolUploadStepID, uploadAction, toolArtifactPath, s.Uses.Value, describe(&v))
+			}
+		}
+	}
+}
+
+// toolFetch checks a job that fetches the tool: by the tool job's
+// artifact ID, checked against the tool job's hash (ToolCheckCmd, WANT)
+// before any step runs it. A tool run with neither a build nor a checked
+// fetch before it is refused too.
+func (c *checker) toolFetch(w *workflow, where string, j *job) {
+	fetched, checked, built := false, false, false
+	for i, s := range j.Steps {
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		switch {
+		case action(s.Uses.Value) == downloadAction:
+			ids, name := s.With["artifact-ids"], s.With["name"]
+			if ids.Value != wantArtifactIDs || name.Kind != 0 {
+				c.add("%s: fetches an artifact: want artifact-ids: %s and no name: (any job of the run can upload an artifact of any name), got artifact-ids %s", stepWhere, wantArtifactIDs, describe(&ids))
+			}
+			tool, ok := w.Jobs[toolJobID]
+			if !slices.Contains(j.needs(), toolJobID) || !ok || !tool.buildsTool() {
+				c.add("%s: fetches the deploy tool, so the job needs the %s job, which builds it, got needs %v", stepWhere, toolJobID, j.needs())
+			}
+			fetched = true
+		case strings.TrimSpace(s.Run) == workflows.ToolCheckCmd:
+			if v, _ := w.env(j, s, "WANT"); v != wantToolSHA256 || !fetched {
+				c.add("%s: checks the fetched tool: want env WANT: %s (the tool job's hash of what it built), after the fetch, got %q", stepWhere, wantToolSHA256, v)
+			}
+			checked = true
+		case toolBuildRE.MatchString(s.Run):
+			built = true
+		case len(toolCalls(s.Run)) > 0 && !built && !checked:
+			c.add("%s: runs the deploy tool, which no step before built (run: %s) or fetched and checked (run: the tool check, with WANT: %s)", stepWhere, toolBuildCmd, wantToolSHA256)
+			return
+		}
+	}
+}
