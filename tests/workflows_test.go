@@ -437,8 +437,8 @@ func TestCDPromotesStagingToProduction(t *testing.T) {
 		job, env, group, run string
 		needs                []string
 	}{
-		{"deploy-staging", "staging", "deploy-staging", `up --stack staging --sha "$GITHUB_SHA"`, []string{"test", "image"}},
-		{"deploy-prod", "production", "deploy-production", `promote --from staging --to prod --sha "$GITHUB_SHA"`, []string{"test", "image", "deploy-staging"}},
+		{"deploy-staging", "staging", "deploy-staging", `up --stack staging --sha "$GITHUB_SHA"`, []string{"test", "tool", "image"}},
+		{"deploy-prod", "production", "deploy-production", `promote --from staging --to prod --sha "$GITHUB_SHA"`, []string{"test", "tool", "image", "deploy-staging"}},
 	} {
 		j, ok := w.Jobs[tc.job]
 		if !ok {
