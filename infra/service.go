@@ -2,7 +2,9 @@ package infra
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
@@ -360,31 +362,38 @@ func NewService(ctx *pulumi.Context, name string, cfg contract.Config, args Serv
 
 // SecretStatements let the execution role read exactly the parameters and
 // secrets of slipway:secrets and decrypt with the configured KMS keys only,
-// and only when SSM or Secrets Manager asks (kms:ViaService).
+// and only when SSM or Secrets Manager asks (kms:ViaService), in the region
+// of each secret (ECS reads a secret of another region by its full ARN).
 func SecretStatements(cfg contract.Config) []Statement {
-	var ssm, sm []string
+	var ssm, sm, ssmVia, smVia []string
 	seen := map[string]bool{}
 	for _, s := range cfg.Secrets {
 		if seen[s.ARN] {
 			continue
 		}
 		seen[s.ARN] = true
+		region := cfg.Region
+		if parts := strings.Split(s.ARN, ":"); len(parts) > 3 && parts[3] != "" {
+			region = parts[3]
+		}
 		if s.Kind == contract.SecretSSM {
+			ssmVia = append(ssmVia, "ssm."+region+".amazonaws.com")
 			ssm = append(ssm, s.ARN)
 		} else {
+			smVia = append(smVia, "secretsmanager."+region+".amazonaws.com")
 			sm = append(sm, s.ARN)
 		}
 	}
 	var out []Statement
-	var via []string
 	if len(ssm) > 0 {
 		out = append(out, Statement{Sid: "ReadParameters", Actions: []string{"ssm:GetParameters"}, Resources: Strings(ssm...)})
-		via = append(via, "ssm."+cfg.Region+".amazonaws.com")
 	}
 	if len(sm) > 0 {
 		out = append(out, Statement{Sid: "ReadSecrets", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: Strings(sm...)})
-		via = append(via, "secretsmanager."+cfg.Region+".amazonaws.com")
 	}
+	slices.Sort(ssmVia)
+	slices.Sort(smVia)
+	via := append(slices.Compact(ssmVia), slices.Compact(smVia)...)
 	if len(cfg.SecretsKMSKeyArns) > 0 {
 		out = append(out, Statement{Sid: "DecryptSecrets", Actions: []string{"kms:Decrypt"}, Resources: Strings(cfg.SecretsKMSKeyArns...),
 			Conditions: []Condition{{Operator: "StringEquals", Key: "kms:ViaService", Values: Strings(via...)}}})

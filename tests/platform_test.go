@@ -404,6 +404,12 @@ func TestSecrets(t *testing.T) {
 			[]policyStatement{readSecrets}},
 		{"SSM only, two KMS keys", map[string]string{"secrets": "{" + apiKeys + "}", "secretsKmsKeyArns": `["` + key + `","` + key2 + `"]`},
 			[]policyStatement{readParams, decrypt(stringList{key, key2}, viaSSM)}},
+		// ECS reads a parameter of another region by its full ARN; SSM asks
+		// KMS from that region.
+		{"a parameter of another region", map[string]string{"secrets": `{"API_KEY":"arn:aws:ssm:us-east-1:123456789012:parameter/api/key","EU_KEY":"arn:aws:ssm:eu-west-1:123456789012:parameter/eu/key"}`,
+			"secretsKmsKeyArns": `["` + key + `"]`},
+			[]policyStatement{{Sid: "ReadParameters", Effect: "Allow", Action: stringList{"ssm:GetParameters"}, Resource: stringList{param, "arn:aws:ssm:eu-west-1:123456789012:parameter/eu/key"}},
+				decrypt(stringList{key}, "ssm.eu-west-1.amazonaws.com", viaSSM)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := synthProd(t, sha1, tt.overrides)
