@@ -166,9 +166,9 @@ func serviceDeployment(b *testing.B, arn string) ecstypes.ServiceDeployment {
 
 // newestServiceDeployment is the newest service deployment of the
 // world's service.
-func newestServiceDeployment(b *testing.B) ecstypes.ServiceDeployment {
+func newestServiceDeployment(b *testing.B, w *world) ecstypes.ServiceDeployment {
 	b.Helper()
-	out, err := ecsClient(b).ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("bench-cluster"), Service: aws.String("api-service")})
+	out, err := ecsClient(b).ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String(w.p.Stack + "-cluster"), Service: aws.String("api-service")})
 	if err != nil || len(out.ServiceDeployments) == 0 {
 		b.Fatalf("ListServiceDeployments: %v", err)
 	}
@@ -232,7 +232,7 @@ func BenchmarkRollout(b *testing.B) {
 		stopRestore += aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.Rollback.StartedAt)).Seconds()
 		// Then the tool records the rejection and reconciles the stack: the
 		// engine's part, and ECS's rollout of the reconciled revision.
-		re := newestServiceDeployment(b)
+		re := newestServiceDeployment(b, w)
 		stopDone += aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.Rollback.StartedAt)).Seconds() +
 			phaseTime(o, deploy.PhaseMarkRejected, deploy.PhaseReconcileCheck, deploy.PhaseReconcile).Seconds() +
 			aws.ToTime(re.FinishedAt).Sub(aws.ToTime(re.CreatedAt)).Seconds()
@@ -247,7 +247,7 @@ func BenchmarkRollout(b *testing.B) {
 		}
 		// The engine's guard and update, then ECS's account of the new
 		// deployment: from its creation to its finish.
-		sd = newestServiceDeployment(b)
+		sd = newestServiceDeployment(b, w)
 		restore := phaseTime(o, deploy.PhaseGuard, deploy.PhaseUpdate).Seconds() + aws.ToTime(sd.FinishedAt).Sub(aws.ToTime(sd.CreatedAt)).Seconds()
 		deployRestore += restore
 		// Done once it tagged the verified image: nothing to reconcile.
