@@ -252,15 +252,16 @@ func NewNetwork(ctx *pulumi.Context, name string, cfg contract.Config, opts ...p
 }
 
 // sharedURL is where a service behind a shared listener answers, as far
-// as its rule says: its host (or the load balancer's, shown as the rule's
-// path) and the path pattern's fixed prefix.
+// as its rule says: its host and the path pattern's fixed prefix. A rule
+// on the path alone names no host (the shared load balancer's is not the
+// stack's to know), so there is no URL: the deployments page then shows
+// no link rather than one that goes nowhere.
 func sharedURL(cfg contract.Config) string {
-	host := cfg.HostHeader
-	if host == "" {
-		host = "<shared load balancer>"
+	if cfg.HostHeader == "" {
+		return ""
 	}
 	path, _, _ := strings.Cut(cfg.PathPattern, "*")
-	return "https://" + host + path
+	return "https://" + cfg.HostHeader + path
 }
 
 func newListenerRule(ctx *pulumi.Context, cfg contract.Config, tg *lb.TargetGroup, parent pulumi.ResourceOption) (*lb.ListenerRule, error) {

@@ -931,7 +931,61 @@ func TestComponentsAndNames(t *testing.T) {
 }
 
 func TestStackOutputs(t *testing.T) {
-	cfgMap := prodConfig(t, sha1, nil)
+	got := stackOutputs(t, nil)
+	want := map[string]string{
+		contract.OutRepositoryURL:     synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
+		contract.OutClusterName:       "prod-cluster",
+		contract.OutServiceName:       "api-service",
+		contract.OutRegion:            "us-east-1",
+		contract.OutImageTag:          sha1,
+		contract.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service-prod:1",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("output %s = %q, want %q", k, got[k], w)
+		}
+	}
+	for _, k := range []string{contract.OutServiceURL, contract.OutDeployRoleArn, contract.OutPreviewRoleArn} {
+		if got[k] == "" {
+			t.Errorf("output %s is missing", k)
+		}
+	}
+}
+
+// The service URL is the environment's link on GitHub's deployments page:
+// the stack's own load balancer (https with a certificate), the host a
+// shared listener's rule matches, or none when the rule names no host.
+func TestServiceURL(t *testing.T) {
+	shared := func(extra map[string]string) map[string]string {
+		m := sharedPlatform("orders")
+		maps.Copy(m, extra)
+		return m
+	}
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      string // a prefix of the URL; "" for none
+	}{
+		{"own load balancer", nil, "http://"},
+		{"own load balancer with a certificate", map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-0123-0123-0123456789ab"}, "https://"},
+		{"shared listener, host and path", shared(map[string]string{"pathPattern": "/orders/*"}), "https://orders.example.com/orders/"},
+		{"shared listener, path only", shared(map[string]string{"hostHeader": "", "pathPattern": "/orders/*"}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := stackOutputs(t, tt.overrides)[contract.OutServiceURL]
+			if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
+				t.Errorf("serviceUrl = %q, want it to start with %q (none when %q is empty)", got, tt.want, tt.want)
+			}
+		})
+	}
+}
+
+// stackOutputs synthesizes prod with overrides and returns its stack
+// outputs as strings.
+func stackOutputs(t *testing.T, overrides map[string]string) map[string]string {
+	t.Helper()
+	cfgMap := prodConfig(t, sha1, overrides)
 	cfg, err := contract.ParseMap("prod", cfgMap)
 	if err != nil {
 		t.Fatal(err)
@@ -958,27 +1012,7 @@ func TestStackOutputs(t *testing.T) {
 	if _, err := synth.Run(program, "slipway", "prod", cfgMap); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		contract.OutRepositoryURL:     synth.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/api-service",
-		contract.OutClusterName:       "prod-cluster",
-		contract.OutServiceName:       "api-service",
-		contract.OutRegion:            "us-east-1",
-		contract.OutImageTag:          sha1,
-		contract.OutTaskDefinitionArn: "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service-prod:1",
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("output %s = %q, want %q", k, got[k], w)
-		}
-	}
-	for _, k := range []string{contract.OutServiceURL, contract.OutDeployRoleArn, contract.OutPreviewRoleArn} {
-		if got[k] == "" {
-			t.Errorf("output %s is missing", k)
-		}
-	}
-	if !strings.HasPrefix(got[contract.OutServiceURL], "http://") {
-		t.Errorf("serviceUrl = %q, want http://<load balancer DNS>", got[contract.OutServiceURL])
-	}
+	return got
 }
 
 // refreshReads are, per resource type, the read actions a refresh of it
