@@ -5,23 +5,17 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/slipway-dev/slipway/infra"
 	"github.com/slipway-dev/slipway/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := (&cli.Command{
+	os.Exit((&cli.Command{
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		Program:      infra.Program,
 		Environments: infra.TrustedEnvironments,
 		Workflows:    infra.Workflows,
-	}).Main(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	}).Run(os.Args[1:]))
 }

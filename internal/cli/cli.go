@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -77,6 +80,15 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
+
+// Run runs the tool as a process does: until Ctrl-C (SIGINT) or SIGTERM,
+// which end its context (a deploy then stops as "interrupted"); it
+// returns the exit code.
+func (c *Command) Run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return c.Main(ctx, args)
+}
 
 // Main runs the tool and returns its exit code.
 func (c *Command) Main(ctx context.Context, args []string) int {
