@@ -282,23 +282,12 @@ func (c *Command) appendStepOutput(name, value string) error {
 	return f.Close()
 }
 
-// notified are the outcomes a webhook hears of: a deploy that ran and
-// was verified, rolled back by ECS, or failed. Refusals changed nothing,
-// a lock conflict ran nothing, and an interrupt has a person at the
-// controls.
-func notified(k deploy.Kind) bool {
-	switch k {
-	case deploy.Verified, deploy.Unverified, deploy.Failed, deploy.RollbackFailed, deploy.Stopped:
-		return true
-	}
-	return k.RolledBack()
-}
-
-// notify posts o to $SLIPWAY_WEBHOOK_URL when set and o is notified. A
-// post that fails only warns, without the URL (a secret).
+// notify posts o to $SLIPWAY_WEBHOOK_URL when set: every outcome of a
+// deploy, a refusal too (CD is red then as well). A post that fails only
+// warns, without the URL (a secret).
 func (c *Command) notify(o deploy.Outcome) {
 	hook := c.getenv("SLIPWAY_WEBHOOK_URL")
-	if hook == "" || !notified(o.Kind) {
+	if hook == "" {
 		return
 	}
 	if err := (notify.Webhook{URL: hook}).Post(context.Background(), notification(o, c.runURL())); err != nil {

@@ -224,7 +224,7 @@ func TestRenderOutcomeReports(t *testing.T) {
 			wantOutput: "service-url=https://api.example.com\n", wantWarn: "warning: the notification was not sent: the webhook of 127.0.0.1 answered 500"},
 		{name: "rolled back, webhook fails: the exit is still the rollback's", o: rolledBackOutcome(), status: http.StatusInternalServerError, wantCode: ExitRolledBack, wantPosts: 1,
 			wantOutput: "service-url=https://api.example.com\n", wantWarn: "warning: the notification was not sent: the webhook of 127.0.0.1 answered 500"},
-		{name: "refused: no post, no URL", o: refused, status: http.StatusOK, wantCode: ExitNoImage},
+		{name: "refused: posted, no URL", o: refused, status: http.StatusOK, wantCode: ExitNoImage, wantPosts: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
