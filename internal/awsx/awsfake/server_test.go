@@ -321,10 +321,18 @@ func TestUnpullableImageFailsToStart(t *testing.T) {
 }
 
 func TestServicesStableWaiterConformance(t *testing.T) {
+	stop := func(t *testing.T, w *world) {
+		t.Helper()
+		arn := aws.ToString(w.describe(t).CurrentServiceDeployment)
+		if _, err := w.ecs.StopServiceDeployment(t.Context(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: &arn, StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
+			t.Fatalf("StopServiceDeployment: %v", err)
+		}
+	}
 	for _, tc := range []struct {
-		name   string
-		arrive func(*testing.T, *world) // brings the service to the state under test
-		stable bool
+		name       string
+		noRollback bool                     // the circuit breaker's rollback is off
+		arrive     func(*testing.T, *world) // brings the service to the state under test
+		stable     bool
 	}{
 		{name: "first deployment completed", arrive: func(*testing.T, *world) {}, stable: true},
 		{name: "mid rollout", arrive: func(t *testing.T, w *world) {
@@ -349,9 +357,31 @@ func TestServicesStableWaiterConformance(t *testing.T) {
 			w.deploy(t, imageV2)
 			w.s.Advance(3 * Tick)
 		}, stable: true},
+		{name: "rollback requested, in progress", arrive: func(t *testing.T, w *world) {
+			w.s.SetRollout(imageV2, Rollout{Outcome: Stalls, RollbackSteps: 1 << 30})
+			w.deploy(t, imageV2)
+			stop(t, w)
+		}},
+		{name: "rollback requested, settled", arrive: func(t *testing.T, w *world) {
+			w.s.SetRollout(imageV2, Rollout{Outcome: Stalls})
+			w.deploy(t, imageV2)
+			stop(t, w)
+			w.s.Advance(3 * Tick)
+		}, stable: true},
+		{name: "circuit breaker without rollback", noRollback: true, arrive: func(t *testing.T, w *world) {
+			w.s.SetRollout(imageV2, Rollout{Outcome: CircuitBreaks})
+			w.deploy(t, imageV2)
+			w.s.Advance(3 * Tick)
+		}},
+		{name: "rollback failed", arrive: func(t *testing.T, w *world) {
+			w.s.SetRollout(imageV2, Rollout{Outcome: CircuitBreaks})
+			w.deploy(t, imageV2)
+			w.s.SetRollout(imageV1, Rollout{Outcome: CircuitBreaks})
+			w.s.Advance(6 * Tick)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, 2, true)
+			w := newWorld(t, 2, !tc.noRollback)
 			tc.arrive(t, w)
 			waiter := ecs.NewServicesStableWaiter(w.ecs, func(o *ecs.ServicesStableWaiterOptions) {
 				o.MinDelay, o.MaxDelay = time.Millisecond, 2*time.Millisecond
