@@ -135,6 +135,25 @@ func TestWaitVerifiedMatchesTheUpdatesDeployment(t *testing.T) {
 			verdict: "ok", source: SourceDeployments, reason: "no service deployment of " + tdNew,
 		},
 		{
+			// ECS lists the update's deployment only from the third listing on: within the polls
+			// a new deployment gets to show up, so it decides.
+			name: "the deployment listed two polls late",
+			arrange: func(t *testing.T, c *Client, fake *awsfake.Server) time.Time {
+				fake.SetListingLag(2)
+				return deploying(t, c, fake, awsfake.Rollout{Steps: 2})
+			},
+			verdict: "ok", source: SourceServiceDeployment, reason: "SUCCESSFUL",
+		},
+		{
+			// Listed later than that: the deployments list decides, and says why.
+			name: "the deployment not listed within the grace",
+			arrange: func(t *testing.T, c *Client, fake *awsfake.Server) time.Time {
+				fake.SetListingLag(startGrace + 1)
+				return deploying(t, c, fake, awsfake.Rollout{Steps: 2})
+			},
+			verdict: "ok", source: SourceDeployments, reason: "no service deployment of " + tdNew,
+		},
+		{
 			// A later deployment of another task definition replaced the update's before it
 			// finished: the newest deployment is not the one to judge.
 			name: "another deploy replaced it",

@@ -25,6 +25,7 @@ type svcDep struct {
 	target                                      *revision
 	rollback                                    *rollbackInfo
 	failureCount, threshold                     int32
+	unlisted                                    int // listings it was left out of (SetListingLag)
 }
 
 type rollbackInfo struct {
@@ -187,6 +188,10 @@ func (s *Server) listServiceDeployments(in struct {
 		}
 		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status) {
 			continue
+		}
+		if sd.unlisted < s.listingLag {
+			sd.unlisted++
+			continue // not listed yet (SetListingLag)
 		}
 		if c := in.CreatedAt; c != nil && ((c.After != nil && !sd.createdAt.After(fromEpoch(*c.After))) ||
 			(c.Before != nil && !sd.createdAt.Before(fromEpoch(*c.Before)))) {

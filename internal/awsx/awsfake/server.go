@@ -63,6 +63,9 @@ type Server struct {
 	delays    map[string]time.Duration // operation → how long its responses are held back
 	throttled map[string]int           // operation → how many of its next calls are throttled
 	denied    map[string]bool          // operations answered AccessDeniedException
+	// listingLag is how many listings a new service deployment stays out
+	// of (see SetListingLag).
+	listingLag int
 
 	repos   map[string]*repository
 	tagsPut map[string][]string // repository → tags PutImage added, in order
@@ -179,6 +182,17 @@ func (s *Server) Throttle(op string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttled[op] = n
+}
+
+// SetListingLag keeps each new service deployment out of the first lag ListServiceDeployments
+// answers that would list it. ECS's reads are eventually consistent: a service's deployment can
+// be missing from them, or an older one shown as current, right after the update that started it
+// (kayac/ecspresso #873 and #945: its wait then followed the previous deployment). A client must
+// give a new deployment a few polls to show up.
+func (s *Server) SetListingLag(lag int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listingLag = lag
 }
 
 // DenyOperation makes every call to op answer as AWS does when the caller's IAM policies do not

@@ -996,3 +996,24 @@ func TestECRBatchDeleteImage(t *testing.T) {
 		t.Errorf("BatchDeleteImage in a missing repository: %v, want RepositoryNotFoundException", err)
 	}
 }
+
+// SetListingLag leaves a new service deployment out of the first
+// listings, as an eventually consistent read can, then lists it.
+func TestListingLag(t *testing.T) {
+	w := newWorld(t, 2, true)
+	w.s.SetListingLag(2)
+	w.deploy(t, imageV2)
+	var got []int
+	for range 4 {
+		out, err := w.ecs.ListServiceDeployments(t.Context(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, len(out.ServiceDeployments))
+	}
+	// The service's first deployment was listed in none of the answers
+	// before the lag was set either, so it too is left out twice.
+	if want := []int{0, 0, 2, 2}; !slices.Equal(got, want) {
+		t.Errorf("deployments listed per call %v, want %v", got, want)
+	}
+}
