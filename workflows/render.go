@@ -42,7 +42,8 @@ var templates = template.Must(template.New("workflows").
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 		"imageEnvironment":         func() string { return ImageEnvironment },
-		"toolHashCmd":              func() string { return ToolHashCmd },
+		"toolHashCmd":              func() string { return strings.ReplaceAll(ToolHashCmd, "\n", "\n          ") },
+		"toolRefCmd":               func() string { return strings.ReplaceAll(ToolRefCmd, "\n", "\n          ") },
 		// A run: | script's lines, indented as the template's steps are.
 		"toolCheckCmd": func() string { return strings.ReplaceAll(ToolCheckCmd, "\n", "\n          ") },
 		"stackVar":     StackVariable,
@@ -250,14 +251,26 @@ func Secrets() []string {
 	return []string{"PULUMI_CONFIG_PASSPHRASE", GitHubReadTokenSecret, "SLIPWAY_REPO_TOKEN", "SLIPWAY_WEBHOOK_URL"}
 }
 
+// ToolRefCmd names, for the job's later steps, the commit of slipway
+// checked out (SLIPWAY_TOOL_REF, contract.ToolRefEnv): the workflow files
+// pin it, and the tool renders them with it. A failed git fails the step
+// (set -e, whatever shell: the step is given), before any tool step.
+const ToolRefCmd = `set -euo pipefail
+ref=$(git rev-parse --verify HEAD)
+echo "SLIPWAY_TOOL_REF=$ref" >>"$GITHUB_ENV"`
+
 // The scripts of CD's tool job and of the jobs that fetch the tool it
 // built, which workflowcheck.Check holds the files to. ToolHashCmd outputs
 // the built tool's SHA-256 as the step output sha256. ToolCheckCmd runs
 // the fetched tool only if its SHA-256 is WANT (the tool job's output),
-// installed where the tool steps run it.
+// installed where the tool steps run it. Each sets its own shell options:
+// a shell: without -e cannot make a failed step pass.
 const (
-	ToolHashCmd  = `echo "sha256=$(sha256sum "$RUNNER_TEMP/slipway" | cut -d ' ' -f 1)" >>"$GITHUB_OUTPUT"`
-	ToolCheckCmd = `if ! [[ $WANT =~ ^[0-9a-f]{64}$ ]]; then
+	ToolHashCmd = `set -euo pipefail
+sum=$(sha256sum "$RUNNER_TEMP/slipway" | cut -d ' ' -f 1)
+echo "sha256=$sum" >>"$GITHUB_OUTPUT"`
+	ToolCheckCmd = `set -euo pipefail
+if ! [[ $WANT =~ ^[0-9a-f]{64}$ ]]; then
   echo "::error title=No deploy tool hash::the tool job output no SHA-256 of the tool it built"
   exit 1
 fi

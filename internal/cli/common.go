@@ -37,6 +37,10 @@ type CommonOptions struct {
 	// the registry's owner's CD chain against the other stacks' files
 	// (checkChain) before the stack is opened.
 	checksChain bool
+	// ToolRef (--tool-ref, by default $SLIPWAY_TOOL_REF) is the commit of
+	// slipwayRepository this checkout is: the run's slipwayRef (see
+	// toolRefFlag).
+	ToolRef string
 }
 
 func commonFlags(cmd *cobra.Command, o *CommonOptions) {
@@ -45,7 +49,49 @@ func commonFlags(cmd *cobra.Command, o *CommonOptions) {
 	fs.StringVar(&o.Backend, "backend", "", "Pulumi backend URL (default $PULUMI_BACKEND_URL, then the project's setting)")
 	fs.StringVar(&o.Output, "output", "table", "output format: table or json")
 	fs.StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
+	if o.runsProgram {
+		toolRefFlag(cmd, &o.ToolRef)
+	}
 }
+
+// toolRefFlag is --tool-ref of the verbs that run the program and of
+// workflows --check. The workflow files pin the commit of slipway CD
+// checks out, and the stack file of that very commit cannot name it: CD
+// passes the checkout's commit ($SLIPWAY_TOOL_REF, which its jobs set from
+// git rev-parse HEAD), and the program renders the files with it.
+func toolRefFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "tool-ref", "", "the commit of slipwayRepository this checkout is, rendered into the workflow files as slipwayRef "+
+		"instead of the stack file's (default $"+contract.ToolRefEnv+"; CD sets it from git rev-parse HEAD)")
+}
+
+// applyToolRef sets slipwayRef in config to the tool ref (flag, else
+// $SLIPWAY_TOOL_REF) and returns it, "" when neither is set.
+func applyToolRef(flag string, getenv func(string) string, config map[string]string) (string, error) {
+	ref := flag
+	if ref == "" {
+		ref = getenv(contract.ToolRefEnv)
+	}
+	if ref == "" {
+		return "", nil
+	}
+	if !contract.PinnedRef(ref) {
+		return "", badInput("--tool-ref (or $%s) %q: want %s", contract.ToolRefEnv, contract.Clip(ref), contract.PinnedRefWant)
+	}
+	config[toolRefKey] = ref
+	return ref, nil
+}
+
+// checkToolRefLayout refuses a tool ref where slipway is no checkout of
+// its own: the workflow files then pin no commit of it.
+func checkToolRefLayout(stack string, cfg contract.Config) error {
+	if cfg.ToolRepository == "" {
+		return badInput("--tool-ref (or $%s) with stack %s's slipway:slipwayRepository empty: slipway lives in the application repository, and the workflow files pin no commit of it", contract.ToolRefEnv, stack)
+	}
+	return nil
+}
+
+// toolRefKey is the config key of slipwayRef.
+const toolRefKey = contract.Project + ":" + contract.KeyToolRef
 
 func (o CommonOptions) validate(getenv func(string) string) error {
 	if o.Output != "table" && o.Output != "json" {
@@ -164,9 +210,20 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 	if err != nil {
 		return deploy.Options{}, badInput("%v", err)
 	}
+	var overrides map[string]string
 	if o.runsProgram {
+		ref, err := applyToolRef(o.ToolRef, c.getenv, config)
+		if err != nil {
+			return deploy.Options{}, err
+		}
 		if o.cfg, err = validateConfig(o.Stack, config); err != nil {
 			return deploy.Options{}, err
+		}
+		if ref != "" {
+			if err := checkToolRefLayout(o.Stack, o.cfg); err != nil {
+				return deploy.Options{}, err
+			}
+			overrides = map[string]string{toolRefKey: ref}
 		}
 		if o.checksChain {
 			if err := checkChain(proj, o.cfg); err != nil {
@@ -189,6 +246,7 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 		ImageTagKey: imageTagKey(),
 		Plugins:     plugins,
 		Progress:    c.Stderr,
+		Config:      overrides,
 	}, nil
 }
 

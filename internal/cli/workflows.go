@@ -44,17 +44,13 @@ rollback run it before they assume a role, so an edited workflow never runs with
 	cmd.Flags().StringVar(&o.Dir, "dir", ".", "project folder (holding Pulumi.yaml) or one below it")
 	cmd.Flags().StringVar(&o.RepoDir, "repo-dir", "", "the application repository's checkout (default $GITHUB_WORKSPACE, else the current folder)")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "compare the checkout's workflow files with the render (required)")
-	cmd.Flags().StringVar(&o.ToolRef, "tool-ref", "", "render with this slipwayRef: the commit of slipwayRepository this checkout runs (git rev-parse HEAD), "+
-		"which the workflow files pin and the stack file of that very commit cannot name")
+	toolRefFlag(cmd, &o.ToolRef)
 	return cmd
 }
 
 func (c *Command) workflows(o WorkflowsOptions) error {
 	if !o.Check {
 		return badInput("workflows takes --check: compare the checkout's workflow files with the stack's render")
-	}
-	if o.ToolRef != "" && !contract.PinnedRef(o.ToolRef) {
-		return badInput("--tool-ref %q: want %s", contract.Clip(o.ToolRef), contract.PinnedRefWant)
 	}
 	if c.Workflows == nil {
 		return errors.New("no workflow renderer (cmd/deploy passes the program's)")
@@ -68,15 +64,18 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 		return badInput("%v", err)
 	}
 	// The files never depend on the image SHA: the placeholder renders them.
+	ref, err := applyToolRef(o.ToolRef, c.getenv, config)
+	if err != nil {
+		return err
+	}
 	cfg, err := validateConfig(o.Stack, config)
 	if err != nil {
 		return err
 	}
-	if o.ToolRef != "" {
-		if cfg.ToolRepository == "" {
-			return badInput("--tool-ref with stack %s's slipway:slipwayRepository empty: slipway lives in the application repository, and the workflow files pin no commit of it", o.Stack)
+	if ref != "" {
+		if err := checkToolRefLayout(o.Stack, cfg); err != nil {
+			return err
 		}
-		cfg.ToolRef = o.ToolRef
 	}
 	if !cfg.Registry.Own {
 		return badInput("stack %s does not render the workflow files: slipway:registry is %q, and the stack that owns the registry (slipway:registry own) renders them for every environment: run workflows --check --stack with that stack", o.Stack, cfg.Registry.Name)

@@ -132,7 +132,7 @@ func TestWorkflowsCheckPinnedCommit(t *testing.T) {
 		{"the checkout's own commit: the files are its render", []string{"--tool-ref", pinned}, ExitOK, "exactly what stack prod renders"},
 		{"the stack file's slipwayRef, which cannot be the checkout's commit", nil, ExitRefused, "+          ref: \"" + earlier + "\""},
 		{"another commit than the files pin", []string{"--tool-ref", earlier}, ExitRefused, "-          ref: \"" + pinned + "\""},
-		{"not a commit SHA", []string{"--tool-ref", "main"}, ExitBadInput, `--tool-ref "main": want`},
+		{"not a commit SHA", []string{"--tool-ref", "main"}, ExitBadInput, `--tool-ref (or $SLIPWAY_TOOL_REF) "main": want`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,7 +46,10 @@ const (
 	KeyBackendURL          = "backendUrl"
 	KeyToolRepository      = "slipwayRepository"
 	KeyToolRef             = "slipwayRef"
-	KeyToolPath            = "slipwayPath"
+	// ToolRefEnv is where CD's jobs put the commit of slipwayRepository
+	// they checked out, which the tool renders as slipwayRef.
+	ToolRefEnv  = "SLIPWAY_TOOL_REF"
+	KeyToolPath = "slipwayPath"
 
 	KeyNATGateways                 = "natGateways"
 	KeyAlbSubnetIDs                = "albSubnetIds"
@@ -118,7 +121,7 @@ var Keys = []Key{
 	{KeyStateBucket, "string", false, "", "S3 bucket holding the Pulumi state (s3:// backend); grants the deploy role read/write and the preview role read on it."},
 	{KeyBackendURL, "string", false, "", "S3 backend URL of the state (s3://bucket/prefix?region=...), used by the workflows; empty means s3://<stateBucket>."},
 	{KeyToolRepository, "string", false, "slipway-dev/slipway", "Repository (owner/name) of this project, checked out by the workflows to run the deploy tool; empty when the project lives in the application repository at slipwayPath."},
-	{KeyToolRef, "string", false, "", "Commit of slipwayRepository the workflows check out: a full 40-hex SHA (git rev-parse HEAD), never a tag or branch. Required when slipwayRepository is set. A stack file cannot name its own commit: set it to the commit before, in a commit that changes nothing else (CD's gate renders with the checked-out commit)."},
+	{KeyToolRef, "string", false, "", "Commit of slipwayRepository the workflows check out: a full 40-hex SHA (git rev-parse HEAD), never a tag or branch. Required when slipwayRepository is set. A stack file cannot name its own commit: set it to the commit before, in a commit that changes nothing else (CD's jobs render with the commit they checked out, $SLIPWAY_TOOL_REF)."},
 	{KeyToolPath, "string", false, ".slipway", "Folder of the project in the workflows' checkout: where slipwayRepository is checked out, or its folder in the application repository."},
 	{KeyNATGateways, "integer", false, "1", "NAT gateways of a new VPC: 1 (shared, cheapest), one per zone (survives a zone outage), or 0 (no NAT: VPC endpoints for ECR, S3, CloudWatch Logs, SQS, DynamoDB and the secret stores)."},
 	{KeyAlbSubnetIDs, "array", false, "[]", "Public subnets (at least two, in different zones) of an existing VPC for the load balancer; required with vpcId unless listenerArn is set."},

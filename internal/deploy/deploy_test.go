@@ -179,3 +179,36 @@ func TestMarkChangesNothing(t *testing.T) {
 		t.Errorf("after the failed marks, platform changes %+v, want the security group still to create (nothing applied)", pc)
 	}
 }
+
+// Options.Config reaches the program for the session's runs (here a
+// platform change the stand-in makes of test:platform) and never the
+// project's stack file.
+func TestOpenConfigForTheRun(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	ctx := context.Background()
+	if _, err := open(t, p).Up(ctx, shaA, contract.DeployMessage(shaA).String()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(p.StackFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := deploy.Open(ctx, deploy.Options{
+		ProjectDir: p.Dir, Stack: p.Stack, Program: deploytest.Program,
+		ImageTagKey: "slipway:imageTag", Env: p.Env, Config: map[string]string{"test:platform": "v2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	plan, err := s.Preview(ctx, shaA, deploy.PreviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deploy.PlatformChanges(plan.Changes)) == 0 {
+		t.Errorf("preview with test:platform v2 for the run: changes %+v, want the platform change it makes", plan.Changes)
+	}
+	if after, _ := os.ReadFile(p.StackFile()); !bytes.Equal(before, after) {
+		t.Errorf("the project's stack file changed:\n%s", after)
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +39,10 @@ type Options struct {
 	Plugins     []pins.Plugin
 	Env         map[string]string // more environment for the Pulumi CLI
 	Progress    io.Writer         // engine progress; nil discards it
+	// Config are values set in the session's private copy of the stack
+	// file before any run (full keys, e.g. slipway:slipwayRef): what the
+	// stack file cannot hold, such as the commit it is checked out at.
+	Config map[string]string
 }
 
 // Session is one stack opened over a private copy of the project files.
@@ -85,6 +91,12 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 			return nil, fmt.Errorf("%w: stack %q in %s; an administrator creates it once (README: bootstrap)", ErrNoStack, o.Stack, backendName(env))
 		}
 		return nil, fmt.Errorf("opening stack %q: %w", o.Stack, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Config)) {
+		if err := s.stack.SetConfig(ctx, k, auto.ConfigValue{Value: o.Config[k]}); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("setting %s for this run: %w", k, err)
+		}
 	}
 	return s, nil
 }

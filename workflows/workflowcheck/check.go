@@ -262,6 +262,7 @@ func (c *checker) job(w *workflow, id string, j *job) {
 		c.toolJob(where, j)
 	}
 	c.toolFetch(w, where, j)
+	c.toolRefPin(w, where, j)
 	if role != "" {
 		if slices.Contains(gateFiles, c.file) {
 			c.workflowGate(where, j)

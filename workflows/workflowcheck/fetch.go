@@ -3,10 +3,13 @@ package workflowcheck
 import (
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/workflows"
+	"gopkg.in/yaml.v3"
 )
 
 // CD builds the deploy tool once, in its tool job, and the jobs that
@@ -90,6 +93,38 @@ func (c *checker) toolFetch(w *workflow, where string, j *job) {
 			built = true
 		case len(toolCalls(s.Run)) > 0 && !built && !checked:
 			c.add("%s: runs the deploy tool, which no step before built (run: %s) or fetched and checked (run: the tool check, with WANT: %s)", stepWhere, toolBuildCmd, wantToolSHA256)
+			return
+		}
+	}
+}
+
+// toolRefPin checks, where slipway is a checkout of its own, that a job
+// running the tool names the commit checked out (workflows.ToolRefCmd, in
+// ToolPath) before the tool runs, and that nothing else sets it: the tool
+// renders the workflow files with that commit, which they pin.
+func (c *checker) toolRefPin(w *workflow, where string, j *job) {
+	if c.p.ToolRepository == "" {
+		return
+	}
+	setsRef := func(where string, env *yaml.Node) {
+		if v := mappingValue(env, contract.ToolRefEnv); v != nil {
+			c.add("%s: sets env %s: %q: only the step that runs %q may name the commit of slipway checked out", where, contract.ToolRefEnv, v.Value, workflows.ToolRefCmd)
+		}
+	}
+	setsRef("workflow", &w.Env)
+	setsRef(where, &j.Env)
+	pinned := false
+	for i, s := range j.Steps {
+		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		setsRef(stepWhere, &s.Env)
+		switch {
+		case strings.TrimSpace(s.Run) == workflows.ToolRefCmd:
+			if dir := w.workingDirectory(j, s); dir != path.Clean(c.p.ToolPath) {
+				c.add("%s: names the commit of slipway in %q: want working-directory: %s, its checkout", stepWhere, dir, c.p.ToolPath)
+			}
+			pinned = true
+		case len(toolCalls(s.Run)) > 0 && !pinned:
+			c.add("%s: runs the deploy tool before a step names the commit of slipway checked out (run: %s, in %s): the tool would render the workflow files with the stack file's slipwayRef", stepWhere, workflows.ToolRefCmd, c.p.ToolPath)
 			return
 		}
 	}

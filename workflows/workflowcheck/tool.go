@@ -22,13 +22,7 @@ const (
 // files from the config of the stack that owns them and compares them with
 // the application checkout, exit 7 on any difference.
 func gateCmd(p workflows.Params) string {
-	cmd := `exec "` + toolBinary + `" workflows --check --stack ` + p.Owner + ` --repo-dir "$GITHUB_WORKSPACE"`
-	if p.ToolRepository != "" {
-		// The files pin the commit of slipway this checkout runs, which
-		// its own stack file cannot name: the gate renders with it.
-		cmd += ` --tool-ref "$(git rev-parse HEAD)"`
-	}
-	return cmd
+	return `exec "` + toolBinary + `" workflows --check --stack ` + p.Owner + ` --repo-dir "$GITHUB_WORKSPACE"`
 }
 
 var (
