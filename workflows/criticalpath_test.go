@@ -133,6 +133,35 @@ func TestCriticalPathMergeToHealthy(t *testing.T) {
 			}
 			return m
 		}
+		// The same graph with the tool built in every job that assumes a
+		// role instead (no tool job): what the tool job saves.
+		perJob := func(image float64, n int) float64 {
+			needs, durations := map[string][]string{}, map[string]float64{"test": testMinutes, "image": toolBuildMinutes + image}
+			for id, need := range all {
+				if id != "tool" {
+					needs[id] = slices.DeleteFunc(slices.Clone(need), func(s string) bool { return s == "tool" })
+				}
+			}
+			for i, e := range set.p.Environments {
+				if i < n {
+					durations[JobID(e.Stack)] = toolBuildMinutes + deployMinutes
+				} else {
+					delete(needs, JobID(e.Stack))
+				}
+			}
+			m, err := criticalPath(needs, durations)
+			if err != nil {
+				t.Fatalf("%s: cd.yml without the tool job: %v", set.name, err)
+			}
+			return m
+		}
+		last := len(set.p.Environments)
+		t.Logf("%s: with the tool built in each job instead: %.1f min warm, %.1f cold to %s; %.1f and %.1f to %s", set.name,
+			perJob(imageCachedMinutes, 1), perJob(imageColdMinutes, 1), set.p.Environments[0].GitHubEnvironment,
+			perJob(imageCachedMinutes, last), perJob(imageColdMinutes, last), set.p.Environments[last-1].GitHubEnvironment)
+		if got, without := after(imageColdMinutes, last), perJob(imageColdMinutes, last); got >= without {
+			t.Errorf("%s: %.1f min to %s with the tool job, not less than the %.1f min with the tool built in each job", set.name, got, set.p.Environments[last-1].GitHubEnvironment, without)
+		}
 		cached, cold := after(imageCachedMinutes, 1), after(imageColdMinutes, 1)
 		t.Logf("%s: merge to healthy in %s: before %.1f min; after %.1f min with the layer cache warm, %.1f min cold", set.name, set.p.Environments[0].GitHubEnvironment, before, cached, cold)
 		for n := 2; n <= len(set.p.Environments); n++ {

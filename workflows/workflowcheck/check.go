@@ -303,6 +303,9 @@ func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
 	if v, _ := w.env(j, s, "GOFLAGS"); v != "-mod=readonly" {
 		c.add("%s: builds the deploy tool, so it needs env GOFLAGS: -mod=readonly (go.sum must already hold every module), got %q", where, v)
 	}
+	if dir := w.workingDirectory(j, s); dir != path.Clean(c.p.ToolPath) {
+		c.add("%s: builds the deploy tool in %q: want working-directory: %s (elsewhere ./cmd/deploy is another repository's code)", where, dir, c.p.ToolPath)
+	}
 }
 
 var (
@@ -376,6 +379,12 @@ func (c *checker) roleJobBuild(w *workflow, where, why string, j *job) {
 // continue-on-error. An edited workflow file must fail before the role is
 // assumed, not after.
 func (c *checker) workflowGate(where string, j *job) {
+	for i, s := range j.Steps {
+		if action(s.Uses.Value) == awsCredentialsAction && s.If != "" {
+			// always() or failure() would assume the role after the gate failed.
+			c.add("%s, step %d (%s): the credentials step has if: %s: it must run only when every step before it, the gate's too, succeeded", where, i+1, s.Name, s.If)
+		}
+	}
 	for i, s := range j.Steps {
 		if action(s.Uses.Value) == awsCredentialsAction {
 			break
@@ -598,6 +607,20 @@ func (c *checker) deployNeeds(w *workflow) {
 		if j.ContinueOnError.Kind != 0 {
 			c.add("job %s: has continue-on-error: %s: a failed deploy must fail the run", id, describe(&j.ContinueOnError))
 		}
+		for _, n := range j.needs() {
+			need, ok := w.Jobs[n]
+			if !ok || strings.HasPrefix(n, "deploy-") {
+				continue // a deploy job is checked as itself
+			}
+			if need.ContinueOnError.Kind != 0 {
+				c.add("job %s: has continue-on-error: %s: job %s deploys only after it succeeded", n, describe(&need.ContinueOnError), id)
+			}
+			for i, s := range need.Steps {
+				if s.ContinueOnError.Kind != 0 {
+					c.add("job %s, step %d (%s): has continue-on-error: %s: job %s deploys only after it succeeded", n, i+1, s.Name, describe(&s.ContinueOnError), id)
+				}
+			}
+		}
 		for i, s := range j.Steps {
 			if s.ContinueOnError.Kind != 0 {
 				c.add("job %s, step %d (%s): has continue-on-error: %s: a failed step must fail the deploy, and with it the promotion after it", id, i+1, s.Name, describe(&s.ContinueOnError))
@@ -682,6 +705,9 @@ func (c *checker) imagePush(where string, s step) {
 	with := func(key string) string { v := s.With[key]; return v.Value }
 	if with("push") != "true" {
 		c.add("%s: docker/build-push-action needs push: true, got %q", where, with("push"))
+	}
+	if _, ok := s.With["build-contexts"]; ok {
+		c.add("%s: has build-contexts: %s: the image is built from the Git context of this commit only", where, with("build-contexts"))
 	}
 	if _, ok := s.With["context"]; ok {
 		c.add("%s: has context: %s: the image is built from the Git context of this commit (no context: input), so nothing else in the workspace (the tool's checkout) reaches it", where, with("context"))

@@ -22,6 +22,7 @@ const (
 	wantArtifactIDs      = "${{ needs.tool.outputs.artifact-id }}"
 	wantToolSHA256       = "${{ needs.tool.outputs.sha256 }}"
 	toolArtifactPath     = "${{ runner.temp }}/slipway"
+	toolFetchPath        = "${{ runner.temp }}/tool"
 	downloadAction       = "actions/download-artifact"
 	uploadAction         = "actions/upload-artifact"
 	toolHashStepID       = "hash"
@@ -75,9 +76,12 @@ func (c *checker) toolFetch(w *workflow, where string, j *job) {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
 		switch {
 		case action(s.Uses.Value) == downloadAction:
-			ids, name := s.With["artifact-ids"], s.With["name"]
+			ids, name, dst := s.With["artifact-ids"], s.With["name"], s.With["path"]
 			if ids.Value != wantArtifactIDs || name.Kind != 0 {
 				c.add("%s: fetches an artifact: want artifact-ids: %s and no name: (any job of the run can upload an artifact of any name), got artifact-ids %s", stepWhere, wantArtifactIDs, describe(&ids))
+			}
+			if dst.Value != toolFetchPath {
+				c.add("%s: fetches the deploy tool to %s: want path: %s, where the tool check reads it", stepWhere, describe(&dst), toolFetchPath)
 			}
 			tool, ok := w.Jobs[toolJobID]
 			if !slices.Contains(j.needs(), toolJobID) || !ok || !tool.buildsTool() {
@@ -91,6 +95,10 @@ func (c *checker) toolFetch(w *workflow, where string, j *job) {
 			checked = true
 		case toolBuildRE.MatchString(s.Run):
 			built = true
+		case toolBinaryRE.MatchString(s.Run) && len(toolCalls(s.Run)) == 0 && strings.TrimSpace(s.Run) != workflows.ToolHashCmd:
+			// Not the build, the check, the hash or a run of the tool:
+			// something else writes where the tool steps run it from.
+			c.add("%s: writes %s, which only the tool build (run: %s) or the tool check may", stepWhere, toolBinary, toolBuildCmd)
 		case len(toolCalls(s.Run)) > 0 && !built && !checked:
 			c.add("%s: runs the deploy tool, which no step before built (run: %s) or fetched and checked (run: the tool check, with WANT: %s)", stepWhere, toolBuildCmd, wantToolSHA256)
 			return
