@@ -124,7 +124,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 
 		// Jobs that can assume a role restore no build cache and build the tool only.
 		{"setup-go caching in the tool job", "cd.yml", "          cache: false\n", "",
-			"job tool, step 4 (Set up Go): the job builds the deploy tool the jobs that assume a role run, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got nothing"},
+			"job tool, step 2 (Set up Go): the job builds the deploy tool the jobs that assume a role run, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got nothing"},
 		{"setup-go caching in a preview-role job", "drift.yml", "cache: false", "cache: true",
 			`job drift-staging, step 4 (Set up Go): the job can assume a role, so actions/setup-go needs cache: false`},
 		{"rust-cache in a role job", "rollback.yml", "      - name: Build the deploy tool\n", "      - uses: " + rustCachePin + "\n      - name: Build the deploy tool\n",
@@ -132,9 +132,9 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"the Go build cache restored", "ci.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache@" + otherSHA + " # v5\n        with:\n          path: |\n            ~/go/pkg/mod\n            ~/.cache/go-build\n          key: go\n      - name: Build the deploy tool\n",
 			"job preview, step 5 (): the job can assume a role, so actions/cache may restore the Go module cache only (path: ~/go/pkg/mod), got path"},
 		{"module cache without go mod verify", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - name: Build the deploy tool\n",
-			"job tool, step 6 (Build the deploy tool): builds from the module cache step 5 restored, with no go mod verify (in .slipway, GOWORK \"off\") between them"},
+			"job tool, step 4 (Build the deploy tool): builds from the module cache step 3 restored, with no go mod verify (in .slipway, GOWORK \"off\") between them"},
 		{"module cache verified elsewhere", "cd.yml", "      - name: Build the deploy tool\n", "      - uses: actions/cache/restore@" + otherSHA + " # v5\n        with:\n          path: ~/go/pkg/mod\n          key: go\n      - run: go mod verify\n      - name: Build the deploy tool\n",
-			"job tool, step 7 (Build the deploy tool): builds from the module cache step 5 restored, with no go mod verify"},
+			"job tool, step 5 (Build the deploy tool): builds from the module cache step 3 restored, with no go mod verify"},
 		{"build without -trimpath", "rollback.yml", "go build -trimpath -o", "go build -o",
 			`job rollback, step 6 (Build the deploy tool): the job can assume a role, so it builds the deploy tool only, with -trimpath: want run: go build -trimpath -o "$RUNNER_TEMP/slipway" ./cmd/deploy, got "go build -o \"$RUNNER_TEMP/slipway\" ./cmd/deploy"`},
 		{"build of more than the tool", "drift.yml", `-o "$RUNNER_TEMP/slipway" ./cmd/deploy`, `-o "$RUNNER_TEMP/slipway" ./cmd/deploy && go install ./...`,
@@ -194,7 +194,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 
 		// The tool is built from its own go.mod only.
 		{"build without GOWORK=off", "cd.yml", "          GOWORK: \"off\"\n", "",
-			`job tool, step 5 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
+			`job tool, step 3 (Build the deploy tool): builds the deploy tool, so it needs env GOWORK: "off"`},
 		{"build with GOWORK=on", "drift.yml", "GOWORK: \"off\"", "GOWORK: ../go.work",
 			`builds the deploy tool, so it needs env GOWORK: "off" (a go.work in the application repository, above the tool's checkout, would decide its dependencies), got "../go.work"`},
 		{"build without -mod=readonly", "rollback.yml", "          GOFLAGS: -mod=readonly\n", "",
@@ -288,7 +288,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"tool job outputs another hash", "cd.yml", "      sha256: ${{ steps.hash.outputs.sha256 }}\n", "      sha256: ${{ steps.upload.outputs.artifact-digest }}\n",
 			"job tool: builds the deploy tool for the jobs that assume a role, so its outputs must be exactly"},
 		{"tool job uploads another file", "cd.yml", "          path: ${{ runner.temp }}/slipway\n", "          path: ${{ github.workspace }}\n",
-			"job tool, step 7 (Upload the deploy tool): the step upload uploads the tool: want uses: actions/upload-artifact with path: ${{ runner.temp }}/slipway"},
+			"job tool, step 5 (Upload the deploy tool): the step upload uploads the tool: want uses: actions/upload-artifact with path: ${{ runner.temp }}/slipway"},
 		{"role assumed after a failed gate", "rollback.yml", "      - name: Assume the AWS role\n", "      - name: Assume the AWS role\n        if: always()\n",
 			"the credentials step has if: always(): it must run only when every step before it, the gate's too, succeeded"},
 		{"tests' failure ignored", "cd.yml", "      - name: Test\n", "      - name: Test\n        continue-on-error: true\n",
@@ -300,7 +300,7 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"tool replaced after the check", "cd.yml", "      - name: Check the workflow files\n", "      - run: curl -fsSL -o \"$RUNNER_TEMP/slipway\" https://example.com/t\n      - name: Check the workflow files\n",
 			"writes $RUNNER_TEMP/slipway, which only the tool build"},
 		{"tool built outside its checkout", "cd.yml", "      - name: Build the deploy tool\n        working-directory: .slipway\n", "      - name: Build the deploy tool\n",
-			`job tool, step 5 (Build the deploy tool): builds the deploy tool in ".": want working-directory: .slipway`},
+			`job tool, step 3 (Build the deploy tool): builds the deploy tool in ".": want working-directory: .slipway`},
 		// The tool renders the files with the commit of slipway checked out.
 		{"rollback without naming the slipway commit", "rollback.yml",
 			"      - name: Name the slipway commit\n        working-directory: .slipway\n        run: |\n          set -euo pipefail\n          ref=$(git rev-parse --verify HEAD)\n          echo \"SLIPWAY_TOOL_REF=$ref\" >>\"$GITHUB_ENV\"\n", "",
