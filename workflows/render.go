@@ -42,6 +42,7 @@ var templates = template.Must(template.New("workflows").
 		"deployToolTimeoutMinutes": func() int { return deployToolTimeoutMinutes },
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 		"imageEnvironment":         func() string { return ImageEnvironment },
+		"buildkitImage":            func() string { return BuildKitImage },
 		"toolHashCmd":              func() string { return strings.ReplaceAll(ToolHashCmd, "\n", "\n          ") },
 		"toolRefCmd":               func() string { return strings.ReplaceAll(ToolRefCmd, "\n", "\n          ") },
 		// A run: | script's lines, indented as the template's steps are.
@@ -277,3 +278,8 @@ fi
 echo "$WANT  $RUNNER_TEMP/tool/slipway" | sha256sum --check --strict -
 install -m 0755 "$RUNNER_TEMP/tool/slipway" "$RUNNER_TEMP/slipway"`
 )
+
+// BuildKitImage is the BuildKit the image job builds with: a release tag
+// of moby/buildkit (ACTIONS.md says where it came from), not the moving
+// buildx-stable-1 the action would run.
+const BuildKitImage = "moby/buildkit:v0.32.2"

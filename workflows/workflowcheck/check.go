@@ -697,6 +697,9 @@ func (c *checker) imagePush(where string, s step) {
 		if v := s.With["cache-binary"]; v.Value != "false" {
 			c.add("%s: docker/setup-buildx-action needs cache-binary: false, got %s: a buildx binary restored from the Actions cache would build the image this role pushes", where, describe(&v))
 		}
+		if v := s.With["driver-opts"]; strings.TrimSpace(v.Value) != "image="+workflows.BuildKitImage {
+			c.add("%s: docker/setup-buildx-action needs driver-opts: image=%s (a BuildKit release), got %s: the default moves with every release", where, workflows.BuildKitImage, describe(&v))
+		}
 		return
 	}
 	if action(s.Uses.Value) != "docker/build-push-action" {

@@ -243,6 +243,8 @@ func TestCheckReportsEachRule(t *testing.T) {
 			`job deploy-prod: needs [test image], want [test image deploy-staging]`},
 		{"image built from the workspace", "cd.yml", "          push: true\n", "          push: true\n          context: .\n",
 			`has context: .: the image is built from the Git context of this commit`},
+		{"BuildKit's moving default", "cd.yml", "          driver-opts: image=moby/buildkit:v0.32.2\n", "",
+			"docker/setup-buildx-action needs driver-opts: image=moby/buildkit:v0.32.2 (a BuildKit release), got nothing"},
 		{"buildx from the Actions cache", "cd.yml", "          cache-binary: false\n", "",
 			`docker/setup-buildx-action needs cache-binary: false, got nothing`},
 		{"promotion after a failure", "cd.yml", "needs: [test, tool, image, deploy-staging]\n", "needs: [test, tool, image, deploy-staging]\n    if: always()\n",
