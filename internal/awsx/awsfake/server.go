@@ -185,10 +185,13 @@ func (s *Server) Throttle(op string, n int) {
 }
 
 // SetListingLag keeps each new service deployment out of the first lag ListServiceDeployments
-// answers that would list it. ECS's reads are eventually consistent: a service's deployment can
-// be missing from them, or an older one shown as current, right after the update that started it
-// (kayac/ecspresso #873 and #945: its wait then followed the previous deployment). A client must
-// give a new deployment a few polls to show up.
+// answers that would list it. The ECS API Reference (RunTask): "The Amazon ECS API follows an
+// eventual consistency model ... the result of an API command you run that affects your Amazon
+// ECS resources might not be immediately visible to all subsequent commands you run." Observed
+// for service deployments: right after an update, Service.currentServiceDeployment can still
+// name the previous one (kayac/ecspresso #873, #945). That the listing lags the same way is this
+// fake's reading of the general rule, not a case AWS documents; a client must give a new
+// deployment a few polls to show up either way.
 func (s *Server) SetListingLag(lag int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
