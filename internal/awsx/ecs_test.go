@@ -31,11 +31,12 @@ const (
 // unscripted). It returns right after the update, with the fake's time the update began.
 func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout) time.Time {
 	t.Helper()
-	return deployingWith(t, c, fake, r, true)
+	return deployingWith(t, c, fake, r, true, 2)
 }
 
-// deployingWith is deploying with the circuit breaker's rollback on or off.
-func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout, rollback bool) time.Time {
+// deployingWith is deploying with the circuit breaker's rollback on or
+// off, and desired tasks.
+func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout, rollback bool, desired int32) time.Time {
 	t.Helper()
 	fake.CreateCluster("prod")
 	if r != (awsfake.Rollout{}) {
@@ -51,7 +52,7 @@ func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Roll
 		}
 	}
 	if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
-		Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(2),
+		Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(desired),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: rollback}},
 	}); err != nil {
 		t.Fatalf("CreateService: %v", err)

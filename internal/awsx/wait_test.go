@@ -61,7 +61,7 @@ func TestWaitVerifiedVerdicts(t *testing.T) {
 		for _, src := range sources {
 			t.Run(tc.name+"/"+src.name, func(t *testing.T) {
 				c, fake := newFakeClient(t)
-				since := deployingWith(t, c, fake, tc.rollout, !tc.noRollback)
+				since := deployingWith(t, c, fake, tc.rollout, !tc.noRollback, 2)
 				if tc.oldFails {
 					fake.SetRollout(imageOld, awsfake.Rollout{Outcome: awsfake.CircuitBreaks})
 				}
@@ -487,28 +487,11 @@ func TestWaitVerifiedZeroDesired(t *testing.T) {
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			c, fake := newFakeClient(t)
-			fake.CreateCluster("prod")
-			ctx := t.Context()
-			for _, img := range []string{imageOld, imageNew} {
-				if _, err := c.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-					Family:               aws.String("api-service"),
-					ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api-service"), Image: aws.String(img)}},
-				}); err != nil {
-					t.Fatalf("RegisterTaskDefinition: %v", err)
-				}
-			}
-			if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
-				Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(0),
-			}); err != nil {
-				t.Fatalf("CreateService: %v", err)
-			}
 			if src.deny != "" {
 				fake.DenyOperation(src.deny)
 			}
-			fake.Advance(awsfake.Tick)
-			since := fake.Now()
-			update(t, c, tdNew, false)
-			v, err := c.WaitVerified(ctx, waitFor(since))
+			since := deployingWith(t, c, fake, awsfake.Rollout{}, true, 0)
+			v, err := c.WaitVerified(t.Context(), waitFor(since))
 			if err != nil {
 				t.Fatalf("WaitVerified: %v", err)
 			}
