@@ -41,22 +41,7 @@ func TestWorkflowsCheck(t *testing.T) {
 		k, v, _ := strings.Cut(l, "=")
 		cfg[k] = v
 	}
-	parsed, err := contract.ParseMap("prod", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := infra.Workflows(parsed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(f.Path)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(repo, f.Path), f.Content, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeRender(t, cfg, repo)
 	if code, out, errs := workflowsCheck(t, "--check", "--dir", dir, "--repo-dir", repo); code != ExitOK || !strings.Contains(out, "exactly what stack prod renders") {
 		t.Fatalf("rendered checkout: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
@@ -106,23 +91,8 @@ func TestWorkflowsCheckPinnedCommit(t *testing.T) {
 	// and applies the files from there.
 	cfg := map[string]string{"aws:region": "us-east-1", "github:owner": "acme", "slipway:githubOwner": "acme", "slipway:githubRepo": "api",
 		"slipway:stateBucket": "acme-slipway-state", "slipway:slipwayRepository": "acme/slipway", "slipway:slipwayRef": pinned, "slipway:imageTag": zeroSHA}
-	parsed, err := contract.ParseMap("prod", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := infra.Workflows(parsed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	repo := t.TempDir()
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(f.Path)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(repo, f.Path), f.Content, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeRender(t, cfg, repo)
 	tests := []struct {
 		name     string
 		args     []string
@@ -155,5 +125,27 @@ func TestWorkflowsCheckToolRefInRepo(t *testing.T) {
 	code, _, errs := workflowsCheck(t, "--check", "--dir", dir, "--repo-dir", t.TempDir(), "--tool-ref", strings.Repeat("2", 40))
 	if code != ExitBadInput || !strings.Contains(errs, "slipwayRepository empty") {
 		t.Errorf("exit %d, want %d naming the layout\nstderr:\n%s", code, ExitBadInput, errs)
+	}
+}
+
+// writeRender writes into repo the workflow files the program renders for
+// the prod stack's config cfg, as up --all does.
+func writeRender(t *testing.T, cfg map[string]string, repo string) {
+	t.Helper()
+	parsed, err := contract.ParseMap("prod", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := infra.Workflows(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(f.Path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, f.Path), f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
