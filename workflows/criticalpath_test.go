@@ -114,47 +114,38 @@ func TestCriticalPathMergeToHealthy(t *testing.T) {
 		all := renderedNeeds(t, renderedByName(t, set.p)["cd.yml"])
 		// The path to healthy in environment n (from 1): the graph
 		// without the deploy jobs after it; each deploy job costs the
-		// same.
-		after := func(image float64, n int) float64 {
-			needs, durations := map[string][]string{}, map[string]float64{"test": testMinutes, "tool": toolBuildMinutes + toolUploadMinutes, "image": toolFetchMinutes + image}
+		// same. With toolJob false, the same graph with the tool built in
+		// every job that assumes a role instead (no tool job): what the
+		// tool job saves.
+		path := func(image float64, n int, toolJob bool) float64 {
+			setup := toolFetchMinutes
+			needs, durations := map[string][]string{}, map[string]float64{"test": testMinutes, "tool": toolBuildMinutes + toolUploadMinutes}
 			for id, need := range all {
 				needs[id] = need
 			}
-			for i, e := range set.p.Environments {
-				if i < n {
-					durations[JobID(e.Stack)] = toolFetchMinutes + deployMinutes
-				} else {
-					delete(needs, JobID(e.Stack))
-				}
-			}
-			m, err := criticalPath(needs, durations)
-			if err != nil {
-				t.Fatalf("%s: cd.yml: %v", set.name, err)
-			}
-			return m
-		}
-		// The same graph with the tool built in every job that assumes a
-		// role instead (no tool job): what the tool job saves.
-		perJob := func(image float64, n int) float64 {
-			needs, durations := map[string][]string{}, map[string]float64{"test": testMinutes, "image": toolBuildMinutes + image}
-			for id, need := range all {
-				if id != "tool" {
+			if !toolJob {
+				setup = toolBuildMinutes
+				delete(needs, "tool")
+				for id, need := range needs {
 					needs[id] = slices.DeleteFunc(slices.Clone(need), func(s string) bool { return s == "tool" })
 				}
 			}
+			durations["image"] = setup + image
 			for i, e := range set.p.Environments {
 				if i < n {
-					durations[JobID(e.Stack)] = toolBuildMinutes + deployMinutes
+					durations[JobID(e.Stack)] = setup + deployMinutes
 				} else {
 					delete(needs, JobID(e.Stack))
 				}
 			}
 			m, err := criticalPath(needs, durations)
 			if err != nil {
-				t.Fatalf("%s: cd.yml without the tool job: %v", set.name, err)
+				t.Fatalf("%s: cd.yml (tool job %v): %v", set.name, toolJob, err)
 			}
 			return m
 		}
+		after := func(image float64, n int) float64 { return path(image, n, true) }
+		perJob := func(image float64, n int) float64 { return path(image, n, false) }
 		last := len(set.p.Environments)
 		t.Logf("%s: with the tool built in each job instead: %.1f min warm, %.1f cold to %s; %.1f and %.1f to %s", set.name,
 			perJob(imageCachedMinutes, 1), perJob(imageColdMinutes, 1), set.p.Environments[0].GitHubEnvironment,
