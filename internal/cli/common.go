@@ -64,30 +64,30 @@ func toolRefFlag(cmd *cobra.Command, dst *string) {
 		"instead of the stack file's (default $"+contract.ToolRefEnv+"; CD sets it from git rev-parse HEAD)")
 }
 
-// applyToolRef sets slipwayRef in config to the tool ref (flag, else
-// $SLIPWAY_TOOL_REF) and returns it, "" when neither is set.
-func applyToolRef(flag string, getenv func(string) string, config map[string]string) (string, error) {
+// validateConfigAt is validateConfig of the stack's config with slipwayRef
+// set to the tool ref (flag, else $SLIPWAY_TOOL_REF) when there is one,
+// which it returns ("" when neither is set). A tool ref is refused where
+// slipway is no checkout of its own: the workflow files then pin no
+// commit of it.
+func validateConfigAt(stack string, config map[string]string, flag string, getenv func(string) string) (contract.Config, string, error) {
 	ref := flag
 	if ref == "" {
 		ref = getenv(contract.ToolRefEnv)
 	}
-	if ref == "" {
-		return "", nil
+	if ref != "" {
+		if !contract.PinnedRef(ref) {
+			return contract.Config{}, "", badInput("--tool-ref (or $%s) %q: want %s", contract.ToolRefEnv, contract.Clip(ref), contract.PinnedRefWant)
+		}
+		config[toolRefKey] = ref
 	}
-	if !contract.PinnedRef(ref) {
-		return "", badInput("--tool-ref (or $%s) %q: want %s", contract.ToolRefEnv, contract.Clip(ref), contract.PinnedRefWant)
+	cfg, err := validateConfig(stack, config)
+	if err != nil {
+		return contract.Config{}, "", err
 	}
-	config[toolRefKey] = ref
-	return ref, nil
-}
-
-// checkToolRefLayout refuses a tool ref where slipway is no checkout of
-// its own: the workflow files then pin no commit of it.
-func checkToolRefLayout(stack string, cfg contract.Config) error {
-	if cfg.ToolRepository == "" {
-		return badInput("--tool-ref (or $%s) with stack %s's slipway:slipwayRepository empty: slipway lives in the application repository, and the workflow files pin no commit of it", contract.ToolRefEnv, stack)
+	if ref != "" && cfg.ToolRepository == "" {
+		return contract.Config{}, "", badInput("--tool-ref (or $%s) with stack %s's slipway:slipwayRepository empty: slipway lives in the application repository, and the workflow files pin no commit of it", contract.ToolRefEnv, stack)
 	}
-	return nil
+	return cfg, ref, nil
 }
 
 // toolRefKey is the config key of slipwayRef.
@@ -212,17 +212,11 @@ func (c *Command) stackOptions(o *CommonOptions, check func() error) (deploy.Opt
 	}
 	var overrides map[string]string
 	if o.runsProgram {
-		ref, err := applyToolRef(o.ToolRef, c.getenv, config)
-		if err != nil {
-			return deploy.Options{}, err
-		}
-		if o.cfg, err = validateConfig(o.Stack, config); err != nil {
+		var ref string
+		if o.cfg, ref, err = validateConfigAt(o.Stack, config, o.ToolRef, c.getenv); err != nil {
 			return deploy.Options{}, err
 		}
 		if ref != "" {
-			if err := checkToolRefLayout(o.Stack, o.cfg); err != nil {
-				return deploy.Options{}, err
-			}
 			overrides = map[string]string{toolRefKey: ref}
 		}
 		if o.checksChain {

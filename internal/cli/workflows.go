@@ -64,18 +64,9 @@ func (c *Command) workflows(o WorkflowsOptions) error {
 		return badInput("%v", err)
 	}
 	// The files never depend on the image SHA: the placeholder renders them.
-	ref, err := applyToolRef(o.ToolRef, c.getenv, config)
+	cfg, _, err := validateConfigAt(o.Stack, config, o.ToolRef, c.getenv)
 	if err != nil {
 		return err
-	}
-	cfg, err := validateConfig(o.Stack, config)
-	if err != nil {
-		return err
-	}
-	if ref != "" {
-		if err := checkToolRefLayout(o.Stack, cfg); err != nil {
-			return err
-		}
 	}
 	if !cfg.Registry.Own {
 		return badInput("stack %s does not render the workflow files: slipway:registry is %q, and the stack that owns the registry (slipway:registry own) renders them for every environment: run workflows --check --stack with that stack", o.Stack, cfg.Registry.Name)
