@@ -43,15 +43,18 @@ var templates = template.Must(template.New("workflows").
 		"toolDeadline":             func() string { return strconv.Itoa(ToolDeadlineMinutes) + "m" },
 		"imageEnvironment":         func() string { return ImageEnvironment },
 		"buildkitImage":            func() string { return BuildKitImage },
-		"toolHashCmd":              func() string { return strings.ReplaceAll(ToolHashCmd, "\n", "\n          ") },
-		"toolRefCmd":               func() string { return strings.ReplaceAll(ToolRefCmd, "\n", "\n          ") },
-		// A run: | script's lines, indented as the template's steps are.
-		"toolCheckCmd": func() string { return strings.ReplaceAll(ToolCheckCmd, "\n", "\n          ") },
-		"stackVar":     StackVariable,
-		"slug":         slug,
-		"flow":         func(items []string) string { return "[" + strings.Join(items, ", ") + "]" },
+		"toolHashCmd":              func() string { return runScript(ToolHashCmd) },
+		"toolRefCmd":               func() string { return runScript(ToolRefCmd) },
+		"toolCheckCmd":             func() string { return runScript(ToolCheckCmd) },
+		"stackVar":                 StackVariable,
+		"slug":                     slug,
+		"flow":                     func(items []string) string { return "[" + strings.Join(items, ", ") + "]" },
 	}).
 	ParseFS(templateFS, "templates/*.yml.tmpl"))
+
+// runScript is a script as the lines of a step's run: |, indented as the
+// templates' steps are.
+func runScript(s string) string { return strings.ReplaceAll(s, "\n", "\n          ") }
 
 // credentials is the argument of the aws-credentials template.
 type credentials struct {
