@@ -449,6 +449,15 @@ func TestDeployDecisions(t *testing.T) {
 			calls:   join(checked, upTo),
 		},
 		{
+			name:    "verify times out in a stage: the stage ends timed out",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{v: timedOut.v, err: timedOut.err, stages: []string{"SCALE_UP", "BAKE_TIME"}}}},
+			want:    Unverified,
+			wantErr: "had not finished the rollout",
+			calls:   join(checked, upTo),
+			check:   stagePhases(PhaseVerify, "timed-out", "SCALE_UP ok", "BAKE_TIME timed-out"),
+		},
+		{
 			name:    "ECS does not confirm (no PRIMARY): unverified with diagnostics, nothing reconciled",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{noPrimary}},
