@@ -41,20 +41,12 @@ func OpenHistory(o Options) *HistoryReader {
 
 // HistoryPage is one page of the stack's updates, newest first.
 func (r *HistoryReader) HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error) {
-	cmd := exec.CommandContext(ctx, "pulumi", "stack", "history", "--json", "--stack", r.stack,
-		"--page-size", strconv.Itoa(pageSize), "--page", strconv.Itoa(page))
-	cmd.Dir, cmd.Env = r.dir, r.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(msg, "no stack named") {
-			return nil, fmt.Errorf("%w: stack %q (%s); an administrator creates it once (README: bootstrap)", ErrNoStack, r.stack, firstLine(msg))
-		}
-		return nil, fmt.Errorf("pulumi stack history: %w: %s", err, firstLine(msg))
+	stdout, err := r.stackCommand(ctx, "history", "--page-size", strconv.Itoa(pageSize), "--page", strconv.Itoa(page))
+	if err != nil {
+		return nil, err
 	}
 	var hist []auto.UpdateSummary
-	if err := json.Unmarshal(stdout.Bytes(), &hist); err != nil {
+	if err := json.Unmarshal(stdout, &hist); err != nil {
 		return nil, fmt.Errorf("reading pulumi stack history --json: %w", err)
 	}
 	return toUpdates(hist, r.imageTagKey), nil
@@ -65,7 +57,21 @@ func (r *HistoryReader) HistoryPage(ctx context.Context, pageSize, page int) ([]
 // reads the stack it promotes from this way, taking no lock and running
 // no program.
 func (r *HistoryReader) Outputs(ctx context.Context) (map[string]interface{}, error) {
-	cmd := exec.CommandContext(ctx, "pulumi", "stack", "output", "--json", "--stack", r.stack)
+	stdout, err := r.stackCommand(ctx, "output")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]interface{}{}
+	if err := json.Unmarshal(stdout, &out); err != nil {
+		return nil, fmt.Errorf("reading pulumi stack output --json: %w", err)
+	}
+	return out, nil
+}
+
+// stackCommand runs pulumi stack <verb> --json on the reader's stack and
+// returns its stdout; a stack the backend does not have is ErrNoStack.
+func (r *HistoryReader) stackCommand(ctx context.Context, verb string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "pulumi", append([]string{"stack", verb, "--json", "--stack", r.stack}, args...)...)
 	cmd.Dir, cmd.Env = r.dir, r.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -74,11 +80,7 @@ func (r *HistoryReader) Outputs(ctx context.Context) (map[string]interface{}, er
 		if strings.Contains(msg, "no stack named") {
 			return nil, fmt.Errorf("%w: stack %q (%s); an administrator creates it once (README: bootstrap)", ErrNoStack, r.stack, firstLine(msg))
 		}
-		return nil, fmt.Errorf("pulumi stack output: %w: %s", err, firstLine(msg))
+		return nil, fmt.Errorf("pulumi stack %s: %w: %s", verb, err, firstLine(msg))
 	}
-	out := map[string]interface{}{}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return nil, fmt.Errorf("reading pulumi stack output --json: %w", err)
-	}
-	return out, nil
+	return stdout.Bytes(), nil
 }
