@@ -55,28 +55,30 @@ func parseTime(s string) time.Time {
 }
 
 // HistorySource is a stack's history read a page at a time, newest
-// first: page 1 holds the newest pageSize updates, page 2 the next
-// pageSize, and a page shorter than pageSize is the last.
+// first, as `pulumi stack history --page-size --page` pages it: page p
+// holds updates (p-1)*pageSize to p*pageSize-1 counted from the newest
+// (0), and a page shorter than pageSize is the last.
 type HistorySource interface {
 	HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error)
 }
 
-// Page sizes. On the file:// backend every page is one CLI process that
-// lists the whole history folder and reads the page's files. Measured on
-// a stack of 1000 updates (BenchmarkPageSize; 1 is the raw `pulumi stack
-// history --json`, a default page of 10, on the same stack): a page of 10, 50 or 100 costs
-// 1.0 to 1.08, 200 about 1.15, 500 about 1.34, 1000 about 1.65; the whole
-// history costs 14 s in pages of 10, 1.7 s of 100, 0.5 s of 500.
+// First page sizes (see updates for the pages after the first). On the
+// file:// backend every page is one CLI process that lists the whole
+// history folder and reads the page's files: the process and the listing
+// cost about what the raw `pulumi stack history --json` (a default page of
+// 10) costs, and each update read adds a little. Measured on a stack of
+// 1000 updates (BenchmarkPageSize; 1 is the raw CLI on the same stack):
+// one page of 10, 50 or 100 costs 1.0 to 1.08, 200 about 1.15, 300 about
+// 1.2, 500 about 1.34, 1000 about 1.65.
 const (
 	// nearPage is for the questions answered near the top of history (the
 	// running SHA, the default rollback target): ten times the reach of the
 	// CLI's default page of 10 for the same cost.
 	nearPage = 100
 	// deepPage is for reading far (a --to SHA, which may be hundreds of
-	// updates back, or the whole history): a --to within 500 updates
-	// stays within 1.5 times the raw CLI, and the whole history takes a
-	// process per 500 updates.
-	deepPage = 500
+	// updates back, or the whole history): a --to within 300 updates is
+	// one process, within 1.5 times the raw CLI.
+	deepPage = 300
 )
 
 // HistoryPage is one page of the stack's updates, newest first. It asks
@@ -118,15 +120,20 @@ func unquote(s string) string {
 	return s
 }
 
-// updates yields src's updates newest first, reading a page of pageSize
-// only once the previous one is used up, and nothing more once the
-// caller stops. A read error is yielded once, last.
-func updates(ctx context.Context, src HistorySource, pageSize int) iter.Seq2[Update, error] {
+// updates yields src's updates newest first, reading the next page only
+// once the previous one is used up, and nothing more once the caller
+// stops. The first page holds the newest first updates; each page after
+// it holds as many as all the pages before it together (page 2 of a page
+// size that doubles: [first, 2*first), [2*first, 4*first), ...), so every
+// update is read once and reading d updates back takes about
+// log2(d/first)+1 CLI processes, however long the history. A read error
+// is yielded once, last.
+func updates(ctx context.Context, src HistorySource, first int) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		for page := 1; ; page++ {
-			us, err := src.HistoryPage(ctx, pageSize, page)
+		for size, page := first, 1; ; {
+			us, err := src.HistoryPage(ctx, size, page)
 			if err != nil {
-				yield(Update{}, fmt.Errorf("reading the stack's history (page %d of %d updates): %w", page, pageSize, err))
+				yield(Update{}, fmt.Errorf("reading the stack's history (page %d of %d updates): %w", page, size, err))
 				return
 			}
 			for _, u := range us {
@@ -134,8 +141,13 @@ func updates(ctx context.Context, src HistorySource, pageSize int) iter.Seq2[Upd
 					return
 				}
 			}
-			if len(us) < pageSize {
+			if len(us) < size {
 				return
+			}
+			if page == 1 {
+				page = 2
+			} else {
+				size *= 2
 			}
 		}
 	}
