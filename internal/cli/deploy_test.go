@@ -182,6 +182,15 @@ func TestDeployLifecycle(t *testing.T) {
 		if !strings.Contains(errs, "up --all") {
 			t.Errorf("stderr does not say how to bootstrap:\n%s", errs)
 		}
+		// README bootstrap: the registry's own update first (its outputs
+		// name no service), then up --all, which checks the image.
+		w.p.UpRegistryOnly(t, shaA)
+		if _, errs := w.mustRun(t, ExitRefused, "up", "--sha", shaA); !strings.Contains(errs, "up --all") {
+			t.Errorf("up after the registry's update: stderr does not say how to bootstrap:\n%s", errs)
+		}
+		if _, errs := w.mustRun(t, ExitNoImage, "up", "--all", "--sha", shaA); !strings.Contains(errs, "not in ECR") {
+			t.Errorf("up --all before the image is pushed: stderr does not say it is missing:\n%s", errs)
+		}
 		w.push(shaA)
 		w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
 	})

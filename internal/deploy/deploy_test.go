@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,6 +129,34 @@ func TestFailedUpdateIsInHistory(t *testing.T) {
 	}
 	if cur, _, _ := deploy.Running(ctx, open(t, p)); cur != shaA {
 		t.Errorf("Running after a failed update = %s, want %s", cur, shaA)
+	}
+}
+
+// After an update that created none of the service's resources (README
+// bootstrap step 3), the engine records their outputs as its unknown
+// sentinel: both readers of the outputs leave those out, so the stack
+// names no service yet.
+func TestOutputsOfAnUpdateOfTheRegistryAlone(t *testing.T) {
+	p := deploytest.NewProject(t, "dev", deploytest.BaseConfig())
+	p.UpRegistryOnly(t, shaA)
+	ctx := context.Background()
+	readers := map[string]interface {
+		Outputs(context.Context) (map[string]interface{}, error)
+	}{
+		"session":        open(t, p),
+		"history reader": deploy.OpenHistory(deploy.Options{ProjectDir: p.Dir, Stack: p.Stack, Env: p.Env}),
+	}
+	for name, r := range readers {
+		t.Run(name, func(t *testing.T) {
+			got, err := r.Outputs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{contract.OutImageTag, contract.OutRegion, contract.OutRepositoryURL, contract.OutServiceURL}
+			if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+				t.Errorf("outputs %v, want the known ones only, %v", got, want)
+			}
+		})
 	}
 }
 

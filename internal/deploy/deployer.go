@@ -344,7 +344,7 @@ func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
 // update took, what the reconcile's update is expected to take.
 func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome, update time.Duration) bool {
 	outputs, err := d.Stack.Outputs(ctx)
-	if err != nil || len(outputs) == 0 {
+	if err != nil || !hasService(outputs) {
 		return false
 	}
 	cloud, err := d.cloudFor(ctx, outputs)
@@ -492,7 +492,7 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 		engineEnd(ctx, o, fmt.Errorf("reading the stack's outputs: %w", err))
 		return
 	}
-	first := len(outputs) == 0
+	first := !hasService(outputs)
 	if first && !r.All {
 		end(o, RefusedNeverDeployed, errors.New("the stack has never been deployed: an administrator runs the first deploy with up --all (README: bootstrap)"))
 		return
@@ -503,13 +503,16 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 			return
 		}
 	}
+	// The image is checked wherever the stack names its repository: on
+	// every deploy, and on a first one after the registry's own update.
+	_, registry := outputs[contract.OutRepositoryURL]
 	var cloud Cloud
-	if !first {
+	if !first || registry {
 		if cloud, err = d.cloudFor(ctx, outputs); err != nil {
 			end(o, Failed, err)
 			return
 		}
-		if r.Previous != "" && !r.Force {
+		if !first && r.Previous != "" && !r.Force {
 			// ECS is asked before acting: history's order comes from the
 			// writing machine's clock, and ECS may have moved on its own.
 			running, err := runningNow(ctx, cloud, outputs)
@@ -992,6 +995,14 @@ func diagnose(ctx context.Context, cloud Cloud, outputs map[string]interface{}, 
 }
 
 // outputString reads a string stack output.
+// hasService reports whether the stack's outputs name its service: not
+// before its first full deploy, also when an update of the registry alone
+// (README bootstrap step 3) gave it other outputs.
+func hasService(outputs map[string]interface{}) bool {
+	_, ok := outputs[contract.OutServiceName]
+	return ok
+}
+
 func outputString(outputs map[string]interface{}, key string) (string, error) {
 	s, ok := outputs[key].(string)
 	if !ok || s == "" {

@@ -94,6 +94,11 @@ func (s *fakeStack) Mark(_ context.Context, sha, message string) error {
 	return s.markErr
 }
 
+// registryOutputs are the known outputs of a stack after the update of
+// its registry alone (README bootstrap step 3): the service's are unknown
+// there, and Outputs drops them.
+var registryOutputs = map[string]interface{}{contract.OutRegion: "us-east-1", contract.OutRepositoryURL: repo, contract.OutServiceURL: serviceURL}
+
 func stackOutputs(taskDef string) map[string]interface{} {
 	return map[string]interface{}{
 		contract.OutRegion: "us-east-1", contract.OutRepositoryURL: repo, contract.OutClusterName: "prod-cluster",
@@ -302,6 +307,30 @@ func TestDeployDecisions(t *testing.T) {
 			noPrev: true,
 			want:   Verified,
 			calls:  []string{"outputs", "preview bbbbbbb", "up " + deploy, "open us-east-1", "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
+		},
+		{
+			name:   "first deploy after the registry's own update: the image is checked, verified and tagged",
+			stack:  fakeStack{outputs: registryOutputs, plan: platformPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud:  fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			req:    Request{All: true},
+			want:   Verified,
+			calls:  []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
+		},
+		{
+			name:    "first deploy after the registry's own update, image not pushed: refused, no up",
+			stack:   fakeStack{outputs: registryOutputs},
+			cloud:   fakeCloud{images: map[string]imageAnswer{}},
+			req:     Request{All: true},
+			want:    RefusedNoImage,
+			wantErr: "not in ECR",
+			calls:   []string{"outputs", "open us-east-1", "image-exists bbbbbbb"},
+		},
+		{
+			name:    "the registry's own update only, not --all: refused before anything",
+			stack:   fakeStack{outputs: registryOutputs},
+			want:    RefusedNeverDeployed,
+			wantErr: "up --all",
+			calls:   []string{"outputs"},
 		},
 		{
 			name:    "reading the outputs fails",

@@ -215,7 +215,7 @@ func (d *Deployer) Promote(ctx context.Context, p Promotion, r Request) Outcome 
 	switch {
 	case err != nil:
 		engineEnd(ctx, &o, fmt.Errorf("reading the stack's outputs: %w", err))
-	case len(outputs) == 0:
+	case !hasService(outputs):
 		end(&o, RefusedNeverDeployed, errors.New("the stack has never been deployed: an administrator runs the first deploy with up --all (README: bootstrap)"))
 	}
 	if o.Err != nil {

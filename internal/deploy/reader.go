@@ -53,7 +53,8 @@ func (r *HistoryReader) HistoryPage(ctx context.Context, pageSize, page int) ([]
 }
 
 // Outputs are the stack's outputs, as `pulumi stack output --json`
-// prints them: secret outputs are "[secret]", never decrypted. A promote
+// prints them, known ones only (see known): secret outputs are
+// "[secret]", never decrypted. A promote
 // reads the stack it promotes from this way, taking no lock and running
 // no program.
 func (r *HistoryReader) Outputs(ctx context.Context) (map[string]interface{}, error) {
@@ -65,7 +66,7 @@ func (r *HistoryReader) Outputs(ctx context.Context) (map[string]interface{}, er
 	if err := json.Unmarshal(stdout, &out); err != nil {
 		return nil, fmt.Errorf("reading pulumi stack output --json: %w", err)
 	}
-	return out, nil
+	return known(out), nil
 }
 
 // stackCommand runs pulumi stack <verb> --json on the reader's stack and

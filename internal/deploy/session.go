@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/slipway-dev/slipway/internal/contract"
@@ -189,7 +190,8 @@ func firstLine(s string) string {
 	return s
 }
 
-// Outputs are the stack's current outputs (plain values).
+// Outputs are the stack's current outputs (plain values), known ones
+// only (see known).
 func (s *Session) Outputs(ctx context.Context) (map[string]interface{}, error) {
 	out, err := s.stack.Outputs(ctx)
 	if err != nil {
@@ -199,7 +201,23 @@ func (s *Session) Outputs(ctx context.Context) (map[string]interface{}, error) {
 	for k, v := range out {
 		plain[k] = v.Value
 	}
-	return plain, nil
+	return known(plain), nil
+}
+
+// known drops the outputs whose value the engine does not know. An update
+// that did not create everything (README bootstrap step 3's targeted up of
+// the registry alone) still records every output, those computed from
+// resources it did not create as the engine's unknown-value sentinel
+// (sig.UnknownStringValue, "04da6b54-..."): such a stack has no service
+// yet, and a service name that is a sentinel is no name to compare or ask
+// ECS about.
+func known(outputs map[string]interface{}) map[string]interface{} {
+	for k, v := range outputs {
+		if s, ok := v.(string); ok && sig.IsUnknown(s) {
+			delete(outputs, k)
+		}
+	}
+	return outputs
 }
 
 // lockedOr maps the engine's lock conflict to ErrLocked.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
@@ -299,6 +300,34 @@ func (p Project) AddStack(t testing.TB, stack string, config map[string]string) 
 		t.Fatalf("creating stack %s: %v", stack, err)
 	}
 	return q
+}
+
+// UpRegistryOnly runs, with the image tag sha, an update of the
+// stand-in's service component alone, none of its resources: the shape
+// of README bootstrap step 3's targeted update of the registry, after
+// which the stack's outputs computed from resources (clusterName,
+// serviceName, taskDefinitionArn) are the engine's unknown sentinel. As
+// there, the image tag is set for the update only.
+func (p Project) UpRegistryOnly(t testing.TB, sha string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := auto.SelectStackLocalSource(ctx, p.Stack, p.Dir, auto.Program(Program), auto.EnvVars(p.Env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := contract.Project + ":" + contract.KeyImageTag
+	if err := s.SetConfig(ctx, key, auto.ConfigValue{Value: sha}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.RemoveConfig(ctx, key); err != nil {
+			t.Error(err)
+		}
+	}()
+	urn := fmt.Sprintf("urn:pulumi:%s::%s::slipway:infra:Service::service", p.Stack, contract.Project)
+	if _, err := s.Up(ctx, optup.Target([]string{urn})); err != nil {
+		t.Fatalf("targeted up of %s: %v", urn, err)
+	}
 }
 
 // PromotedConfig is BaseConfig for a stack that receives the promotions of
