@@ -309,12 +309,12 @@ func TestDeployDecisions(t *testing.T) {
 			calls:  []string{"outputs", "preview bbbbbbb", "up " + deploy, "open us-east-1", "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
 		},
 		{
-			name:   "first deploy after the registry's own update: the image is checked, verified and tagged",
-			stack:  fakeStack{outputs: registryOutputs, plan: platformPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:  fakeCloud{images: inECR, waits: []waitAnswer{verified}},
-			req:    Request{All: true},
-			want:   Verified,
-			calls:  []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
+			name:  "first deploy after the registry's own update: the image is checked, verified and tagged",
+			stack: fakeStack{outputs: registryOutputs, plan: platformPlan, ups: []upAnswer{{taskDef: tdNew}}},
+			cloud: fakeCloud{images: inECR, waits: []waitAnswer{verified}},
+			req:   Request{All: true},
+			want:  Verified,
+			calls: []string{"outputs", "open us-east-1", "image-exists bbbbbbb", "preview bbbbbbb", "up " + deploy, "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
 		},
 		{
 			name:    "first deploy after the registry's own update, image not pushed: refused, no up",
