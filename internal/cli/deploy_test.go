@@ -603,10 +603,17 @@ func TestRolledBackPlatformChangeIsNotBlamedOnTheImage(t *testing.T) {
 	w.push(shaB)
 	w.failsToStart(shaB)
 	_, errs := w.mustRun(t, ExitRolledBack, "up", "--all", "--sha", shaB)
-	wantStderr(t, errs, "ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected")
+	wantStderr(t, errs, "ECS ROLLED BACK", "also applied 1 platform change(s)", "nothing was reconciled or marked rejected", "up --all --force")
 	if h := w.history(t); h[0].Message != contract.DeployMessage(shaB).String() {
 		t.Errorf("newest update %q, want the deploy of %s and no marker or reconcile", h[0].Message, shaB)
 	}
+	// What the tool says to do works: the stack records shaB while ECS
+	// runs shaA, so only --force goes ahead.
+	w.p.WriteConfig(t, deploytest.BaseConfig())
+	w.push(shaC)
+	_, errs = w.mustRun(t, ExitMismatch, "up", "--all", "--sha", shaC)
+	wantStderr(t, errs, "ECS runs image tag \""+shaA+"\"", "--force")
+	w.mustRun(t, ExitOK, "up", "--all", "--force", "--sha", shaC)
 }
 
 // A verified deploy exits 0 even when the job summary cannot be written:

@@ -131,9 +131,9 @@ func explain(o deploy.Outcome) string {
 	case deploy.RefusedOlder:
 		return "refused before touching anything: " + o.Error + "; a re-run of an old CD run must not go back quietly (add --force to deploy it as a new deploy)"
 	case deploy.RollbackFailed:
-		return o.Error + "; the service may run neither version: run deploy status, then deploy rollback --to a SHA that ran (or deploy a fixed SHA)"
+		return o.Error + "; the service may run neither version: run deploy status, then deploy rollback --to a SHA that ran --force (or deploy a fixed SHA with --force): ECS no longer runs what history records"
 	case deploy.Stopped:
-		return o.Error + "; the service may run neither version fully: run deploy status, then deploy up --sha with the SHA to run"
+		return o.Error + "; the service may run neither version fully: run deploy status, then deploy up --sha with the SHA to run --force (ECS may not run what history records)"
 	case deploy.Interrupted:
 		if o.TaskDefinitionArn != "" {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
@@ -166,13 +166,13 @@ func explain(o deploy.Outcome) string {
 		return fmt.Sprintf("the stack records %s as deployed, but ECS does not confirm it: %s; check with deploy status (nothing was rolled back or reconciled)", o.ImageTag, o.Error)
 	case deploy.RolledBackPlatform:
 		return fmt.Sprintf("ECS rolled back the deploy of %s%s, which also applied %d platform change(s): the cause may be the platform change, not the image, so nothing was reconciled or marked rejected; "+
-			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all again (see deploy status)", o.ImageTag, because, len(o.Platform), o.ImageTag)
+			"the stack records %s while ECS runs the previous task definition: fix or revert the platform change and run up --all --force again (--force: ECS runs another image than the stack records; see deploy status)", o.ImageTag, because, len(o.Platform), o.ImageTag)
 	case deploy.RolledBackRedeploy:
 		return fmt.Sprintf("ECS rolled back a re-deploy of the running SHA %s%s: the image is not marked rejected, and ECS runs its previous task definition; see deploy status", o.ImageTag, because)
 	case deploy.RolledBackNoEarlier:
 		return fmt.Sprintf("ECS rolled back the deploy of %s%s and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", o.ImageTag, because)
 	case deploy.RolledBackDiverged:
-		return o.Error + "; check deploy status, then deploy up --sha with the SHA ECS runs"
+		return o.Error + "; check deploy status, then deploy up --sha with the SHA ECS runs --force (the stack records another)"
 	case deploy.RolledBackReconcileFailed:
 		return fmt.Sprintf("%s; ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", o.Error, o.Previous)
 	case deploy.RolledBackReconciled:

@@ -319,6 +319,7 @@ func (d *Deployer) Rollback(ctx context.Context, to string, r Request) Outcome {
 		engineEnd(ctx, &o, err)
 	default:
 		r.SHA, r.Previous, r.Message = t.Target, t.Current, contract.RollbackMessage(t.Target, t.Current)
+		o.ImageTag = t.Target
 		if to == "" {
 			if done := d.rollBackInFlight(ctx, r, &o, t.CurrentUpdate); done {
 				if o.Err != nil {
@@ -393,13 +394,17 @@ func (d *Deployer) rollBackInFlight(ctx context.Context, r Request, o *Outcome, 
 	// current one, the SHA to reconcile to is the rollback's target. The
 	// reconcile is an update like the current deploy's and a rollout of
 	// the target's tasks like the one ECS just finished.
+	// The outcome too reads as after the circuit breaker until the
+	// reconcile is done: the SHA ECS rolled back and the one it went back
+	// to, which a skipped or failed reconcile tells the user to deploy.
 	need := update + phaseTime(o.Phases, PhaseStopRollout)
+	o.ImageTag, o.Previous = r.Previous, r.SHA
 	d.rolledBack(ctx, Request{Stack: r.Stack, SHA: r.Previous, Previous: r.SHA, VerifyTimeout: r.VerifyTimeout, Deadline: r.Deadline}, o, cloud, outputs, v, nil, need)
 	o.StoppedDeployment = sd.Arn
 	if o.Kind == RolledBackReconciled {
 		// What the rollback asked for: ECS runs the target, verified, and
 		// the stack records it.
-		o.ImageTag = r.SHA
+		o.ImageTag, o.Previous = r.SHA, r.Previous
 		end(o, Verified, nil)
 	}
 	return true
@@ -718,6 +723,12 @@ func (d *Deployer) rolledBack(ctx context.Context, r Request, o *Outcome, cloud 
 		return
 	}
 	if err := d.reconcile(ctx, r, o, cloud, outputs); err != nil {
+		if ctx.Err() != nil {
+			// Ctrl-C or SIGTERM: the reconcile did not fail, it was
+			// stopped; what is left to do is the reconcile.
+			end(o, Interrupted, fmt.Errorf("ECS rolled back the deploy of %s; interrupted while reconciling the stack to %s, which ECS runs (finish it with deploy up --sha %s): %w", r.SHA, r.Previous, r.Previous, err))
+			return
+		}
 		end(o, RolledBackReconcileFailed, fmt.Errorf("ECS rolled back the deploy of %s, and reconciling the stack to %s failed: %w", r.SHA, r.Previous, err))
 		return
 	}

@@ -123,8 +123,9 @@ type fakeCloud struct {
 	inFlight     awsx.ServiceDeployment // the service deployment in progress, if its Arn is set
 	missing      []awsx.Missing
 	secretsErr   error
-	// cancelOnWait: the run is interrupted (cancel) while it waits.
-	cancelOnWait bool
+	// cancelOnWait: the run is interrupted (cancel) while it waits the
+	// nth time (from 1); 0: never.
+	cancelOnWait int
 	cancel       context.CancelFunc
 	inFlightErr  error
 	stopErr      error
@@ -164,7 +165,7 @@ func (c *fakeCloud) WaitVerified(_ context.Context, in awsx.WaitInput) (awsx.Ver
 	}
 	a := c.waits[0]
 	c.waits = c.waits[1:]
-	if c.cancelOnWait {
+	if len(c.timeouts) == c.cancelOnWait {
 		c.cancel()
 	}
 	if in.Progress != nil {
@@ -579,6 +580,14 @@ func TestDeployDecisions(t *testing.T) {
 			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling[:4]),
 		},
 		{
+			name:    "rolled back, interrupted while the reconcile rolls out: interrupted, not a failed reconcile",
+			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, {err: context.Canceled}}, running: map[string]string{tdOld: repo + ":" + shaOld}, cancelOnWait: 2},
+			want:    Interrupted,
+			wantErr: "finish it with deploy up --sha " + shaOld,
+			calls:   join(checked, upTo, diagnosis, []string{"mark " + rejected}, reconciling),
+		},
+		{
 			name:    "rolled back, ECS does not settle on the reconcile",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}, {taskDef: tdRec}}},
 			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{rolledBack, rolledBack}, running: map[string]string{tdOld: repo + ":" + shaOld}},
@@ -589,7 +598,7 @@ func TestDeployDecisions(t *testing.T) {
 		{
 			name:    "interrupted while waiting for ECS: says what ECS does, through a context of its own",
 			stack:   fakeStack{outputs: stackOutputs(tdOld), plan: deployPlan, ups: []upAnswer{{taskDef: tdNew}}},
-			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{err: context.Canceled}}, liveCtx: true, cancelOnWait: true},
+			cloud:   fakeCloud{images: inECR, waits: []waitAnswer{{err: context.Canceled}}, liveCtx: true, cancelOnWait: 1},
 			want:    Interrupted,
 			wantErr: "holds no lock",
 			calls:   join(checked, upTo, diagnosis),
@@ -1008,6 +1017,10 @@ func TestRollbackInFlight(t *testing.T) {
 		want     Kind
 		wantIn   string
 		phase    string // the result of the in-flight rollback's phase ("" when it has none)
+		// ecsBack: the outcome reads as after the circuit breaker, the SHA
+		// ECS rolled back (shaNew) and the one it went back to (shaOld);
+		// otherwise as the rollback asked, shaOld after shaNew.
+		ecsBack  bool
 		warnings int
 		calls    []string
 	}{
@@ -1017,11 +1030,15 @@ func TestRollbackInFlight(t *testing.T) {
 			calls: append(slices.Clone(marked), "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3", "add-tag deployed-aaaaaaa", "add-tag verified-prod-aaaaaaa")},
 		{name: "ECS rolls it back, and the deadline leaves no room for a reconcile: skipped",
 			cloud:    fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld}, inFlight: inFlight},
-			deadline: 9 * time.Minute, want: RolledBackReconcileSkipped, wantIn: "cannot finish before the deadline", phase: "rolled-back",
+			deadline: 9 * time.Minute, want: RolledBackReconcileSkipped, wantIn: "cannot finish before the deadline", phase: "rolled-back", ecsBack: true,
 			calls: marked},
+		{name: "ECS rolls it back, and the reconcile's rollout is interrupted",
+			cloud: fakeCloud{images: map[string]imageAnswer{shaOld: {ok: true}}, waits: []waitAnswer{backToOld, {err: context.Canceled}}, inFlight: inFlight, cancelOnWait: 2},
+			ups:   []upAnswer{{taskDef: tdRec}}, deadline: time.Hour, want: Interrupted, wantIn: "finish it with deploy up --sha " + shaOld, phase: "rolled-back", ecsBack: true,
+			calls: append(slices.Clone(marked), "image-exists aaaaaaa", "preview aaaaaaa", "up "+reconcile, "wait 3")},
 		{name: "ECS rolls it back to a SHA other than the target: nothing reconciled",
 			cloud: fakeCloud{waits: []waitAnswer{backToX}, inFlight: inFlight, running: map[string]string{tdX: repo + ":" + shaX}},
-			want:  RolledBackDiverged, wantIn: "last good SHA in history is " + shaOld, phase: "rolled-back",
+			want:  RolledBackDiverged, wantIn: "last good SHA in history is " + shaOld, phase: "rolled-back", ecsBack: true,
 			calls: append(slices.Clone(stopped), "stopped-tasks", "service", "mark "+contract.RejectedMessage(shaNew).String(), "images 9")},
 		{name: "ECS cannot roll it back",
 			cloud: fakeCloud{waits: []waitAnswer{rollbackFailed}, inFlight: inFlight},
@@ -1040,7 +1057,7 @@ func TestRollbackInFlight(t *testing.T) {
 			want:  Unverified, wantIn: "timed out", phase: "timed-out",
 			calls: stopped},
 		{name: "interrupted while ECS rolls back",
-			cloud: fakeCloud{waits: []waitAnswer{stillRolling}, inFlight: inFlight, cancelOnWait: true},
+			cloud: fakeCloud{waits: []waitAnswer{stillRolling}, inFlight: inFlight, cancelOnWait: 1},
 			want:  Interrupted, wantIn: "it goes on with the rollback", phase: "timed-out",
 			calls: stopped},
 		{name: "ECS cannot say what is in flight: a deploy of the target, with a warning",
@@ -1101,6 +1118,13 @@ func TestRollbackInFlight(t *testing.T) {
 			}
 			if got != tt.phase {
 				t.Errorf("phase %q ended %q, want %q (phases %+v)", PhaseStopRollout, got, tt.phase, o.Phases)
+			}
+			wantImage, wantPrevious := shaOld, shaNew
+			if tt.ecsBack {
+				wantImage, wantPrevious = shaNew, shaOld
+			}
+			if o.ImageTag != wantImage || o.Previous != wantPrevious {
+				t.Errorf("ImageTag, Previous = %.7q, %.7q; want %.7s, %.7s", o.ImageTag, o.Previous, wantImage, wantPrevious)
 			}
 			if len(o.Warnings) != tt.warnings {
 				t.Errorf("warnings %q, want %d", o.Warnings, tt.warnings)
