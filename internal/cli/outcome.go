@@ -59,8 +59,10 @@ func exitCode(k deploy.Kind) int {
 // renderOutcome prints a deploy's outcome (what ECS said and the warnings
 // on stderr, the result on stdout), appends the job summary (the phases'
 // gantt chart) and the service-url step output, posts the notification,
-// and returns the outcome's exit error.
-func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
+// and returns the outcome's exit error. opts are the verb's: its output
+// format, and the config naming the stack's GitHub environment.
+func (c *Command) renderOutcome(opts *CommonOptions, o deploy.Outcome) error {
+	format := opts.Output
 	if o.Diagnostics != nil {
 		printDiagnostics(c.Stderr, *o.Diagnostics)
 	}
@@ -78,17 +80,15 @@ func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
 	// The job summary, the step output and the notification are reports:
 	// one that cannot be made is worth a warning, not the exit code of a
 	// failed deploy.
-	if len(o.Phases) > 0 {
-		if err := c.appendStepSummary(deploySummaryMarkdown(o)); err != nil {
-			c.note("warning: %v", err)
-		}
+	if err := c.appendStepSummary(deploySummaryMarkdown(o)); err != nil {
+		c.note("warning: %v", err)
 	}
 	if o.ServiceURL != "" {
 		if err := c.appendStepOutput("service-url", o.ServiceURL); err != nil {
 			c.note("warning: %v", err)
 		}
 	}
-	c.notify(o)
+	c.notify(o, opts.cfg.GitHubEnvironment)
 	if o.Kind == deploy.Verified {
 		return nil
 	}
@@ -97,6 +97,26 @@ func (c *Command) renderOutcome(format string, o deploy.Outcome) error {
 		err = fmt.Errorf("%w\n%s", err, lockedRunbook)
 	}
 	return exitError{exitCode(o.Kind), err}
+}
+
+// failedBefore reports err, which ended a deploy verb before its deploy
+// could be decided (the backend, the engine or its plugins, the commit
+// time), as an outcome like any other: failed (interrupted when the
+// context ended), with the job summary and the notification a failed
+// deploy gets. Bad input changed nothing, and exits 2 as it is.
+func (c *Command) failedBefore(ctx context.Context, opts *CommonOptions, o deploy.Outcome, err error) error {
+	var in inputError
+	if errors.As(err, &in) {
+		return err
+	}
+	o.Kind, o.Err, o.Error = deploy.Failed, err, err.Error()
+	if ctx.Err() != nil {
+		o.Kind = deploy.Interrupted
+	}
+	if o.Phases == nil {
+		o.Phases = []deploy.Phase{}
+	}
+	return c.renderOutcome(opts, o)
 }
 
 // explain is the one-paragraph account of an outcome that is not a
@@ -285,19 +305,20 @@ func (c *Command) appendStepOutput(name, value string) error {
 // notify posts o to $SLIPWAY_WEBHOOK_URL when set: every outcome of a
 // deploy, a refusal too (CD is red then as well). A post that fails only
 // warns, without the URL (a secret).
-func (c *Command) notify(o deploy.Outcome) {
+func (c *Command) notify(o deploy.Outcome, environment string) {
 	hook := c.getenv("SLIPWAY_WEBHOOK_URL")
 	if hook == "" {
 		return
 	}
-	if err := (notify.Webhook{URL: hook}).Post(context.Background(), notification(o, c.runURL())); err != nil {
+	if err := (notify.Webhook{URL: hook}).Post(context.Background(), notification(o, environment, c.runURL())); err != nil {
 		c.note("warning: the notification was not sent: %v", err)
 	}
 }
 
-// notification is the message about o: a one-line text for chat, and
-// the same facts as fields.
-func notification(o deploy.Outcome, runURL string) notify.Message {
+// notification is the message about o, a deploy to the GitHub
+// environment environment: a one-line text for chat, and the same facts
+// as fields.
+func notification(o deploy.Outcome, environment, runURL string) notify.Message {
 	icon := "❌"
 	switch {
 	case o.Kind == deploy.Verified:
@@ -313,7 +334,7 @@ func notification(o deploy.Outcome, runURL string) notify.Message {
 	if len(o.Phases) > 0 {
 		secs = o.Phases[len(o.Phases)-1].End.Sub(o.Phases[0].Start).Seconds()
 	}
-	return notify.Message{Text: text, Stack: o.Stack, SHA: o.ImageTag, Previous: o.Previous, Outcome: string(o.Kind), DurationSeconds: secs, RunURL: runURL}
+	return notify.Message{Text: text, Stack: o.Stack, Environment: environment, SHA: o.ImageTag, Previous: o.Previous, Outcome: string(o.Kind), DurationSeconds: secs, RunURL: runURL}
 }
 
 // runURL is the link to the GitHub Actions run, "" outside one.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,27 +107,28 @@ func (c *Command) promote(ctx context.Context, o PromoteOptions) error {
 	source := deploy.OpenHistory(fromOpts)
 	// A missing --from stack is bad input, found before the --to stack
 	// is opened (one history page of one update).
+	before := deploy.Outcome{Stack: o.To, Verb: "promote", ImageTag: o.SHA, PromotedFrom: o.From}
 	if _, err := source.HistoryPage(ctx, 1, 1); errors.Is(err, deploy.ErrNoStack) {
 		return badInput("--from: %v; promote reads it through the same backend as --to %s, so both stacks must keep their state in one backend", err, o.To)
 	} else if err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, before, fmt.Errorf("reading %s's history: %w", o.From, err))
 	}
 	session, err := deploy.Open(ctx, opts)
 	if errors.Is(err, deploy.ErrNoStack) {
 		return badInput("--to: %v", err)
 	}
 	if err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, before, err)
 	}
 	defer session.Close()
 	if err := setCommitTime(ctx, session, o.CommitTime); err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, before, err)
 	}
 	out := c.deployer(session).Promote(ctx, deploy.Promotion{From: o.From, Source: source, OpenRegistry: openRegistry}, deploy.Request{
 		Stack: o.To, SHA: o.SHA, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions),
 		Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets,
 	})
-	return c.renderOutcome(o.Output, out)
+	return c.renderOutcome(&o.CommonOptions, out)
 }
 
 // openRegistry opens the ECR client promote asks in region.

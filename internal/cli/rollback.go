@@ -68,13 +68,13 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 	}
 	session, err := c.begin(ctx, &o.CommonOptions, check)
 	if err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, deploy.Outcome{Stack: o.Stack, Verb: "rollback", ImageTag: o.To}, err)
 	}
 	defer session.Close()
 	out := c.deployer(session).Rollback(ctx, o.To, deploy.Request{
 		Stack: o.Stack, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: o.cfg.Secrets,
 	})
-	return c.renderOutcome(o.Output, out)
+	return c.renderOutcome(&o.CommonOptions, out)
 }
 
 // rollbackRefusal is the exit of a rollback that has nothing to go to.

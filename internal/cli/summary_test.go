@@ -18,6 +18,7 @@ import (
 
 	"github.com/slipway-dev/slipway/internal/awsx"
 	"github.com/slipway-dev/slipway/internal/awsx/awsfake"
+	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy"
 )
 
@@ -238,7 +239,8 @@ func TestRenderOutcomeReports(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			c := &Command{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}
 			code := ExitOK
-			if err := c.renderOutcome("json", tt.o); err != nil {
+			opts := &CommonOptions{Output: "json", cfg: contract.Config{GitHubEnvironment: "production"}}
+			if err := c.renderOutcome(opts, tt.o); err != nil {
 				var e exitError
 				if !errors.As(err, &e) {
 					t.Fatalf("renderOutcome: %v, want an exit code with it", err)
@@ -253,7 +255,7 @@ func TestRenderOutcomeReports(t *testing.T) {
 			}
 			if tt.wantPosts > 0 {
 				p := h.posted[0]
-				want := map[string]interface{}{"stack": "prod", "sha": tt.o.ImageTag, "previous": tt.o.Previous, "outcome": string(tt.o.Kind),
+				want := map[string]interface{}{"stack": "prod", "environment": "production", "sha": tt.o.ImageTag, "previous": tt.o.Previous, "outcome": string(tt.o.Kind),
 					"runUrl": "https://github.com/acme/api/actions/runs/42"}
 				for k, v := range want {
 					if p[k] != v {
@@ -341,5 +343,52 @@ func TestDeployReportsEngine(t *testing.T) {
 	}
 	if code, _, errs := w.run("metrics", "--since", "0s"); code != ExitBadInput || !strings.Contains(errs, "--since 0s") {
 		t.Errorf("metrics --since 0s: exit %d, stderr %s", code, errs)
+	}
+}
+
+// A deploy that fails before it could be decided (here: a backend it
+// cannot open) is reported as a failed outcome, with the job summary and
+// the notification; bad input changes nothing and is neither.
+func TestFailureBeforeTheDeployIsReported(t *testing.T) {
+	w := newWorld(t)
+	h := &hook{status: http.StatusOK}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	w.env["SLIPWAY_WEBHOOK_URL"] = srv.URL + "/hook"
+	tests := []struct {
+		name      string
+		args      []string
+		wantCode  int
+		wantPosts int
+		want      string // in the summary and the stderr; "" for no summary
+	}{
+		{"bad input: exit 2, no report", []string{"up", "--sha", "nope"}, ExitBadInput, 0, ""},
+		{"a backend that cannot be opened: failed, reported", []string{"up", "--sha", shaA, "--backend", "file:///dev/null/state"}, ExitFailure, 1, "/dev/null"},
+		{"rollback too", []string{"rollback", "--backend", "file:///dev/null/state"}, ExitFailure, 2, "/dev/null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(w.summary)
+			code, out, errs := w.run(append(tt.args, "--output", "json")...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tt.wantCode, tail(errs))
+			}
+			if got := h.count(); got != tt.wantPosts {
+				t.Errorf("%d posts in all, want %d", got, tt.wantPosts)
+			}
+			summary, _ := os.ReadFile(w.summary)
+			if tt.want == "" {
+				if len(summary) != 0 || out != "" {
+					t.Errorf("bad input wrote summary %q, stdout %q; want neither", summary, out)
+				}
+				return
+			}
+			if o := outcome(t, out); o.Kind != deploy.Failed || !strings.Contains(o.Error, tt.want) {
+				t.Errorf("outcome %s %q, want failed naming %q", o.Kind, o.Error, tt.want)
+			}
+			if !strings.Contains(string(summary), "❌ failed") || !strings.Contains(string(summary), tt.want) || !strings.Contains(errs, tt.want) {
+				t.Errorf("summary:\n%s\nstderr:\n%s\nwant both to report the failure naming %q", summary, errs, tt.want)
+			}
+		})
 	}
 }

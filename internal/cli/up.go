@@ -76,12 +76,13 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		}
 		return checkDeployFlags(o)
 	})
+	before := deploy.Outcome{Stack: o.Stack, Verb: "deploy", ImageTag: o.SHA}
 	if err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, before, err)
 	}
 	defer session.Close()
 	if err := setCommitTime(ctx, session, o.CommitTime); err != nil {
-		return err
+		return c.failedBefore(ctx, &o.CommonOptions, before, err)
 	}
 	var blockers []string
 	if o.All && !o.GitHubBypass {
@@ -91,7 +92,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
 		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, CommitBlockers: blockers,
 	})
-	return c.renderOutcome(o.Output, out)
+	return c.renderOutcome(&o.CommonOptions, out)
 }
 
 // deployer decides the deploys of session.

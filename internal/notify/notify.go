@@ -16,11 +16,13 @@ import (
 	"time"
 )
 
-// Message is what is posted. It holds nothing secret: the stack, the
-// SHAs, the outcome, the duration and the link to the CI run.
+// Message is what is posted. It holds nothing secret: the stack and its
+// GitHub environment, the SHAs, the outcome, the duration and the link to
+// the CI run.
 type Message struct {
 	Text            string  `json:"text"`
 	Stack           string  `json:"stack"`
+	Environment     string  `json:"environment,omitempty"`
 	SHA             string  `json:"sha"`
 	Previous        string  `json:"previous"`
 	Outcome         string  `json:"outcome"`
