@@ -72,7 +72,7 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 	}
 	defer session.Close()
 	out := c.deployer(session).Rollback(ctx, o.To, deploy.Request{
-		Stack: o.Stack, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: o.cfg.Secrets,
+		Stack: o.Stack, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions), Secrets: o.cfg.Secrets, Region: o.cfg.Region,
 	})
 	return c.renderOutcome(&o.CommonOptions, out)
 }

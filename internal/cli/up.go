@@ -90,7 +90,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 	}
 	out := c.deployer(session).Up(ctx, deploy.Request{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
-		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, CommitBlockers: blockers,
+		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, Region: o.cfg.Region, CommitBlockers: blockers,
 	})
 	return c.renderOutcome(&o.CommonOptions, out)
 }

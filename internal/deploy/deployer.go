@@ -83,6 +83,9 @@ type Request struct {
 	// Secrets are the secrets the task definition passes to the container:
 	// each must exist (described, never read) before the update.
 	Secrets []contract.SecretRef
+	// Region is the config's AWS region: where a first deploy, whose stack
+	// has no outputs yet, checks the secrets.
+	Region string
 	// CommitBlockers are the rules that would refuse the program's commit
 	// of the workflow files to the default branch: an update that changes
 	// those files is refused before it touches AWS.
@@ -510,27 +513,35 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	}
 	// The image is checked wherever the stack names its repository: on
 	// every deploy, and on a first one after the registry's own update.
+	// The secrets are checked on every deploy, a first one's in the
+	// config's region.
 	_, registry := outputs[contract.OutRepositoryURL]
 	var cloud Cloud
-	if !first || registry {
-		if cloud, err = d.cloudFor(ctx, outputs); err != nil {
-			end(o, Failed, err)
+	switch {
+	case !first || registry:
+		cloud, err = d.cloudFor(ctx, outputs)
+	case len(r.Secrets) > 0:
+		cloud, err = d.OpenCloud(ctx, r.Region)
+	}
+	if err != nil {
+		end(o, Failed, err)
+		return
+	}
+	if !first && r.Previous != "" && !r.Force {
+		// ECS is asked before acting: history's order comes from the
+		// writing machine's clock, and ECS may have moved on its own.
+		running, err := runningNow(ctx, cloud, outputs)
+		if err != nil {
+			end(o, Failed, fmt.Errorf("reading the image ECS runs now: %w", err))
 			return
 		}
-		if !first && r.Previous != "" && !r.Force {
-			// ECS is asked before acting: history's order comes from the
-			// writing machine's clock, and ECS may have moved on its own.
-			running, err := runningNow(ctx, cloud, outputs)
-			if err != nil {
-				end(o, Failed, fmt.Errorf("reading the image ECS runs now: %w", err))
-				return
-			}
-			o.RunningImageTag = running
-			if running != r.Previous {
-				end(o, RefusedDiverged, fmt.Errorf("ECS runs image tag %q, but history's current SHA is %s", running, r.Previous))
-				return
-			}
+		o.RunningImageTag = running
+		if running != r.Previous {
+			end(o, RefusedDiverged, fmt.Errorf("ECS runs image tag %q, but history's current SHA is %s", running, r.Previous))
+			return
 		}
+	}
+	if !first || registry {
 		start := d.now()
 		if k, err := checkImage(ctx, cloud, outputs, r.SHA); err != nil {
 			d.phase(o, PhaseImageCheck, start, "refused")
@@ -538,25 +549,25 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 			return
 		}
 		d.phase(o, PhaseImageCheck, start, "ok")
-		if len(r.Secrets) > 0 {
-			start = d.now()
-			missing, err := cloud.MissingSecrets(ctx, r.Secrets)
-			switch {
-			case err != nil:
-				d.phase(o, PhaseSecretsCheck, start, "failed")
-				end(o, Failed, fmt.Errorf("checking the task's secrets: %w", err))
-				return
-			case len(missing) > 0:
-				d.phase(o, PhaseSecretsCheck, start, "refused")
-				names := make([]string, len(missing))
-				for i, m := range missing {
-					names[i] = m.String()
-				}
-				end(o, RefusedMissingSecret, fmt.Errorf("%d secret(s) the task would read do not exist: %s", len(missing), strings.Join(names, "; ")))
-				return
+	}
+	if len(r.Secrets) > 0 {
+		start := d.now()
+		missing, err := cloud.MissingSecrets(ctx, r.Secrets)
+		switch {
+		case err != nil:
+			d.phase(o, PhaseSecretsCheck, start, "failed")
+			end(o, Failed, fmt.Errorf("checking the task's secrets: %w", err))
+			return
+		case len(missing) > 0:
+			d.phase(o, PhaseSecretsCheck, start, "refused")
+			names := make([]string, len(missing))
+			for i, m := range missing {
+				names[i] = m.String()
 			}
-			d.phase(o, PhaseSecretsCheck, start, "ok")
+			end(o, RefusedMissingSecret, fmt.Errorf("%d secret(s) the task would read do not exist: %s", len(missing), strings.Join(names, "; ")))
+			return
 		}
+		d.phase(o, PhaseSecretsCheck, start, "ok")
 	}
 
 	start := d.now()
