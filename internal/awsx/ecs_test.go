@@ -38,6 +38,12 @@ func deploying(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout)
 // off, and desired tasks.
 func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout, rollback bool, desired int32) time.Time {
 	t.Helper()
+	return deployingWithConfig(t, c, fake, r, ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: rollback}}, desired)
+}
+
+// deployingWithConfig is deployingWith for a service with the deployment configuration cfg.
+func deployingWithConfig(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Rollout, cfg ecstypes.DeploymentConfiguration, desired int32) time.Time {
+	t.Helper()
 	fake.CreateCluster("prod")
 	if r != (awsfake.Rollout{}) {
 		fake.SetRollout(imageNew, r)
@@ -53,7 +59,7 @@ func deployingWith(t *testing.T, c *Client, fake *awsfake.Server, r awsfake.Roll
 	}
 	if _, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String("prod"), ServiceName: aws.String("api-service"), TaskDefinition: aws.String(tdOld), DesiredCount: aws.Int32(desired),
-		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: rollback}},
+		DeploymentConfiguration: &cfg,
 	}); err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}

@@ -34,6 +34,12 @@ type seen struct {
 	status                 string
 	failed, threshold      int32
 	statusReason, rollback string // substrings of StatusReason and RollbackReason
+	alarms                 []string
+}
+
+// watched are deployment alarms that watch api-5xx, with rollback as given.
+func watched(rollback bool) *ecstypes.DeploymentAlarms {
+	return &ecstypes.DeploymentAlarms{AlarmNames: []string{"api-5xx", "api-p99"}, Enable: true, Rollback: rollback}
 }
 
 func TestWaitVerifiedVerdicts(t *testing.T) {
@@ -42,6 +48,7 @@ func TestWaitVerifiedVerdicts(t *testing.T) {
 		rollout      awsfake.Rollout // of imageNew
 		noRollback   bool            // the circuit breaker's rollback is off
 		oldFails     bool            // imageOld fails from now on, so a rollback to it fails
+		alarms       *ecstypes.DeploymentAlarms
 		verdict      string
 		rolledBackTo string
 		sd, list     seen
@@ -57,11 +64,22 @@ func TestWaitVerifiedVerdicts(t *testing.T) {
 		{name: "circuit breaker without rollback", rollout: awsfake.Rollout{Outcome: awsfake.CircuitBreaks}, noRollback: true, verdict: "stopped",
 			sd:   seen{status: StatusStopped, failed: 3, threshold: 3, statusReason: awsfake.CircuitBreakerReason},
 			list: seen{status: RolloutFailed, failed: 3}},
+		// The deployments list carries no alarms: only the service deployment names them.
+		{name: "an alarm rolls back", rollout: awsfake.Rollout{Steps: 2, Alarm: "api-5xx"}, alarms: watched(true), verdict: "rolledBack", rolledBackTo: tdOld,
+			sd:   seen{status: StatusRollbackSuccessful, threshold: 3, statusReason: "alarm api-5xx", rollback: "Alarm api-5xx triggered", alarms: []string{"api-5xx"}},
+			list: seen{status: RolloutCompleted}},
+		{name: "an alarm without rollback stops it", rollout: awsfake.Rollout{Steps: 2, Alarm: "api-5xx"}, alarms: watched(false), verdict: "stopped",
+			sd:   seen{status: StatusStopped, threshold: 3, statusReason: "alarm api-5xx", alarms: []string{"api-5xx"}},
+			list: seen{status: RolloutFailed}},
+		{name: "an alarm ECS does not watch", rollout: awsfake.Rollout{Steps: 2, Alarm: "api-errors"}, alarms: watched(true), verdict: "ok",
+			sd: seen{status: StatusSuccessful, threshold: 3}, list: seen{status: RolloutCompleted}},
 	} {
 		for _, src := range sources {
 			t.Run(tc.name+"/"+src.name, func(t *testing.T) {
 				c, fake := newFakeClient(t)
-				since := deployingWith(t, c, fake, tc.rollout, !tc.noRollback, 2)
+				since := deployingWithConfig(t, c, fake, tc.rollout, ecstypes.DeploymentConfiguration{
+					DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: !tc.noRollback}, Alarms: tc.alarms,
+				}, 2)
 				if tc.oldFails {
 					fake.SetRollout(imageOld, awsfake.Rollout{Outcome: awsfake.CircuitBreaks})
 				}
@@ -89,6 +107,9 @@ func TestWaitVerifiedVerdicts(t *testing.T) {
 				if v.Source != src.want || v.RolledBackTo != tc.rolledBackTo || v.Want != tdNew || (v.DeploymentArn == "") != (src.want == SourceDeployments && v.RolledBack) {
 					t.Errorf("Source, RolledBackTo, Want, DeploymentArn = %q, %q, %q, %q; want %q, %q, %q and an ARN or ID unless gone",
 						v.Source, v.RolledBackTo, v.Want, v.DeploymentArn, src.want, tc.rolledBackTo, tdNew)
+				}
+				if !slices.Equal(v.Alarms, want.alarms) || (len(want.alarms) > 0 && !strings.Contains(v.Reason, "alarms in ALARM: "+strings.Join(want.alarms, ", "))) {
+					t.Errorf("Alarms = %q (reason %q), want %q named", v.Alarms, v.Reason, want.alarms)
 				}
 				if v.Reason == "" || strings.Contains(v.Reason, "\n") {
 					t.Errorf("Reason = %q, want one non-empty line", v.Reason)

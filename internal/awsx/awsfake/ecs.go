@@ -35,7 +35,9 @@ import (
 // that deployment is PRIMARY again, IN_PROGRESS on its task definition, while the FAILED one drains;
 // then the service settles with that one deployment COMPLETED. The service events are ECS's
 // ("(service X) (deployment ecs-svc/N) deployment failed: tasks failed to start.", "(service X)
-// rolling back to deployment ecs-svc/N.", "(service X) has reached a steady state.").
+// rolling back to deployment ecs-svc/N.", "(service X) has reached a steady state."). The
+// service's deployment alarms (deploymentConfiguration.alarms) fail a rollout whose image sets off
+// an alarm they watch, and roll it back likewise (Rollout.Alarm).
 //
 // Time: the fake has a simulated clock (Now), starting at Epoch. It moves one Tick after each
 // DescribeServices or DescribeServiceDeployments call is answered (a poll sees the state, then time
@@ -70,6 +72,14 @@ type Rollout struct {
 	// Failure is how each task of a CircuitBreaks rollout ends; zero means ContainerExited(1).
 	// Every tick the deployment launches its desired count of tasks (up to the threshold), and they fail.
 	Failure TaskFailure
+	// Alarm is a CloudWatch alarm that a Completes rollout's tasks set off once they all run (when
+	// the rollout would complete): they pass their health checks, then, say, answer 5xx. ECS watches
+	// it only when the service's deploymentConfiguration.alarms names it and enables alarms: then
+	// "Amazon ECS sets the service deployment to failed" and, with rollback, rolls the service back
+	// "to the last deployment that completed successfully" (types.DeploymentAlarms;
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+	// Otherwise the rollout completes.
+	Alarm string
 }
 
 // TaskFailure is how a failed task stopped: the task's stopCode and stoppedReason, and its
@@ -127,6 +137,7 @@ type service struct {
 	desired                   int32
 	taskDef                   string
 	breaker, rollback         bool
+	alarms                    deploymentAlarms
 	maxPercent, minHealthyPct int32
 	deps                      []*ecsDep // PRIMARY first
 	events                    []Event   // newest first
@@ -310,9 +321,17 @@ func (s *Server) progressLocked(svc *service, p *ecsDep) {
 		if svc.breaker && p.failed >= limit {
 			s.failLocked(svc, p)
 		}
+	case p.steps >= max(p.rollout.Steps, 1) && svc.alarms.watches(p.rollout.Alarm):
+		p.running, p.pending = p.desired, 0
+		s.alarmLocked(svc, p, p.rollout.Alarm)
 	case p.steps >= max(p.rollout.Steps, 1):
 		s.completeLocked(svc, p)
 		p.sd.status, p.sd.finishedAt = "SUCCESSFUL", s.now
+		if p.sd.alarmStatus == "MONITORING" {
+			// The fake's reading of MONITORING_COMPLETE (types.ServiceDeploymentRollbackMonitorsStatus):
+			// the alarms were watched to the end of the rollout and none triggered.
+			p.sd.alarmStatus = "MONITORING_COMPLETE"
+		}
 		for _, sd := range svc.sds {
 			if sd != p.sd && sd.status == "IN_PROGRESS" {
 				sd.status, sd.stoppedAt, sd.finishedAt = "STOPPED", s.now, s.now
@@ -345,6 +364,46 @@ func (s *Server) failLocked(svc *service, p *ecsDep) {
 	// "The service deployment stops when ... The rollback option is not in use for the failure
 	// detection mechanism (the circuit breaker or alarm-based) and the service fails."
 	// (types.ServiceDeployment.StoppedAt)
+	sd.status, sd.stoppedAt, sd.finishedAt = "STOPPED", s.now, s.now
+}
+
+// deploymentAlarms is a service's deploymentConfiguration.alarms (types.DeploymentAlarms).
+type deploymentAlarms struct {
+	names            []string
+	enable, rollback bool
+}
+
+// watches reports whether ECS fails a deployment when alarm goes into ALARM.
+func (a deploymentAlarms) watches(alarm string) bool {
+	return alarm != "" && a.enable && slices.Contains(a.names, alarm)
+}
+
+// status is the service deployment's alarms.status before any alarm triggered: "Amazon ECS is not
+// using alarms for service deployment failures when the status is DISABLED"
+// (types.ServiceDeploymentAlarms.Status).
+func (a deploymentAlarms) status() string {
+	if a.enable {
+		return "MONITORING"
+	}
+	return "DISABLED"
+}
+
+// alarmLocked is alarm, which the service's deployment alarms watch, going into ALARM during p's
+// rollout: the deployment FAILS, the service deployment's alarms read TRIGGERED with the alarm's
+// name (types.ServiceDeploymentAlarms.TriggeredAlarmNames), and with rollback the service rolls
+// back; without it the service deployment stops, as after the circuit breaker (StoppedAt: "The
+// rollback option is not in use for the failure detection mechanism (the circuit breaker or
+// alarm-based)"). The reasons' wording is the fake's: AWS documents none.
+func (s *Server) alarmLocked(svc *service, p *ecsDep, alarm string) {
+	reason := fmt.Sprintf("ECS deployment failed: alarm %s in ALARM state.", alarm)
+	p.rolloutState, p.reason, p.updatedAt = "FAILED", reason, s.now
+	sd := p.sd
+	sd.alarmStatus, sd.triggeredAlarms, sd.statusReason, sd.updatedAt = "TRIGGERED", []string{alarm}, reason, s.now
+	s.eventLocked(svc, fmt.Sprintf("(deployment %s) deployment failed: alarm detected.", p.id))
+	if target := rollbackTarget(svc); svc.alarms.rollback && target != nil {
+		s.rollBackLocked(svc, p, target, "Alarm "+alarm+" triggered")
+		return
+	}
 	sd.status, sd.stoppedAt, sd.finishedAt = "STOPPED", s.now, s.now
 }
 

@@ -25,6 +25,8 @@ type svcDep struct {
 	target                                      *revision
 	rollback                                    *rollbackInfo
 	failureCount, threshold                     int32
+	alarmNames, triggeredAlarms                 []string
+	alarmStatus                                 string
 	unlisted                                    int // listings it was left out of (SetListingLag)
 }
 
@@ -71,6 +73,9 @@ func (s *Server) newServiceDeploymentLocked(svc *service, d *ecsDep, source []*r
 	}
 	if svc.breaker {
 		sd.breakerStatus = "MONITORING"
+	}
+	if svc.alarms.names != nil {
+		sd.alarmNames, sd.alarmStatus = slices.Clone(svc.alarms.names), svc.alarms.status()
 	}
 	svc.sds = append(svc.sds, sd)
 	s.deployments[sd.arn] = sd
@@ -129,6 +134,7 @@ type wireServiceDeployment struct {
 	DeploymentConfiguration  map[string]any        `json:"deploymentConfiguration"`
 	Rollback                 *wireRollback         `json:"rollback,omitempty"`
 	DeploymentCircuitBreaker map[string]any        `json:"deploymentCircuitBreaker"`
+	Alarms                   map[string]any        `json:"alarms,omitempty"`
 }
 
 func (s *Server) wireServiceDeploymentLocked(sd *svcDep) wireServiceDeployment {
@@ -137,11 +143,15 @@ func (s *Server) wireServiceDeploymentLocked(sd *svcDep) wireServiceDeployment {
 		CreatedAt: epoch(sd.createdAt), StartedAt: epoch(sd.createdAt), FinishedAt: optEpoch(sd.finishedAt), StoppedAt: optEpoch(sd.stoppedAt),
 		UpdatedAt: epoch(sd.updatedAt), SourceServiceRevisions: []wireRevisionSummary{}, TargetServiceRevision: s.summaryLocked(sd.target),
 		Status: sd.status, StatusReason: sd.statusReason,
-		DeploymentConfiguration: map[string]any{
-			"deploymentCircuitBreaker": map[string]any{"enable": sd.svc.breaker, "rollback": sd.svc.rollback},
-			"maximumPercent":           sd.svc.maxPercent, "minimumHealthyPercent": sd.svc.minHealthyPct,
-		},
+		DeploymentConfiguration:  sd.svc.wireDeploymentConfiguration(),
 		DeploymentCircuitBreaker: map[string]any{"failureCount": sd.failureCount, "threshold": sd.threshold, "status": sd.breakerStatus},
+	}
+	if sd.alarmNames != nil {
+		triggered := sd.triggeredAlarms
+		if triggered == nil {
+			triggered = []string{}
+		}
+		w.Alarms = map[string]any{"alarmNames": sd.alarmNames, "status": sd.alarmStatus, "triggeredAlarmNames": triggered}
 	}
 	for _, r := range sd.source {
 		w.SourceServiceRevisions = append(w.SourceServiceRevisions, sourceSummary(sd.svc, r))

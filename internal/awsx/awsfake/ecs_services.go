@@ -24,6 +24,11 @@ type wireDeploymentConfiguration struct {
 		Enable   bool `json:"enable"`
 		Rollback bool `json:"rollback"`
 	} `json:"deploymentCircuitBreaker"`
+	Alarms *struct {
+		AlarmNames []string `json:"alarmNames"`
+		Enable     bool     `json:"enable"`
+		Rollback   bool     `json:"rollback"`
+	} `json:"alarms"`
 	MaximumPercent        *int32 `json:"maximumPercent"`
 	MinimumHealthyPercent *int32 `json:"minimumHealthyPercent"`
 }
@@ -36,12 +41,27 @@ func (svc *service) configure(c *wireDeploymentConfiguration) {
 	if cb := c.DeploymentCircuitBreaker; cb != nil {
 		svc.breaker, svc.rollback = cb.Enable, cb.Rollback
 	}
+	if a := c.Alarms; a != nil {
+		svc.alarms = deploymentAlarms{names: slices.Clone(a.AlarmNames), enable: a.Enable, rollback: a.Rollback}
+	}
 	if c.MaximumPercent != nil {
 		svc.maxPercent = *c.MaximumPercent
 	}
 	if c.MinimumHealthyPercent != nil {
 		svc.minHealthyPct = *c.MinimumHealthyPercent
 	}
+}
+
+// wireDeploymentConfiguration is the service's deploymentConfiguration as ECS describes it.
+func (svc *service) wireDeploymentConfiguration() map[string]any {
+	c := map[string]any{
+		"deploymentCircuitBreaker": map[string]any{"enable": svc.breaker, "rollback": svc.rollback},
+		"maximumPercent":           svc.maxPercent, "minimumHealthyPercent": svc.minHealthyPct,
+	}
+	if a := svc.alarms; a.names != nil {
+		c["alarms"] = map[string]any{"alarmNames": a.names, "enable": a.enable, "rollback": a.rollback}
+	}
+	return c
 }
 
 // usableTaskDefLocked resolves a task definition a service may run: it exists and is ACTIVE.
@@ -229,12 +249,9 @@ func (s *Server) wireServiceLocked(svc *service) wireService {
 		ServiceArn: serviceARN(svc.cluster, svc.name), ServiceName: svc.name, ClusterArn: clusterARN(svc.cluster),
 		Status: svc.status, DesiredCount: svc.desired, LaunchType: "FARGATE", TaskDefinition: svc.taskDef,
 		SchedulingStrategy: "REPLICA", CreatedAt: epoch(svc.createdAt),
-		DeploymentController: map[string]any{"type": "ECS"},
-		DeploymentConfiguration: map[string]any{
-			"deploymentCircuitBreaker": map[string]any{"enable": svc.breaker, "rollback": svc.rollback},
-			"maximumPercent":           svc.maxPercent, "minimumHealthyPercent": svc.minHealthyPct,
-		},
-		Deployments: []wireDeployment{}, Events: []wireEvent{},
+		DeploymentController:    map[string]any{"type": "ECS"},
+		DeploymentConfiguration: svc.wireDeploymentConfiguration(),
+		Deployments:             []wireDeployment{}, Events: []wireEvent{},
 	}
 	if n := len(svc.sds); n > 0 {
 		w.CurrentServiceDeployment = svc.sds[n-1].arn

@@ -128,6 +128,17 @@ func (w *world) deploy(t *testing.T, image string) string {
 	return arn
 }
 
+// watch makes the service's deployments watch the CloudWatch alarm, with rollback as given
+// (UpdateService with a deploymentConfiguration alone starts no deployment).
+func (w *world) watch(t *testing.T, alarm string, rollback bool) {
+	t.Helper()
+	if _, err := w.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{Alarms: &ecstypes.DeploymentAlarms{AlarmNames: []string{alarm}, Enable: true, Rollback: rollback}},
+	}); err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+}
+
 // describe reads the service without moving the clock back: DescribeServices ticks once.
 func (w *world) describe(t *testing.T) ecstypes.Service {
 	t.Helper()
@@ -223,6 +234,32 @@ func TestRollouts(t *testing.T) {
 				if got := shapeOf(w.describe(t)); !slices.Equal(got.deployments, want.deployments) || got.taskDef != want.taskDef || got.running != want.running {
 					t.Errorf("poll %d: got %+v, want %+v", i+1, got, want)
 				}
+			}
+		})
+	}
+}
+
+// The circuit breaker's threshold is 0.5 × the desired count, at least 3 and at most 200
+// (types.ServiceDeploymentCircuitBreaker.Threshold; rounding up is the fake's reading), and a
+// deployment of that many failing tasks fails at it: no sooner, no later.
+func TestCircuitBreakerThreshold(t *testing.T) {
+	for _, tc := range []struct{ desired, want int32 }{
+		{1, 3}, {6, 3}, {7, 4}, {10, 5}, {398, 199}, {399, 200}, {400, 200}, {1000, 200},
+	} {
+		t.Run(fmt.Sprint(tc.desired), func(t *testing.T) {
+			w := newWorld(t, tc.desired, true)
+			w.s.SetRollout(imageV2, Rollout{Outcome: CircuitBreaks, RollbackSteps: 1 << 30})
+			w.deploy(t, imageV2)
+			arn := aws.ToString(w.describe(t).CurrentServiceDeployment)
+			for sd := w.serviceDeployment(t, arn); sd.Status == ecstypes.ServiceDeploymentStatusInProgress; sd = w.serviceDeployment(t, arn) {
+				if n := sd.DeploymentCircuitBreaker.FailureCount; n >= tc.want {
+					t.Fatalf("%d failed tasks and still IN_PROGRESS, want a rollback at %d", n, tc.want)
+				}
+			}
+			sd := w.serviceDeployment(t, arn)
+			cb := sd.DeploymentCircuitBreaker
+			if cb.Threshold != tc.want || cb.FailureCount != tc.want || sd.Status != ecstypes.ServiceDeploymentStatusRollbackInProgress {
+				t.Errorf("threshold %d, failures %d, status %s; want %d, %d, ROLLBACK_IN_PROGRESS", cb.Threshold, cb.FailureCount, sd.Status, tc.want, tc.want)
 			}
 		})
 	}
@@ -370,6 +407,18 @@ func TestServicesStableWaiterConformance(t *testing.T) {
 		}, stable: true},
 		{name: "circuit breaker without rollback", noRollback: true, arrive: func(t *testing.T, w *world) {
 			w.s.SetRollout(imageV2, Rollout{Outcome: CircuitBreaks})
+			w.deploy(t, imageV2)
+			w.s.Advance(3 * Tick)
+		}},
+		{name: "an alarm rolled back, settled", arrive: func(t *testing.T, w *world) {
+			w.watch(t, "api-5xx", true)
+			w.s.SetRollout(imageV2, Rollout{Alarm: "api-5xx"})
+			w.deploy(t, imageV2)
+			w.s.Advance(3 * Tick)
+		}, stable: true},
+		{name: "an alarm without rollback", arrive: func(t *testing.T, w *world) {
+			w.watch(t, "api-5xx", false)
+			w.s.SetRollout(imageV2, Rollout{Alarm: "api-5xx"})
 			w.deploy(t, imageV2)
 			w.s.Advance(3 * Tick)
 		}},
