@@ -350,6 +350,7 @@ func TestWaitVerifiedTimesOut(t *testing.T) {
 		timeout   time.Duration // of the wait
 		mentions  []string
 		inProcess bool // the last verdict is the IN_PROGRESS rollout
+		lastPoll  bool // the error names the last poll's failure: not the deadline's own cut
 	}{
 		// The timeout leaves room for many polls: the first one must have answered, however slow
 		// the machine, for the verdict to be checked.
@@ -358,7 +359,7 @@ func TestWaitVerifiedTimesOut(t *testing.T) {
 		{name: "mid-request", hang: "ListServiceDeployments", timeouts: fast, timeout: 100 * time.Millisecond},
 		// Every attempt times out; the wait keeps polling until its own deadline.
 		{name: "hung endpoint", hang: "DescribeServiceDeployments", timeouts: Timeouts{Attempt: 20 * time.Millisecond, Call: 100 * time.Millisecond, MaxBackoff: time.Millisecond},
-			timeout: 500 * time.Millisecond, mentions: []string{"DescribeServiceDeployments"}},
+			timeout: 500 * time.Millisecond, mentions: []string{"DescribeServiceDeployments"}, lastPoll: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, fake := newFakeClient(t)
@@ -388,6 +389,9 @@ func TestWaitVerifiedTimesOut(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %q, want it to mention %q", err, want)
 				}
+			}
+			if got := strings.Contains(err.Error(), "(last poll:"); got != tc.lastPoll {
+				t.Errorf("err = %q names a last poll's failure: %v, want %v", err, got, tc.lastPoll)
 			}
 			if tc.inProcess && (!v.InProgress || v.Source != SourceServiceDeployment || v.Status != StatusInProgress) {
 				t.Errorf("last verification = %+v; want the IN_PROGRESS service deployment", v)
