@@ -74,21 +74,22 @@ func TestNetworkVariants(t *testing.T) {
 		overrides  map[string]string
 		subnets    int // created
 		nats       int
+		natPerZone bool     // each zone's private subnet goes out through its own zone's NAT
 		gateways   []string // gateway endpoints
 		interfaces []string // interface endpoints
 	}{
-		{"default: two zones, one NAT", nil, 4, 1, gateways, nil},
-		{"three zones, NAT per zone", map[string]string{"availabilityZones": threeZones, "natGateways": "3"}, 6, 3, gateways, nil},
-		{"three zones, one NAT", map[string]string{"availabilityZones": threeZones}, 6, 1, gateways, nil},
-		{"no NAT, endpoints", map[string]string{"natGateways": "0"}, 4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
-		{"no NAT, three zones", map[string]string{"natGateways": "0", "availabilityZones": threeZones}, 6, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
+		{"default: two zones, one NAT", nil, 4, 1, false, gateways, nil},
+		{"three zones, NAT per zone", map[string]string{"availabilityZones": threeZones, "natGateways": "3"}, 6, 3, true, gateways, nil},
+		{"three zones, one NAT", map[string]string{"availabilityZones": threeZones}, 6, 1, false, gateways, nil},
+		{"no NAT, endpoints", map[string]string{"natGateways": "0"}, 4, 0, false, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
+		{"no NAT, three zones", map[string]string{"natGateways": "0", "availabilityZones": threeZones}, 6, 0, false, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs"}},
 		{"no NAT with an SSM secret", map[string]string{"natGateways": "0", "secrets": `{"API_KEY":"arn:aws:ssm:us-east-1:123456789012:parameter/api/key"}`},
-			4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs", "ssm"}},
+			4, 0, false, gateways, []string{"ecr-api", "ecr-dkr", "logs", "sqs", "ssm"}},
 		{"no NAT with secrets and exec", map[string]string{"natGateways": "0", "secrets": prodSecrets, "enableExec": "true", "readonlyRootFilesystem": "false"},
-			4, 0, gateways, []string{"ecr-api", "ecr-dkr", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages"}},
+			4, 0, false, gateways, []string{"ecr-api", "ecr-dkr", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages"}},
 		{"existing VPC", map[string]string{"vpcId": "vpc-0123456789abcdef0",
 			"albSubnetIds":  `["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]`,
-			"taskSubnetIds": `["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]`}, 0, 0, nil, nil},
+			"taskSubnetIds": `["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]`}, 0, 0, false, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +99,9 @@ func TestNetworkVariants(t *testing.T) {
 			}
 			if got := len(res.Find("aws:ec2/natGateway:NatGateway")); got != tt.nats {
 				t.Errorf("%d NAT gateways, want %d", got, tt.nats)
+			}
+			for zone := 1; tt.nats > 0 && zone <= tt.subnets/2; zone++ {
+				natsOfZone(t, res, zone, map[bool]int{true: zone, false: 1}[tt.natPerZone])
 			}
 			svc := mustGet(t, res, "aws:ecs/service:Service", "service")
 			if got := input(svc, "networkConfiguration.assignPublicIp"); got != false {
@@ -185,6 +189,27 @@ func TestNetworkVariants(t *testing.T) {
 // tasksNeverRoutedToTheInternet checks that no task subnet is associated
 // with a route table holding a route to an internet gateway, and that each
 // has a public IP mapping off.
+// natsOfZone checks that zone's private subnet goes out through NAT gateway nat, which sits in
+// public subnet nat: with a NAT per zone, that is the zone's own (a zone's outage leaves the other
+// zones' egress), else the one NAT.
+func natsOfZone(t *testing.T, res synth.Result, zone, nat int) {
+	t.Helper()
+	rt := mustGet(t, res, "aws:ec2/routeTable:RouteTable", fmt.Sprintf("private-rt-%d", zone))
+	routes, _ := rt.Inputs["routes"].([]interface{})
+	if len(routes) != 1 || routes[0].(map[string]interface{})["natGatewayId"] != mockID("nat", fmt.Sprintf("nat-%d", nat)) {
+		t.Errorf("private-rt-%d routes %v, want 0.0.0.0/0 to nat-%d only", zone, routes, nat)
+	}
+	gw := mustGet(t, res, "aws:ec2/natGateway:NatGateway", fmt.Sprintf("nat-%d", nat))
+	public := mustGet(t, res, "aws:ec2/subnet:Subnet", fmt.Sprintf("public-%d", nat))
+	if gw.Inputs["subnetId"] != mockID("subnet", public.Name) {
+		t.Errorf("nat-%d is in subnet %v, want public-%d", nat, gw.Inputs["subnetId"], nat)
+	}
+	private := mustGet(t, res, "aws:ec2/subnet:Subnet", fmt.Sprintf("private-%d", zone))
+	if sameZone := public.Inputs["availabilityZone"] == private.Inputs["availabilityZone"]; sameZone != (zone == nat) {
+		t.Errorf("zone %d goes out through nat-%d in %v (private subnet in %v)", zone, nat, public.Inputs["availabilityZone"], private.Inputs["availabilityZone"])
+	}
+}
+
 func tasksNeverRoutedToTheInternet(t *testing.T, res synth.Result, taskSubnets []string) {
 	t.Helper()
 	subnetID := map[string]synth.Resource{}

@@ -263,9 +263,9 @@ func (m *mocks) placeholders(args pulumi.MockResourceArgs) (string, resource.Pro
 	case "aws:cloudwatch/logGroup:LogGroup":
 		arn = fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", m.region, AccountID, name)
 	case "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
-		"aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable":
+		"aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable", "aws:ec2/natGateway:NatGateway":
 		prefix := map[string]string{"Vpc": "vpc", "Subnet": "subnet", "SecurityGroup": "sg",
-			"InternetGateway": "igw", "RouteTable": "rtb"}[args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]]
+			"InternetGateway": "igw", "RouteTable": "rtb", "NatGateway": "nat"}[args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]]
 		id = prefix + "-" + short(args.Name) + "0000000000"
 	}
 	set("name", name)
