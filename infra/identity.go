@@ -279,7 +279,11 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 	statements := append([]Statement{
 		{Sid: "EcrTag", Actions: []string{"ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"},
 			Resources: []pulumi.StringInput{args.RepositoryArn}},
-		{Sid: "TaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, Resources: Strings("*")},
+		// DescribeTaskDefinition takes no resource; RegisterTaskDefinition
+		// has the task-definition resource type in AWS's IAM data (field
+		// notes §11), so it registers in the service's family only.
+		{Sid: "DescribeTaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: Strings("*")},
+		{Sid: "RegisterTaskDefinition", Actions: []string{"ecs:RegisterTaskDefinition"}, Resources: Strings(family)},
 		{Sid: "TaskDefinitionTags", Actions: []string{"ecs:ListTagsForResource", "ecs:TagResource"}, Resources: Strings(family, service)},
 		{Sid: "Service", Actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, Resources: Strings(service)},
 		{Sid: "ListTasks", Actions: []string{"ecs:ListTasks"}, Resources: Strings("*"), Conditions: []Condition{

@@ -485,7 +485,7 @@ func TestDeployRolePermissions(t *testing.T) {
 		{"ecr:PutImage", repoArn},
 		{"ecr:DescribeImages", repoArn},
 		{"ecr:BatchGetImage", repoArn},
-		{"ecs:RegisterTaskDefinition", "*"},
+		{"ecs:RegisterTaskDefinition", "arn:aws:ecs:us-east-1:" + synth.AccountID + ":task-definition/api-service-prod:*"},
 		{"ecs:UpdateService", serviceArn},
 		{"ecs:DescribeServices", serviceArn},
 
