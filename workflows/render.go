@@ -83,10 +83,11 @@ const HeaderPrefix = "# Managed by slipway"
 
 func header(name string) string {
 	return HeaderPrefix + " (infra, Pulumi) from workflows/templates/" + name + ".tmpl.\n" +
-		"# Do not edit it in place: before CD or a rollback assumes a role, it\n" +
-		"# compares every workflow file with what the stack renders and refuses\n" +
-		"# to run if one differs. Change the template in slipway and apply it\n" +
-		"# with deploy up --all.\n\n"
+		"# Do not edit it in place: before CD or a rollback assumes a role, a\n" +
+		"# step of it compares every workflow file with what the stack renders\n" +
+		"# and refuses to run if one differs (an edit that removes that step is\n" +
+		"# for code review to catch: README, security model). Change the\n" +
+		"# template in slipway and apply it with deploy up --all.\n\n"
 }
 
 // Render returns every workflow file for p, sorted by Path.
@@ -241,8 +242,9 @@ func newView(p Params) view {
 // tool as GITHUB_TOKEN, so that its refresh can read the stack's GitHub
 // resources (RepositoryFile, ActionsVariable, RepositoryEnvironment): a
 // fine-grained token on the application repository only, with read-only
-// Contents, Variables and Environments permissions. The job's own token
-// cannot read Actions variables.
+// Contents, Variables, Environments and Actions permissions (Actions: the
+// deployment branch policies drift checks). The job's own token cannot read
+// Actions variables.
 const GitHubReadTokenSecret = "SLIPWAY_GITHUB_READ_TOKEN"
 
 // Secrets are the names of the Actions secrets the workflows read as

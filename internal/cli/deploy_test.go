@@ -729,11 +729,14 @@ func TestDriftReportsForeignBranchPolicies(t *testing.T) {
 	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
 	policies := `{"total_count":1,"branch_policies":[{"id":1,"name":"main","type":"branch"}]}`
 	gh := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/repos/acme/api/environments/production/deployment-branch-policies" {
+		switch {
+		case r.Header.Get("Authorization") == "Bearer no-actions-read":
+			http.Error(rw, `{"message":"Resource not accessible by personal access token"}`, http.StatusForbidden)
+		case r.URL.Path != "/repos/acme/api/environments/production/deployment-branch-policies":
 			http.NotFound(rw, r)
-			return
+		default:
+			rw.Write([]byte(policies))
 		}
-		rw.Write([]byte(policies))
 	}))
 	defer gh.Close()
 	w.environments = []string{"production"}
@@ -743,6 +746,13 @@ func TestDriftReportsForeignBranchPolicies(t *testing.T) {
 	out, _ := w.mustRun(t, ExitDrift, "drift")
 	if !strings.Contains(out, `environment production allows branch "*"`) {
 		t.Errorf("drift does not name the foreign policy:\n%s", out)
+	}
+	// A token that may not read them: the check did not run, which is no
+	// "no drift".
+	w.env["GITHUB_TOKEN"] = "no-actions-read"
+	out, errs := w.mustRun(t, ExitFailure, "drift")
+	if out != "" || !strings.Contains(errs, "Actions read") {
+		t.Errorf("drift with a token that cannot read the policies: stdout %q, stderr:\n%s\nwant no verdict and the permission named", out, errs)
 	}
 }
 

@@ -48,7 +48,10 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 	if err != nil {
 		return stackError(err)
 	}
-	policies := c.foreignPolicies(ctx, o.cfg)
+	policies, err := c.foreignPolicies(ctx, o.cfg)
+	if err != nil {
+		return err
+	}
 	drifted := plan.HasChanges() || len(policies) > 0
 	if o.Output == "json" {
 		if err := writeJSON(c.Stdout, map[string]interface{}{"stack": o.Stack, "imageTag": sha, "drifted": drifted, "changes": nonNil(plan.Changes), "branchPolicies": nonNilStrings(policies)}); err != nil {
@@ -74,27 +77,28 @@ func (c *Command) drift(ctx context.Context, o DriftOptions) error {
 
 // foreignPolicies are the deployment branch policies of the environments
 // the roles trust (Command.Environments) other than the default branch,
-// read live from GitHub with $GITHUB_TOKEN; without one it warns.
-func (c *Command) foreignPolicies(ctx context.Context, cfg contract.Config) []string {
+// read live from GitHub with $GITHUB_TOKEN; without one (a run by hand)
+// it warns. A token that cannot read them fails the drift check: a check
+// that did not run must not read as no drift.
+func (c *Command) foreignPolicies(ctx context.Context, cfg contract.Config) ([]string, error) {
 	token := c.getenv("GITHUB_TOKEN")
 	if c.Environments == nil {
-		return nil
+		return nil, nil
 	}
 	if token == "" {
 		c.note("warning: GITHUB_TOKEN is not set, so the environments' deployment branch policies are not checked")
-		return nil
+		return nil, nil
 	}
 	repo := cfg.GitHubOwner + "/" + cfg.GitHubRepo
 	var all []string
 	for _, env := range c.Environments(cfg) {
 		p, err := ghrules.ForeignBranchPolicies(ctx, c.getenv("GITHUB_API_URL"), token, repo, env, contract.DefaultBranch)
 		if err != nil {
-			c.note("warning: %v", err)
-			continue
+			return nil, fmt.Errorf("checking the deployment branch policies of environment %s (a fine-grained token needs Actions read on %s for them): %w", env, repo, err)
 		}
 		all = append(all, p...)
 	}
-	return all
+	return all, nil
 }
 
 func nonNilStrings(s []string) []string {
