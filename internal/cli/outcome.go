@@ -151,9 +151,9 @@ func explain(o deploy.Outcome) string {
 	case deploy.RefusedOlder:
 		return "refused before touching anything: " + o.Error + "; a re-run of an old CD run must not go back quietly (add --force to deploy it as a new deploy)"
 	case deploy.RollbackFailed:
-		return o.Error + "; the service may run neither version: run deploy status, then deploy rollback --to a SHA that ran --force (or deploy a fixed SHA with --force): ECS no longer runs what history records"
+		return o.Error + "; the service may run neither version: run deploy status, then deploy rollback --to <a SHA that ran> --force (or deploy up --sha <a fixed SHA> --force): ECS no longer runs what history records"
 	case deploy.Stopped:
-		return o.Error + "; the service may run neither version fully: run deploy status, then deploy up --sha with the SHA to run --force (ECS may not run what history records)"
+		return o.Error + "; the service may run neither version fully: run deploy status, then deploy up --sha <the SHA to run> --force (ECS may not run what history records)"
 	case deploy.Interrupted:
 		if o.TaskDefinitionArn != "" {
 			return fmt.Sprintf("%s; follow the rollout with: deploy status --stack %s", o.Error, o.Stack)
@@ -192,7 +192,7 @@ func explain(o deploy.Outcome) string {
 	case deploy.RolledBackNoEarlier:
 		return fmt.Sprintf("ECS rolled back the deploy of %s%s and there is no earlier good SHA to reconcile the stack to; fix the image and deploy again", o.ImageTag, because)
 	case deploy.RolledBackDiverged:
-		return o.Error + "; check deploy status, then deploy up --sha with the SHA ECS runs --force (the stack records another)"
+		return fmt.Sprintf("%s; check deploy status, then make the stack follow ECS: deploy up --sha %s --force (the stack records another SHA)", o.Error, cmp.Or(o.RunningImageTag, "<the SHA ECS runs>"))
 	case deploy.RolledBackReconcileFailed:
 		return fmt.Sprintf("%s; ECS still runs the old task definition; run deploy status, then deploy up --sha %s once its image is in ECR (or deploy a fixed SHA)", o.Error, o.Previous)
 	case deploy.RolledBackReconciled:

@@ -86,3 +86,39 @@ func TestVerifyTimeoutCeilingBelowTheJobBudget(t *testing.T) {
 		t.Errorf("--verify-timeout may be %s, want less than the deploy job's %s", maxVerifyTimeout, budget)
 	}
 }
+
+// Each outcome that leaves work to a person ends with the command that
+// does it, as the runbooks say; where history no longer says what ECS
+// runs, that command carries --force, which the check of what ECS runs
+// needs there.
+func TestExplainSaysWhatToDo(t *testing.T) {
+	const sha, prev = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	tests := []struct {
+		o    deploy.Outcome
+		want []string
+	}{
+		{deploy.Outcome{Kind: deploy.RolledBackReconcileSkipped, ImageTag: sha, Previous: prev}, []string{"deploy up --sha " + prev}},
+		{deploy.Outcome{Kind: deploy.RolledBackReconcileFailed, ImageTag: sha, Previous: prev}, []string{"deploy up --sha " + prev}},
+		{deploy.Outcome{Kind: deploy.RolledBackPlatform, ImageTag: sha, Previous: prev}, []string{"up --all --force"}},
+		{deploy.Outcome{Kind: deploy.RolledBackDiverged, ImageTag: sha, Previous: prev, RunningImageTag: "cccccccccccccccccccccccccccccccccccccccc"},
+			[]string{"deploy up --sha cccccccccccccccccccccccccccccccccccccccc --force"}},
+		{deploy.Outcome{Kind: deploy.RollbackFailed, ImageTag: prev, Previous: sha}, []string{"deploy rollback --to <a SHA that ran> --force"}},
+		{deploy.Outcome{Kind: deploy.Stopped, ImageTag: sha, Previous: prev}, []string{"--force"}},
+		{deploy.Outcome{Kind: deploy.RefusedDiverged, Verb: "deploy", ImageTag: sha, Previous: prev, RunningImageTag: prev}, []string{"deploy up --sha " + prev + " --force"}},
+		{deploy.Outcome{Kind: deploy.RefusedNoImage, Stack: "prod", PromotedFrom: "staging", ImageTag: sha, Promotable: []string{prev}},
+			[]string{"SHAs staging verifiably ran that can be promoted", prev, "deploy promote --from staging --to prod --sha <sha>"}},
+		{deploy.Outcome{Kind: deploy.RefusedNotPromotable, Stack: "prod", PromotedFrom: "staging", ImageTag: sha},
+			[]string{"no SHA staging ran recently can be promoted"}},
+		{deploy.Outcome{Kind: deploy.Interrupted, Stack: "prod", TaskDefinitionArn: "arn:aws:ecs:us-east-1:1:task-definition/api:2"}, []string{"deploy status --stack prod"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.o.Kind), func(t *testing.T) {
+			got := explain(tt.o)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("explain = %q, want it to say %q", got, w)
+				}
+			}
+		})
+	}
+}

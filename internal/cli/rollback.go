@@ -63,7 +63,7 @@ func (c *Command) rollback(ctx context.Context, o RollbackOptions) error {
 		if o.Output == "json" {
 			return writeJSON(c.Stdout, map[string]string{"stack": o.Stack, "current": current, "target": target})
 		}
-		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target\n", o.Stack, current, target)
+		fmt.Fprintf(c.Stdout, "stack %s\n  current  %s\n  target   %s\ndry run: nothing changed; run without --dry-run to deploy the target (or, while the current deploy still rolls out, to have ECS roll it back)\n", o.Stack, current, target)
 		return nil
 	}
 	session, err := c.begin(ctx, &o.CommonOptions, check)
