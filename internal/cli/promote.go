@@ -126,7 +126,7 @@ func (c *Command) promote(ctx context.Context, o PromoteOptions) error {
 	}
 	out := c.deployer(session).Promote(ctx, deploy.Promotion{From: o.From, Source: source, OpenRegistry: openRegistry}, deploy.Request{
 		Stack: o.To, SHA: o.SHA, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o.UpOptions),
-		Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, Region: o.cfg.Region,
+		Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, Region: o.cfg.Region, CommitTime: commitTime(o.CommitTime),
 	})
 	return c.renderOutcome(&o.CommonOptions, out)
 }

@@ -90,7 +90,7 @@ func (c *Command) up(ctx context.Context, o UpOptions) error {
 	}
 	out := c.deployer(session).Up(ctx, deploy.Request{
 		Stack: o.Stack, SHA: o.SHA, All: o.All, Force: o.Force, VerifyTimeout: o.VerifyTimeout, Deadline: deadline(o),
-		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, Region: o.cfg.Region, CommitBlockers: blockers,
+		AllowDestructive: o.AllowDestructive, Permanent: permanentNames(o.cfg), Secrets: o.cfg.Secrets, Region: o.cfg.Region, CommitTime: commitTime(o.CommitTime), CommitBlockers: blockers,
 	})
 	return c.renderOutcome(&o.CommonOptions, out)
 }
@@ -177,7 +177,7 @@ func (c *Command) commitBlockers(ctx context.Context, cfg contract.Config) []str
 
 // commitTimeFlag is --commit-time of up and promote.
 func commitTimeFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "commit-time", "", "when the commit was made (RFC 3339, e.g. git show -s --format=%cI): history records it, for deploy metrics' lead time")
+	cmd.Flags().StringVar(dst, "commit-time", "", "when the commit was made (RFC 3339, e.g. git show -s --format=%cI): history records it, for deploy metrics' lead time, and the check of the SHA's earlier deploys reads history only back to a week before it")
 }
 
 // checkCommitTime refuses a --commit-time that is not RFC 3339.
@@ -191,11 +191,16 @@ func checkCommitTime(s string) error {
 	return nil
 }
 
+// commitTime is a checked --commit-time, zero when none was given.
+func commitTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
 // setCommitTime records a checked --commit-time in the session's config.
 func setCommitTime(ctx context.Context, session *deploy.Session, s string) error {
 	if s == "" {
 		return nil
 	}
-	t, _ := time.Parse(time.RFC3339, s)
-	return session.SetCommitTime(ctx, t)
+	return session.SetCommitTime(ctx, commitTime(s))
 }

@@ -86,6 +86,10 @@ type Request struct {
 	// Region is the config's AWS region: where a first deploy, whose stack
 	// has no outputs yet, checks the secrets.
 	Region string
+	// CommitTime is when the SHA's commit was made (zero when unknown):
+	// history older than it, less commitSkew, holds no deploy of the SHA,
+	// so Up reads no further for a new SHA.
+	CommitTime time.Time
 	// CommitBlockers are the rules that would refuse the program's commit
 	// of the workflow files to the default branch: an update that changes
 	// those files is refused before it touches AWS.
@@ -284,10 +288,19 @@ func (d *Deployer) Up(ctx context.Context, r Request) Outcome {
 	return d.guarded(ctx, r, o, contract.DeployMessage(r.SHA))
 }
 
+// commitSkew is how far ahead of the backend's clock a commit's recorded
+// time may be (the committer's clock, a rebase's dates) while a deploy of
+// it still started after it: a week, far beyond clock drift.
+const commitSkew = 7 * 24 * time.Hour
+
 // guarded deploys r.SHA with message m, as Up does: after history's
 // precedent of the SHA in this stack, o holding what came before.
 func (d *Deployer) guarded(ctx context.Context, r Request, o Outcome, m contract.Message) Outcome {
-	p, err := PrecedentOf(ctx, d.History, r.SHA)
+	var notBefore time.Time
+	if !r.CommitTime.IsZero() {
+		notBefore = r.CommitTime.Add(-commitSkew)
+	}
+	p, err := PrecedentOf(ctx, d.History, r.SHA, notBefore)
 	o.Previous = p.Current
 	o.Warnings = append(o.Warnings, skippedWarning(p.Skipped)...)
 	switch {

@@ -1005,6 +1005,41 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 	}
 }
 
+// Up's check of a new SHA's earlier deploys reads history back to a week
+// before the SHA's commit when the request gives its time, all of it
+// otherwise.
+func TestUpReadsHistoryBackToTheCommit(t *testing.T) {
+	history := memory(deploys(1000))
+	for i := range history {
+		history[i].Start = clockStart.Add(-time.Duration(i+1) * time.Hour)
+	}
+	history[0].ImageTag, history[0].Message = shaOld, contract.DeployMessage(shaOld).String()
+	for _, tt := range []struct {
+		name   string
+		commit time.Time
+		reads  int
+	}{
+		{"commit time given", clockStart.Add(-time.Hour), 1},
+		{"commit time unknown", time.Time{}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log calls
+			src := &counting{HistorySource: history}
+			d := &Deployer{Stack: &fakeStack{log: &log, outputs: stackOutputs(tdOld), plan: platformPlan}, History: src,
+				OpenCloud: func(context.Context, string) (Cloud, error) {
+					return &fakeCloud{log: &log, images: map[string]imageAnswer{shaNew: {ok: true}}}, nil
+				}}
+			o := d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew, CommitTime: tt.commit})
+			if o.Kind != RefusedPlatform || o.Previous != shaOld {
+				t.Errorf("outcome %s (%v), previous %.7s; want the guard's refusal after %.7s", o.Kind, o.Err, o.Previous, shaOld)
+			}
+			if src.reads != tt.reads {
+				t.Errorf("read %d pages of history, want %d", src.reads, tt.reads)
+			}
+		})
+	}
+}
+
 // A rollback while the current deploy still rolls out asks ECS to roll it
 // back (faster than deploying the target), then records the rejection
 // and reconciles the stack, as after the circuit breaker.

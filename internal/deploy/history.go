@@ -294,16 +294,22 @@ type Precedent struct {
 }
 
 // PrecedentOf reads src newest first until it finds sha's last deploy
-// that really ran (or to the end, for a SHA that never ran), and reports
-// whether deploying sha now goes back in time or redeploys a SHA ECS
-// rejected.
-func PrecedentOf(ctx context.Context, src HistorySource, sha string) (Precedent, error) {
+// that really ran, and reports whether deploying sha now goes back in time
+// or redeploys a SHA ECS rejected. For a SHA that never ran it reads to
+// the end, or, with a non-zero notBefore, to the first update that
+// started before it: a SHA cannot have been deployed, nor rolled back,
+// before its commit was made (Deployer.guarded passes the commit's time
+// less commitSkew).
+func PrecedentOf(ctx context.Context, src HistorySource, sha string, notBefore time.Time) (Precedent, error) {
 	l := newLedger()
 	var p Precedent
 	for u, err := range updates(ctx, src, deepPage) {
 		if err != nil {
 			p.Skipped = l.skipped
 			return p, err
+		}
+		if !notBefore.IsZero() && !u.Start.IsZero() && u.Start.Before(notBefore) && p.Current != "" {
+			break
 		}
 		if !l.add(u) {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/internal/contract"
 	"github.com/slipway-dev/slipway/internal/deploy/deploytest"
@@ -428,7 +429,7 @@ func TestPrecedentOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := PrecedentOf(context.Background(), memory(tt.history), tt.sha)
+			got, err := PrecedentOf(context.Background(), memory(tt.history), tt.sha, time.Time{})
 			if err != nil || got.Current != tt.want.Current || got.Older != tt.want.Older || got.Rejected != tt.want.Rejected || got.Ran != tt.want.Ran {
 				t.Errorf("PrecedentOf(%s) = %+v, %v; want %+v", tt.sha[:7], got, err, tt.want)
 			}
@@ -458,6 +459,60 @@ func TestPromotionIsAFirstHandDeploy(t *testing.T) {
 			r, err := RollbackTarget(context.Background(), tt.history, "")
 			if err != nil || r.Target != tt.want {
 				t.Errorf("RollbackTarget = %+v, %v; want target %s", r, err, tt.want[:7])
+			}
+		})
+	}
+}
+
+// A SHA cannot have been deployed before its commit was made: with the
+// commit's time, PrecedentOf reads a new SHA's precedent only back to a
+// week (commitSkew) before it, so the cost of every CD deploy's check
+// grows with the commit's age, not with the history's length; without it,
+// the whole history.
+func TestPrecedentStopsAtTheCommit(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	// hourly is 1000 good deploys of sha(999) (newest, an hour ago) down to
+	// sha(0), one an hour.
+	hourly := func() memory {
+		m := memory(deploys(1000))
+		for i := range m {
+			m[i].Start = now.Add(-time.Duration(i+1) * time.Hour)
+		}
+		return m
+	}
+	h := hourly()
+	stale := hourly()
+	for i := range stale {
+		stale[i].Start = stale[i].Start.Add(-60 * 24 * time.Hour) // the newest deploy two months ago
+	}
+	tests := []struct {
+		name      string
+		history   memory
+		sha       string
+		commit    time.Time // zero: unknown
+		want      Precedent
+		wantReads int
+	}{
+		{"a new SHA, commit time unknown: all of it", h, a, time.Time{}, Precedent{Current: sha(999)}, 3},
+		{"a new SHA committed now: back to a week before", h, a, now, Precedent{Current: sha(999)}, 1},
+		{"a SHA deployed 100 hours ago, committed before: found", h, sha(900), now.Add(-200 * time.Hour), Precedent{Current: sha(999), Older: true, Ran: true}, 1},
+		{"a SHA deployed 3 days before its recorded commit time (a clock ahead): found", h, sha(999 - 72), now.Add(-time.Hour), Precedent{Current: sha(999), Older: true, Ran: true}, 1},
+		{"a SHA deployed 500 hours ago, its commit time a month old: found deep", h, sha(499), now.Add(-30 * 24 * time.Hour), Precedent{Current: sha(999), Older: true, Ran: true}, 2},
+		{"the current deploy older than the bound: still read", stale, a, now, Precedent{Current: sha(999)}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &counting{HistorySource: tt.history}
+			var notBefore time.Time
+			if !tt.commit.IsZero() {
+				notBefore = tt.commit.Add(-commitSkew)
+			}
+			got, err := PrecedentOf(context.Background(), src, tt.sha, notBefore)
+			if err != nil || got.Current != tt.want.Current || got.Older != tt.want.Older || got.Rejected != tt.want.Rejected || got.Ran != tt.want.Ran {
+				t.Errorf("PrecedentOf(%.7s) = %+v, %v; want %+v", tt.sha, got, err, tt.want)
+			}
+			if src.reads != tt.wantReads {
+				t.Errorf("read %d pages, want %d", src.reads, tt.wantReads)
 			}
 		})
 	}

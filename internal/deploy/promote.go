@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/slipway-dev/slipway/internal/contract"
 )
@@ -93,7 +94,7 @@ func (p Promotion) Check(ctx context.Context, sha string, to map[string]interfac
 		}
 		sha = running
 	}
-	prec, err := PrecedentOf(ctx, p.Source, sha)
+	prec, err := PrecedentOf(ctx, p.Source, sha, time.Time{})
 	switch {
 	case err != nil:
 		return Promotable{}, fmt.Errorf("reading %s's history: %w", p.From, err)
