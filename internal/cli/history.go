@@ -21,7 +21,7 @@ type HistoryOptions struct {
 
 // historyRow is one update, as history --output json prints it.
 type historyRow struct {
-	Version         int     `json:"version"`
+	Version         int     `json:"version,omitempty"` // 0: the backend numbers no updates (file://, s3://)
 	Kind            string  `json:"kind"`
 	Result          string  `json:"result"`
 	ImageTag        string  `json:"imageTag"`

@@ -65,7 +65,7 @@ type metricsJSON struct {
 }
 
 type failureJSON struct {
-	Version              int     `json:"version"`
+	Version              int     `json:"version,omitempty"` // 0: the backend numbers no updates (file://, s3://)
 	SHA                  string  `json:"sha"`
 	Start                string  `json:"start"`
 	By                   string  `json:"by"`
@@ -165,9 +165,9 @@ func printMetrics(c *Command, stack string, m deploy.DeliveryMetrics) error {
 		fmt.Fprintf(tw, "  %s\t%s\n", l[0], l[1])
 	}
 	if len(m.Failures) > 0 {
-		fmt.Fprintln(tw, "failed changes:\n  VERSION\tSTART\tSHA\tBY\tRESTORED AFTER")
+		fmt.Fprintln(tw, "failed changes:\n  START\tSHA\tBY\tRESTORED AFTER")
 		for _, f := range m.Failures {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", f.Version, f.Start.UTC().Format(time.RFC3339), shortSHA(f.SHA), f.By, restoredAfter(f))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Start.UTC().Format(time.RFC3339), shortSHA(f.SHA), f.By, restoredAfter(f))
 		}
 	}
 	return tw.Flush()
@@ -190,7 +190,7 @@ func metricsMarkdown(stack string, m deploy.DeliveryMetrics) string {
 	if len(m.Failures) > 0 {
 		b.WriteString("\n| failed change | started (UTC) | by | restored after |\n|---|---|---|---|\n")
 		for _, f := range m.Failures {
-			fmt.Fprintf(&b, "| %s (version %d) | %s | %s | %s |\n", code(short7(f.SHA)), f.Version, f.Start.UTC().Format(time.RFC3339), f.By, restoredAfter(f))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", code(short7(f.SHA)), f.Start.UTC().Format(time.RFC3339), f.By, restoredAfter(f))
 		}
 	}
 	return b.String()

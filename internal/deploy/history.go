@@ -196,7 +196,11 @@ func (s Skipped) Note() string {
 	}
 	var names []string
 	for _, u := range s[:min(len(s), maxNamed)] {
-		names = append(names, fmt.Sprintf("%s (version %d, image tag %s)", u.Start.UTC().Format(time.RFC3339), u.Version, quote(u.ImageTag)))
+		version := ""
+		if u.Version > 0 { // a file:// or s3:// backend numbers no updates
+			version = fmt.Sprintf("version %d, ", u.Version)
+		}
+		names = append(names, fmt.Sprintf("%s (%simage tag %s)", u.Start.UTC().Format(time.RFC3339), version, quote(u.ImageTag)))
 	}
 	more := ""
 	if len(s) > maxNamed {
