@@ -306,6 +306,16 @@ func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
 	if dir := w.workingDirectory(j, s); dir != path.Clean(c.p.ToolPath) {
 		c.add("%s: builds the deploy tool in %q: want working-directory: %s (elsewhere ./cmd/deploy is another repository's code)", where, dir, c.p.ToolPath)
 	}
+	// Any other Go setting is a way around go.sum or the pinned toolchain
+	// (GOSUMDB=off, GONOSUMDB, GOINSECURE, a GOPROXY serving other code,
+	// GOTOOLCHAIN fetching another go).
+	for _, n := range []*yaml.Node{&s.Env, &j.Env, &w.Env} {
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; strings.HasPrefix(k, "GO") && k != "GOWORK" && k != "GOFLAGS" {
+				c.add("%s: builds the deploy tool with env %s: %q: only GOWORK and GOFLAGS may be set (the module proxy, checksum database and toolchain stay Go's defaults, checked against go.sum)", where, k, n.Content[i+1].Value)
+			}
+		}
+	}
 }
 
 var (
@@ -690,6 +700,13 @@ func listInput(v string) []string {
 // children are untagged: the repository's untagged-expiry rule would
 // delete them from under the tag.
 func (c *checker) imagePush(where string, s step) {
+	if allowed, ok := imageActionInputs[action(s.Uses.Value)]; ok {
+		for _, k := range sortedKeys(s.With) {
+			if !slices.Contains(allowed, k) {
+				c.add("%s: %s has input %s: want only %v (another input can hand the image role's credentials to the build, or change the BuildKit that pushes)", where, action(s.Uses.Value), k, allowed)
+			}
+		}
+	}
 	if action(s.Uses.Value) == "docker/setup-buildx-action" {
 		// Without a version input the runner's buildx runs; should the
 		// action download one, it must not come from an Actions cache
@@ -742,6 +759,15 @@ func (c *checker) imagePush(where string, s step) {
 			}
 		}
 	}
+}
+
+// imageActionInputs are the inputs the image job may give BuildKit's
+// actions: build-args, secrets, secret-envs or ssh would carry the image
+// role's credentials into the application's build; version or
+// buildkitd-flags would run another buildx or BuildKit.
+var imageActionInputs = map[string][]string{
+	"docker/setup-buildx-action": {"cache-binary", "driver-opts"},
+	"docker/build-push-action":   {"cache-from", "cache-to", "labels", "platforms", "provenance", "push", "sbom", "tags"},
 }
 
 var (
