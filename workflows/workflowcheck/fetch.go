@@ -23,6 +23,7 @@ const (
 	wantToolSHA256       = "${{ needs.tool.outputs.sha256 }}"
 	toolArtifactPath     = "${{ runner.temp }}/slipway"
 	toolFetchPath        = "${{ runner.temp }}/tool"
+	checkoutAction       = "actions/checkout"
 	downloadAction       = "actions/download-artifact"
 	uploadAction         = "actions/upload-artifact"
 	toolHashStepID       = "hash"
@@ -47,9 +48,20 @@ func (c *checker) toolJob(where string, j *job) {
 	if !maps.Equal(j.Outputs, want) {
 		c.add("%s: builds the deploy tool for the jobs that assume a role, so its outputs must be exactly %v (the hash of what it built and its artifact's ID), got %v", where, want, j.Outputs)
 	}
-	built, hashed := false, false
+	built, hashed, checkouts := false, false, 0
 	for i, s := range j.Steps {
 		stepWhere := fmt.Sprintf("%s, step %d (%s)", where, i+1, s.Name)
+		// What it runs is the build and nothing else: the tool it uploads
+		// is what the roles' jobs run.
+		switch a := action(s.Uses.Value); {
+		case a == checkoutAction:
+			checkouts++
+			c.toolCheckout(stepWhere, s)
+		case s.Uses.Value != "" && a != "actions/setup-go" && a != uploadAction:
+			c.add("%s: uses %s: the tool job uses %s, actions/setup-go and %s only", stepWhere, a, checkoutAction, uploadAction)
+		case s.Run != "" && !toolBuildRE.MatchString(s.Run) && strings.TrimSpace(s.Run) != workflows.ToolHashCmd:
+			c.add("%s: runs %q: the tool job runs the tool's build and its hash only", stepWhere, contract.Clip(strings.TrimSpace(s.Run)))
+		}
 		switch {
 		case toolBuildRE.MatchString(s.Run):
 			built = true
@@ -63,6 +75,25 @@ func (c *checker) toolJob(where string, j *job) {
 				c.add("%s: the step %s uploads the tool: want uses: %s with path: %s, after the hash, got uses %q and path %s", stepWhere, toolUploadStepID, uploadAction, toolArtifactPath, s.Uses.Value, describe(&v))
 			}
 		}
+	}
+	if checkouts != 1 {
+		c.add("%s: has %d checkouts: the tool job checks out one repository, slipway's", where, checkouts)
+	}
+}
+
+// toolCheckout checks the tool job's checkout: slipway's repository at
+// the pinned commit into ToolPath, or, where slipway lives in the
+// application repository, that repository.
+func (c *checker) toolCheckout(where string, s step) {
+	with := func(key string) string { v := s.With[key]; return v.Value }
+	if c.p.ToolRepository == "" {
+		if with("repository") != "" {
+			c.add("%s: checks out %s: slipway lives in this repository, which the tool job checks out alone", where, with("repository"))
+		}
+		return
+	}
+	if with("repository") != c.p.ToolRepository || with("ref") != c.p.ToolRef || path.Clean(with("path")) != path.Clean(c.p.ToolPath) {
+		c.add("%s: checks out %s at %q into %q: the tool job checks out slipway alone, %s at %s into %s", where, with("repository"), with("ref"), with("path"), c.p.ToolRepository, c.p.ToolRef, c.p.ToolPath)
 	}
 }
 
