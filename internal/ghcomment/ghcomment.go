@@ -111,12 +111,18 @@ func (t *target) write(ctx context.Context, pr int, existing *github.IssueCommen
 }
 
 // identity is the login the token writes comments as: its user's, or the
-// Actions bot's for a workflow's installation token.
+// Actions bot's for a workflow's installation token, which GET /user
+// refuses with 403. A 403 for a rate limit (go-github's RateLimitError and
+// AbuseRateLimitError, from GitHub's x-ratelimit headers) says nothing of
+// the token, and is reported as what it is.
 func identity(ctx context.Context, gh *github.Client) (string, error) {
 	user, resp, err := gh.Users.Get(ctx, "")
+	var limited *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
 	switch {
 	case err == nil:
 		return user.GetLogin(), nil
+	case errors.As(err, &limited) || errors.As(err, &abuse):
 	case resp != nil && resp.StatusCode == http.StatusForbidden:
 		return ActionsBot, nil
 	}

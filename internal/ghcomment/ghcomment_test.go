@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -27,6 +28,10 @@ type fakeGitHub struct {
 	next     int64
 	calls    []string
 	user     string // GET /user's login; "" answers 403, as for an installation token
+	// limited: the primary rate limit is used up, and GitHub answers 403
+	// with x-ratelimit-remaining: 0 (docs.github.com, "Rate limits for the
+	// REST API").
+	limited bool
 }
 
 func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +70,13 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return false
 		}
 		return true
+	}
+	if f.limited {
+		w.Header().Set("X-Ratelimit-Limit", "5000")
+		w.Header().Set("X-Ratelimit-Remaining", "0")
+		w.Header().Set("X-Ratelimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		http.Error(w, `{"message":"API rate limit exceeded for user ID 1."}`, http.StatusForbidden)
+		return
 	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/user":
@@ -188,6 +200,15 @@ func TestUpsert(t *testing.T) {
 	if got, err := c.Upsert(ctx, 7, marker, "5 to change", true); err != nil || got != Updated {
 		t.Errorf("with a user token again: %s, %v; want its own comment updated", got, err)
 	}
+
+	// A rate-limited 403 is no installation token: an error, not a second
+	// comment as the Actions bot.
+	f.limited = true
+	before := len(f.comments)
+	if got, err := c.Upsert(ctx, 7, marker, "6 to change", true); err == nil || !strings.Contains(err.Error(), "who is the token") || !strings.Contains(err.Error(), "rate limit") || len(f.comments) != before {
+		t.Errorf("rate-limited: %s, %v, %d comments (was %d); want the rate limit named and nothing written", got, err, len(f.comments), before)
+	}
+	f.limited = false
 
 	bad := &Client{BaseURL: srv.URL, Token: "wrong", Repo: "o/r"}
 	if _, err := bad.Upsert(ctx, 7, marker, "x", true); err == nil || !strings.Contains(err.Error(), "401 Bad credentials") {
