@@ -159,6 +159,20 @@ func TestPromote(t *testing.T) {
 			t.Errorf("staging's history changed with prod's rollback:\n%+v\nwant\n%+v", after, before)
 		}
 	})
+
+	t.Run("and a rollback in staging leaves prod's alone", func(t *testing.T) {
+		before := prod.history(t)
+		out, _ := staging.mustRun(t, ExitOK, "rollback", "--output", "json")
+		// Staging's newest deploy is still in flight (unverified): ECS rolls
+		// it back, and the stack is reconciled to what it went back to.
+		o := outcome(t, out)
+		if h := staging.history(t); o.Kind != deploy.Verified || o.StoppedDeployment == "" || h[0].ImageTag != o.ImageTag || h[0].Result != "succeeded" {
+			t.Errorf("staging's rollback: %s to %.7s (stopped %q), newest update %+v; want a verified rollback recorded", o.Kind, o.ImageTag, o.StoppedDeployment, h[0])
+		}
+		if after := prod.history(t); !slices.Equal(after, before) {
+			t.Errorf("prod's history changed with staging's rollback:\n%+v\nwant\n%+v", after, before)
+		}
+	})
 }
 
 // runNoStack runs the tool in the world's project without --stack.
