@@ -83,8 +83,8 @@ type Request struct {
 	// Secrets are the secrets the task definition passes to the container:
 	// each must exist (described, never read) before the update.
 	Secrets []contract.SecretRef
-	// Region is the config's AWS region: where a first deploy, whose stack
-	// has no outputs yet, checks the secrets.
+	// Region is the config's AWS region: where a first deploy checks the
+	// secrets when the stack's outputs name no region yet.
 	Region string
 	// CommitTime is when the SHA's commit was made (zero when unknown):
 	// history older than it, less commitSkew, holds no deploy of the SHA,
@@ -108,8 +108,9 @@ const (
 	// out, no PRIMARY deployment, ECS could not be read); nothing was
 	// rolled back or reconciled.
 	Unverified Kind = "unverified"
-	// RefusedNeverDeployed: the stack has no outputs and the request is
-	// not --all; the first deploy is an administrator's.
+	// RefusedNeverDeployed: the stack has no service yet (no serviceName
+	// output) and the request is not --all; the first deploy is an
+	// administrator's.
 	RefusedNeverDeployed Kind = "refused-never-deployed"
 	// RefusedPlatform: the preview holds changes a deploy must not apply.
 	RefusedPlatform Kind = "refused-platform-changes"
@@ -617,7 +618,7 @@ func (d *Deployer) deploy(ctx context.Context, r Request, o *Outcome) {
 	if err != nil {
 		d.phase(o, PhaseUpdate, start, "failed")
 		engineEnd(ctx, o, err)
-		if cloud != nil && o.Kind == Failed {
+		if cloud != nil && hasService(outputs) && o.Kind == Failed {
 			o.Diagnostics = diagnose(ctx, cloud, outputs, "pulumi up failed", "")
 		}
 		return
@@ -1029,7 +1030,6 @@ func diagnose(ctx context.Context, cloud Cloud, outputs map[string]interface{}, 
 	return dg
 }
 
-// outputString reads a string stack output.
 // hasService reports whether the stack's outputs name its service: not
 // before its first full deploy, also when an update of the registry alone
 // (README bootstrap step 3) gave it other outputs.
@@ -1038,6 +1038,7 @@ func hasService(outputs map[string]interface{}) bool {
 	return ok
 }
 
+// outputString reads a string stack output.
 func outputString(outputs map[string]interface{}, key string) (string, error) {
 	s, ok := outputs[key].(string)
 	if !ok || s == "" {

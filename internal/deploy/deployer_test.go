@@ -749,6 +749,15 @@ func TestDeployDecisions(t *testing.T) {
 			calls:  []string{"outputs", "open us-east-1", "secrets 1", "preview bbbbbbb", "up " + deploy, "wait 2", "add-tag deployed-bbbbbbb", "add-tag verified-prod-bbbbbbb"},
 		},
 		{
+			name:    "first deploy with secrets, the update fails: no diagnosis of a service that does not exist yet",
+			stack:   fakeStack{outputs: map[string]interface{}{}, plan: platformPlan, ups: []upAnswer{{err: errors.New("up failed: boom")}}},
+			req:     Request{All: true, Region: "us-east-1", Secrets: []contract.SecretRef{{Name: "DB_PASSWORD"}}},
+			noPrev:  true,
+			want:    Failed,
+			wantErr: "boom",
+			calls:   []string{"outputs", "open us-east-1", "secrets 1", "preview bbbbbbb", "up " + deploy},
+		},
+		{
 			name:    "the secrets cannot be described: failed before the preview",
 			stack:   fakeStack{outputs: stackOutputs(tdOld)},
 			cloud:   fakeCloud{images: inECR, secretsErr: errors.New("AccessDenied: secretsmanager:DescribeSecret")},
@@ -1016,11 +1025,16 @@ func TestUpReadsHistoryBackToTheCommit(t *testing.T) {
 	history[0].ImageTag, history[0].Message = shaOld, contract.DeployMessage(shaOld).String()
 	for _, tt := range []struct {
 		name   string
+		sha    string
 		commit time.Time
+		want   Kind
 		reads  int
 	}{
-		{"commit time given", clockStart.Add(-time.Hour), 1},
-		{"commit time unknown", time.Time{}, 3},
+		{"commit time given", shaNew, clockStart.Add(-time.Hour), RefusedPlatform, 1},
+		{"commit time unknown", shaNew, time.Time{}, RefusedPlatform, 3},
+		// sha(997) ran 3 hours ago, under a commit time 3 days later (the
+		// committer's clock ahead): commitSkew still finds it.
+		{"a SHA that ran before its recorded commit time", sha(997), clockStart.Add(3 * 24 * time.Hour), RefusedOlder, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var log calls
@@ -1029,9 +1043,9 @@ func TestUpReadsHistoryBackToTheCommit(t *testing.T) {
 				OpenCloud: func(context.Context, string) (Cloud, error) {
 					return &fakeCloud{log: &log, images: map[string]imageAnswer{shaNew: {ok: true}}}, nil
 				}}
-			o := d.Up(context.Background(), Request{Stack: "prod", SHA: shaNew, CommitTime: tt.commit})
-			if o.Kind != RefusedPlatform || o.Previous != shaOld {
-				t.Errorf("outcome %s (%v), previous %.7s; want the guard's refusal after %.7s", o.Kind, o.Err, o.Previous, shaOld)
+			o := d.Up(context.Background(), Request{Stack: "prod", SHA: tt.sha, CommitTime: tt.commit})
+			if o.Kind != tt.want || o.Previous != shaOld {
+				t.Errorf("outcome %s (%v), previous %.7s; want %s after %.7s", o.Kind, o.Err, o.Previous, tt.want, shaOld)
 			}
 			if src.reads != tt.reads {
 				t.Errorf("read %d pages of history, want %d", src.reads, tt.reads)

@@ -39,6 +39,12 @@ func failed(sha string) Update {
 	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
 
+// startedAt is u started at start.
+func startedAt(u Update, start time.Time) Update {
+	u.Start = start
+	return u
+}
+
 // withMessage is u with message m.
 func withMessage(u Update, m contract.Message) Update {
 	u.Message = m.String()
@@ -499,6 +505,7 @@ func TestPrecedentStopsAtTheCommit(t *testing.T) {
 		{"a SHA deployed 3 days before its recorded commit time (a clock ahead): found", h, sha(999 - 72), now.Add(-time.Hour), Precedent{Current: sha(999), Older: true, Ran: true}, 1},
 		{"a SHA deployed 500 hours ago, its commit time a month old: found deep", h, sha(499), now.Add(-30 * 24 * time.Hour), Precedent{Current: sha(999), Older: true, Ran: true}, 2},
 		{"the current deploy older than the bound: still read", stale, a, now, Precedent{Current: sha(999)}, 1},
+		{"start times unknown: no bound, all of it", memory(deploys(1000)), a, now, Precedent{Current: sha(999)}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

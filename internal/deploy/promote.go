@@ -245,6 +245,11 @@ func (d *Deployer) Promote(ctx context.Context, p Promotion, r Request) Outcome 
 		return o
 	}
 	d.phase(&o, PhasePromotionCheck, start, "ok")
+	if r.SHA == "" {
+		// The commit time given is no SHA's the caller named: it cannot
+		// bound the history of the SHA the source runs.
+		r.CommitTime = time.Time{}
+	}
 	r.SHA, o.ImageTag = got.SHA, got.SHA
 	d.notify("promoting %s from %s (image %s, verified there)", got.SHA, p.From, got.Digest)
 	return d.guarded(ctx, r, o, contract.PromoteMessage(got.SHA, p.From))

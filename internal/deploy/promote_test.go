@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/internal/contract"
 )
@@ -111,6 +112,7 @@ func TestPromoteDecisions(t *testing.T) {
 		sha      string // --sha; "" is staging's running SHA
 		staging  fakeSource
 		prod     memory // prod's history; deployed(shaOld) when nil
+		commit   time.Time
 		outputs  map[string]interface{}
 		digests  map[string]string
 		regErr   error
@@ -135,6 +137,15 @@ func TestPromoteDecisions(t *testing.T) {
 			// prod runs shaX and shaOld ran there before: promoting staging's
 			// running shaOld to prod would go back in time.
 			want: RefusedOlder, wantSHA: shaOld, wantErr: "rollback --to " + shaOld,
+			calls: slices.Concat(open, []string{"digest eu-west-1 verified-staging-aaaaaaa", "digest us-east-1 aaaaaaa"}),
+		},
+		{
+			name:    "no --sha with a commit time: the time is no SHA's the caller named, so prod's history is read past it",
+			staging: fakeSource{history: memory{reconciled, marker, deployed(shaNew), deployed(shaOld)}},
+			digests: verifiedBoth,
+			prod:    memory{startedAt(deployed(shaX), clockStart.Add(-time.Hour)), startedAt(deployed(shaOld), clockStart.Add(-30*24*time.Hour))},
+			commit:  clockStart,
+			want:    RefusedOlder, wantSHA: shaOld, wantErr: "rollback --to " + shaOld,
 			calls: slices.Concat(open, []string{"digest eu-west-1 verified-staging-aaaaaaa", "digest us-east-1 aaaaaaa"}),
 		},
 		{
@@ -270,7 +281,7 @@ func TestPromoteDecisions(t *testing.T) {
 				log.add("registry %s", region)
 				return &fakeRegistry{log: &log, region: region, digests: tt.digests, err: tt.regErr}, nil
 			}}
-			o := d.Promote(context.Background(), p, Request{Stack: "prod", SHA: tt.sha})
+			o := d.Promote(context.Background(), p, Request{Stack: "prod", SHA: tt.sha, CommitTime: tt.commit})
 			if o.Kind != tt.want {
 				t.Errorf("outcome %s (%v), want %s", o.Kind, o.Err, tt.want)
 			}
