@@ -306,19 +306,25 @@ func (c *checker) toolBuild(w *workflow, j *job, where string, s step) {
 	if dir := w.workingDirectory(j, s); dir != path.Clean(c.p.ToolPath) {
 		c.add("%s: builds the deploy tool in %q: want working-directory: %s (elsewhere ./cmd/deploy is another repository's code)", where, dir, c.p.ToolPath)
 	}
-	// Any other Go setting is a way around go.sum or the pinned toolchain
-	// (GOSUMDB=off, GONOSUMDB, GOINSECURE, a GOPROXY serving other code,
-	// GOTOOLCHAIN fetching another go).
+	// Any other variable is a way around go.sum, the pinned toolchain or
+	// the build itself (GOSUMDB=off, GONOSUMDB, GOINSECURE, a GOPROXY
+	// serving other code, GOTOOLCHAIN fetching another go, a CC or
+	// CGO_CFLAGS that cgo runs).
 	for _, n := range []*yaml.Node{&s.Env, &j.Env, &w.Env} {
 		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; strings.HasPrefix(k, "GO") && k != "GOWORK" && k != "GOFLAGS" {
-				c.add("%s: builds the deploy tool with env %s: %q: only GOWORK and GOFLAGS may be set (the module proxy, checksum database and toolchain stay Go's defaults, checked against go.sum)", where, k, n.Content[i+1].Value)
+			if k := n.Content[i].Value; k != "GOWORK" && k != "GOFLAGS" && buildEnvRE.MatchString(k) {
+				c.add("%s: builds the deploy tool with env %s: %q: of what go build reads, only GOWORK and GOFLAGS may be set (the module proxy, checksum database, toolchain, git and C compiler stay the runner's and Go's defaults)", where, k, n.Content[i+1].Value)
 			}
 		}
 	}
 }
 
 var (
+	// buildEnvRE matches the environment variables go build reads, or
+	// what it runs does: Go's own, cgo's and the C toolchain's, git's (a
+	// direct module fetch), pkg-config's, and where programs and
+	// libraries are found.
+	buildEnvRE = regexp.MustCompile(`^(?:GO.*|CGO_.*|GIT_.*|PKG_CONFIG.*|CC|CXX|AR|FC|PATH|HOME|LD_PRELOAD|LD_LIBRARY_PATH)$`)
 	// goBuildRE finds a go build or go install in a script.
 	goBuildRE = regexp.MustCompile(`\bgo[ \t]+(?:build|install)\b`)
 	// goModVerifyRE finds go mod verify in a script.
@@ -360,6 +366,13 @@ func (c *checker) roleJobBuild(w *workflow, where, why string, j *job) {
 		case name == "actions/setup-go":
 			if v := s.With["cache"]; v.Value != "false" {
 				c.add("%s: the job %s, so actions/setup-go needs cache: false (it would restore a build cache that any run can write and Go trusts as it is), got %s", stepWhere, why, describe(&v))
+			}
+			// The toolchain is the one the tool's go.mod names, nothing else.
+			want := path.Join(c.p.ToolPath, "go.mod")
+			for _, k := range sortedKeys(s.With) {
+				if v := s.With[k]; (k != "cache" && k != "go-version-file") || (k == "go-version-file" && path.Clean(v.Value) != want) {
+					c.add("%s: the job %s, so actions/setup-go takes go-version-file: %s and cache: false only, got %s: %s", stepWhere, why, want, k, describe(&v))
+				}
 			}
 		case name == "Swatinem/rust-cache":
 			c.add("%s: the job %s, so it restores no build cache: Swatinem/rust-cache restores build outputs that any run can write", stepWhere, why)

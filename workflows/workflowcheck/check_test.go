@@ -2,6 +2,7 @@ package workflowcheck
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -260,7 +261,19 @@ func TestCheckReportsEachRule(t *testing.T) {
 		{"BuildKit with extra entitlements", "cd.yml", "          cache-binary: false\n", "          cache-binary: false\n          buildkitd-flags: --allow-insecure-entitlement security.insecure\n",
 			`docker/setup-buildx-action has input buildkitd-flags: want only [cache-binary driver-opts]`},
 		{"tool built without the checksum database", "cd.yml", "          GOWORK: \"off\"\n", "          GOWORK: \"off\"\n          GOSUMDB: \"off\"\n",
-			`builds the deploy tool with env GOSUMDB: "off": only GOWORK and GOFLAGS may be set`},
+			`builds the deploy tool with env GOSUMDB: "off": of what go build reads, only GOWORK and GOFLAGS may be set`},
+		{"tool built with a C compiler of the job's", "cd.yml", "          GOWORK: \"off\"\n", "          GOWORK: \"off\"\n          CC: /tmp/cc\n",
+			`builds the deploy tool with env CC: "/tmp/cc"`},
+		{"a module proxy in the tool job's env", "cd.yml", "  tool:\n    runs-on: ubuntu-latest\n", "  tool:\n    runs-on: ubuntu-latest\n    env:\n      GOPROXY: https://proxy.example\n",
+			`job tool, step 3 (Build the deploy tool): builds the deploy tool with env GOPROXY: "https://proxy.example"`},
+		{"the toolchain setup-go picks", "cd.yml", "          go-version-file: .slipway/go.mod\n", "          go-version: stable\n",
+			`job tool, step 2 (Set up Go): the job builds the deploy tool the jobs that assume a role run, so actions/setup-go takes go-version-file: .slipway/go.mod and cache: false only, got go-version: "stable"`},
+		{"the tool job's slipway at another commit", "cd.yml", "          ref: \"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c\"\n", "          ref: \"" + otherSHA + "\"\n",
+			`job tool, step 1 (Check out slipway): checks out slipway-dev/slipway at "` + otherSHA + `" into ".slipway": the tool job checks out slipway alone`},
+		{"no checkout in the tool job", "cd.yml", "      - name: Check out slipway\n        uses: " + checkoutPin + "\n        with:\n          repository: slipway-dev/slipway\n          ref: \"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c\"\n          path: .slipway\n          token: ${{ secrets.SLIPWAY_REPO_TOKEN || github.token }}\n          persist-credentials: false\n", "",
+			`job tool: has 0 checkouts`},
+		{"two checkouts in the tool job", "cd.yml", "      - name: Hash the deploy tool\n", "      - name: Check out the app\n        uses: " + checkoutPin + "\n        with:\n          persist-credentials: false\n      - name: Hash the deploy tool\n",
+			`job tool: has 2 checkouts: the tool job checks out one repository, slipway's`},
 		{"tool built with another toolchain", "drift.yml", "GOWORK: \"off\"\n", "GOWORK: \"off\"\n          GOTOOLCHAIN: go1.99.0\n",
 			`builds the deploy tool with env GOTOOLCHAIN: "go1.99.0"`},
 		{"promotion after a failure", "cd.yml", "needs: [test, tool, image, deploy-staging]\n", "needs: [test, tool, image, deploy-staging]\n    if: always()\n",
@@ -353,6 +366,36 @@ func TestCheckReportsEachRule(t *testing.T) {
 				}
 			}
 			t.Errorf("Check(%s mutated) = %q\nwant a problem containing %q", tc.file, problems, tc.want)
+		})
+	}
+}
+
+// Where slipway lives in the application repository, the tool job checks
+// out that repository alone, at the run's commit.
+func TestCheckInRepoToolCheckout(t *testing.T) {
+	p := paramSets[1].p
+	var cd string
+	for _, f := range mustRender(t, p) {
+		if filepath.Base(f.Path) == "cd.yml" {
+			cd = string(f.Content)
+		}
+	}
+	const old = "      - name: Check out\n        uses: " + checkoutPin + "\n        with:\n          persist-credentials: false\n"
+	head, toolJob, ok := strings.Cut(cd, "\n  tool:\n")
+	if !ok || !strings.Contains(toolJob, old) {
+		t.Fatalf("cd.yml has no tool job with %q: update the test", old)
+	}
+	for _, tc := range []struct{ name, with, want string }{
+		{"another ref", "          ref: attacker-branch\n", "checks out with ref: attacker-branch"},
+		{"another repository", "          repository: evil/slipway\n", "checks out with repository: evil/slipway"},
+		{"another path", "          path: elsewhere\n", "checks out with path: elsewhere"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mutated := head + "\n  tool:\n" + strings.Replace(toolJob, old, old+tc.with, 1)
+			problems := Check(".github/workflows/cd.yml", []byte(mutated), p)
+			if !slices.ContainsFunc(problems, func(s string) bool { return strings.Contains(s, "job tool, step 1 (Check out): "+tc.want) }) {
+				t.Errorf("Check = %q, want the tool job's checkout %s", problems, tc.want)
+			}
 		})
 	}
 }

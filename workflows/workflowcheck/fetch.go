@@ -87,8 +87,10 @@ func (c *checker) toolJob(where string, j *job) {
 func (c *checker) toolCheckout(where string, s step) {
 	with := func(key string) string { v := s.With[key]; return v.Value }
 	if c.p.ToolRepository == "" {
-		if with("repository") != "" {
-			c.add("%s: checks out %s: slipway lives in this repository, which the tool job checks out alone", where, with("repository"))
+		for _, k := range []string{"repository", "ref", "path"} {
+			if with(k) != "" {
+				c.add("%s: checks out with %s: %s: slipway lives in this repository, which the tool job checks out alone, at the run's commit", where, k, with(k))
+			}
 		}
 		return
 	}
