@@ -186,9 +186,6 @@ func TestNetworkVariants(t *testing.T) {
 	}
 }
 
-// tasksNeverRoutedToTheInternet checks that no task subnet is associated
-// with a route table holding a route to an internet gateway, and that each
-// has a public IP mapping off.
 // natsOfZone checks that zone's private subnet goes out through NAT gateway nat, which sits in
 // public subnet nat: with a NAT per zone, that is the zone's own (a zone's outage leaves the other
 // zones' egress), else the one NAT.
@@ -210,6 +207,9 @@ func natsOfZone(t *testing.T, res synth.Result, zone, nat int) {
 	}
 }
 
+// tasksNeverRoutedToTheInternet checks that no task subnet is associated
+// with a route table holding a route to an internet gateway, and that each
+// has a public IP mapping off.
 func tasksNeverRoutedToTheInternet(t *testing.T, res synth.Result, taskSubnets []string) {
 	t.Helper()
 	subnetID := map[string]synth.Resource{}

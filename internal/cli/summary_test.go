@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -390,5 +391,44 @@ func TestFailureBeforeTheDeployIsReported(t *testing.T) {
 				t.Errorf("summary:\n%s\nstderr:\n%s\nwant both to report the failure naming %q", summary, errs, tt.want)
 			}
 		})
+	}
+}
+
+// failedBefore: an error of the context's end is an interruption, and the
+// outcome's phases are an empty list, never null, in --output json.
+func TestFailedBefore(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		want deploy.Kind
+	}{
+		{"an engine error", context.Background(), deploy.Failed},
+		{"the context ended", cancelled, deploy.Interrupted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			c := &Command{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+			err := c.failedBefore(tt.ctx, &CommonOptions{Output: "json"}, deploy.Outcome{Stack: "prod", Verb: "deploy"}, errors.New("opening stack: boom"))
+			var e exitError
+			if !errors.As(err, &e) || e.code != exitCode(tt.want) {
+				t.Fatalf("failedBefore = %v, want exit %d", err, exitCode(tt.want))
+			}
+			var o struct {
+				Kind   deploy.Kind     `json:"outcome"`
+				Phases json.RawMessage `json:"phases"`
+				Error  string          `json:"error"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &o); err != nil || o.Kind != tt.want || string(o.Phases) != "[]" || o.Error != "opening stack: boom" {
+				t.Errorf("--output json %s (%v), want %s with phases [] and the error", stdout.String(), err, tt.want)
+			}
+		})
+	}
+	var stdout bytes.Buffer
+	c := &Command{Stdout: &stdout, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	var in inputError
+	if err := c.failedBefore(context.Background(), &CommonOptions{Output: "json"}, deploy.Outcome{}, badInput("--sha nope")); !errors.As(err, &in) || stdout.Len() != 0 {
+		t.Errorf("bad input: %v, stdout %q; want the bad input as it is and nothing rendered", err, stdout.String())
 	}
 }

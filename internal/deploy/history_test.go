@@ -524,3 +524,21 @@ func TestPrecedentStopsAtTheCommit(t *testing.T) {
 		})
 	}
 }
+
+// Note names an update's version only where the backend numbers its
+// updates: a file:// or s3:// backend gives every one version 0.
+func TestSkippedNoteVersions(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		version int
+		want    string
+	}{
+		{0, `2026-12-01T10:00:00Z (image tag "v1")`},
+		{7, `2026-12-01T10:00:00Z (version 7, image tag "v1")`},
+	} {
+		u := Update{Kind: "update", Result: "succeeded", ImageTag: "v1", Start: start, Version: tt.version}
+		if got := (Skipped{u}).Note(); !strings.HasSuffix(got, "started "+tt.want) {
+			t.Errorf("Note of version %d = %q, want it to end with %q", tt.version, got, tt.want)
+		}
+	}
+}

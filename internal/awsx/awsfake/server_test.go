@@ -1066,3 +1066,37 @@ func TestListingLag(t *testing.T) {
 		t.Errorf("deployments listed per call %v, want %v", got, want)
 	}
 }
+
+// A service deployment's alarms: MONITORING_COMPLETE after a rollout none
+// of them stopped, DISABLED, and no rollback, when the service names
+// alarms but does not enable them (types.ServiceDeploymentAlarms).
+func TestDeploymentAlarmsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		enable     bool
+		alarm      string // the alarm the new image sets off
+		wantStatus ecstypes.ServiceDeploymentRollbackMonitorsStatus
+		wantSD     ecstypes.ServiceDeploymentStatus
+	}{
+		{"enabled, none set off", true, "", ecstypes.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete, ecstypes.ServiceDeploymentStatusSuccessful},
+		{"named but not enabled", false, "api-5xx", ecstypes.ServiceDeploymentRollbackMonitorsStatusDisabled, ecstypes.ServiceDeploymentStatusSuccessful},
+		{"enabled and set off", true, "api-5xx", ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered, ecstypes.ServiceDeploymentStatusRollbackSuccessful},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 2, true)
+			if _, err := w.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"),
+				DeploymentConfiguration: &ecstypes.DeploymentConfiguration{Alarms: &ecstypes.DeploymentAlarms{AlarmNames: []string{"api-5xx"}, Enable: tc.enable, Rollback: true}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			w.s.SetRollout(imageV2, Rollout{Alarm: tc.alarm})
+			w.deploy(t, imageV2)
+			arn := aws.ToString(w.describe(t).CurrentServiceDeployment)
+			w.s.Advance(4 * Tick)
+			sd := w.serviceDeployment(t, arn)
+			if sd.Alarms == nil || sd.Alarms.Status != tc.wantStatus || sd.Status != tc.wantSD {
+				t.Errorf("service deployment %s, alarms %+v; want %s with alarms %s", sd.Status, sd.Alarms, tc.wantSD, tc.wantStatus)
+			}
+		})
+	}
+}
