@@ -801,3 +801,22 @@ func TestBackendAndMissingStack(t *testing.T) {
 		t.Errorf("history of a stack not in the backend: exit %d, stderr:\n%s", code, tail(errb.String()))
 	}
 }
+
+// The first deploy checks the task's secrets too, though the stack has no
+// outputs yet: a missing one is refused before the engine runs.
+func TestFirstDeployChecksSecrets(t *testing.T) {
+	w := newWorld(t)
+	cfg := deploytest.BaseConfig()
+	cfg["slipway:secrets"] = `{"API_KEY":"arn:aws:ssm:` + deploytest.Region + `:` + deploytest.Account + `:parameter/api/key"}`
+	w.p.WriteConfig(t, cfg)
+	w.push(shaA)
+	out, errs := w.mustRun(t, exitCode(deploy.RefusedMissingSecret), "up", "--all", "--sha", shaA, "--output", "json")
+	if o := outcome(t, out); o.Kind != deploy.RefusedMissingSecret || !strings.Contains(errs, "API_KEY") {
+		t.Errorf("outcome %s, stderr:\n%s\nwant refused-missing-secret naming API_KEY", o.Kind, errs)
+	}
+	if h := w.history(t); len(h) != 0 {
+		t.Errorf("history %+v, want no update", h)
+	}
+	w.aws.PutParameter("/api/key")
+	w.mustRun(t, ExitOK, "up", "--all", "--sha", shaA)
+}
