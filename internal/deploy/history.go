@@ -57,7 +57,9 @@ func parseTime(s string) time.Time {
 // HistorySource is a stack's history read a page at a time, newest
 // first, as `pulumi stack history --page-size --page` pages it: page p
 // holds updates (p-1)*pageSize to p*pageSize-1 counted from the newest
-// (0), and a page shorter than pageSize is the last.
+// (0), and a page shorter than pageSize is the last. The self-managed
+// backends (file://, s3://) serve a page of any size whole (measured up
+// to 1000); a backend that capped it would end the history early.
 type HistorySource interface {
 	HistoryPage(ctx context.Context, pageSize, page int) ([]Update, error)
 }
