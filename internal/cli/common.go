@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -259,9 +260,20 @@ const lockedRunbook = `Another update of this stack is running (or one was kille
      left pending operations. slipway never does this on its own.`
 
 func writeJSON(w io.Writer, v interface{}) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	// Indented JSON cannot start a line with "::" (each line starts with a
+	// bracket, or with spaces and a quote or bracket; control characters
+	// are escaped),
+	// so a GitHub runner takes none of its lines for a workflow command;
+	// "##[", which it takes anywhere, can only be inside a string, where
+	// the escape \u005b for "[" decodes to the same text.
+	_, err := w.Write(bytes.ReplaceAll(b.Bytes(), []byte("##["), []byte(`##\u005b`)))
+	return err
 }
 
 // appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when set.

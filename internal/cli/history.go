@@ -74,10 +74,12 @@ func (c *Command) history(ctx context.Context, o HistoryOptions) error {
 	if err != nil {
 		return err
 	}
+	// JSON carries history's text as it is (writeJSON keeps it from being
+	// taken for a workflow command); the table escapes it (Printable).
 	rows := make([]historyRow, len(hist))
 	for i, u := range hist {
-		rows[i] = historyRow{Version: u.Version, Kind: deploy.Printable(u.Kind), Result: deploy.Printable(u.Result), ImageTag: deploy.Printable(u.ImageTag),
-			StartTime: u.Start.UTC().Format(time.RFC3339), DurationSeconds: u.Duration().Seconds(), Message: deploy.Printable(u.Message)}
+		rows[i] = historyRow{Version: u.Version, Kind: u.Kind, Result: u.Result, ImageTag: u.ImageTag,
+			StartTime: u.Start.UTC().Format(time.RFC3339), DurationSeconds: u.Duration().Seconds(), Message: u.Message}
 	}
 	if o.Output == "json" {
 		return writeJSON(c.Stdout, rows)
@@ -85,7 +87,7 @@ func (c *Command) history(ctx context.Context, o HistoryOptions) error {
 	tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "START\tDURATION\tKIND\tRESULT\tSHA\tMESSAGE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.0fs\t%s\t%s\t%s\t%s\n", r.StartTime, r.DurationSeconds, r.Kind, r.Result, shortSHA(r.ImageTag), r.Message)
+		fmt.Fprintf(tw, "%s\t%.0fs\t%s\t%s\t%s\t%s\n", r.StartTime, r.DurationSeconds, deploy.Printable(r.Kind), deploy.Printable(r.Result), shortSHA(deploy.Printable(r.ImageTag)), deploy.Printable(r.Message))
 	}
 	return tw.Flush()
 }

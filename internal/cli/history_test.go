@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +89,7 @@ func TestForgedHistoryEntries(t *testing.T) {
 		{ImageTag: other, Message: contract.DeployMessage(other).String()},
 		{ImageTag: good, Message: contract.DeployMessage(good).String()},
 		{ImageTag: "::warning::pwned", Message: "deploy\n::error::injected"},
+		{ImageTag: "legacy", Message: "##[error]legacy command"},
 		{ImageTag: strings.Repeat("AB", 20), Message: contract.DeployMessage(strings.Repeat("ab", 20)).String()},
 	})
 	out, errs := w.mustRun(t, ExitOK, "rollback", "--dry-run", "--output", "json")
@@ -107,5 +109,25 @@ func TestForgedHistoryEntries(t *testing.T) {
 	}
 	if !strings.Contains(table, `"deploy\n::error::injected"`) {
 		t.Errorf("history table does not show the forged message escaped:\n%s", table)
+	}
+	// JSON carries the text as it is, and still no line a runner would run.
+	out, _ = w.mustRun(t, ExitOK, "history", "--output", "json")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "::") || strings.Contains(line, "##[") {
+			t.Errorf("history --output json line %q: GitHub would run it as a workflow command", line)
+		}
+	}
+	var rows []historyRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.ImageTag+" "+r.Message)
+	}
+	for _, want := range []string{"::warning::pwned deploy\n::error::injected", "legacy ##[error]legacy command"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("history --output json rows %q, want %q as written", got, want)
+		}
 	}
 }
