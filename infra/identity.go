@@ -280,8 +280,9 @@ func DeployStatements(cfg contract.Config, args IdentityArgs) []Statement {
 		{Sid: "EcrTag", Actions: []string{"ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"},
 			Resources: []pulumi.StringInput{args.RepositoryArn}},
 		// DescribeTaskDefinition takes no resource; RegisterTaskDefinition
-		// has the task-definition resource type in AWS's IAM data (field
-		// notes §11), so it registers in the service's family only.
+		// has the task-definition resource type in AWS's IAM
+		// service-authorization data, so it registers in the service's
+		// family only.
 		{Sid: "DescribeTaskDefinitions", Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: Strings("*")},
 		{Sid: "RegisterTaskDefinition", Actions: []string{"ecs:RegisterTaskDefinition"}, Resources: Strings(family)},
 		{Sid: "TaskDefinitionTags", Actions: []string{"ecs:ListTagsForResource", "ecs:TagResource"}, Resources: Strings(family, service)},

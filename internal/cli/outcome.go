@@ -181,7 +181,7 @@ func explain(o deploy.Outcome) string {
 		return fmt.Sprintf("%s; ECS runs the previous task definition: run deploy status, then deploy up --sha %s", o.Error, o.Previous)
 	case deploy.Unverified:
 		if strings.Contains(o.Error, awsx.ErrTimeout.Error()) {
-			return "the stack records the deploy but it is UNVERIFIED: " + o.Error + "; watch it with deploy status, and if ECS rolls it back, run deploy rollback"
+			return "the stack records the deploy but it is UNVERIFIED: " + o.Error + "; watch it with deploy status: once ECS runs it, deploy up --sha " + o.ImageTag + " again verifies and tags it; to stop it, deploy rollback (ECS rolls it back in flight); if ECS rolled it back on its own, make the stack follow ECS with deploy up --sha <the SHA ECS runs> --force"
 		}
 		return fmt.Sprintf("the stack records %s as deployed, but ECS does not confirm it: %s; check with deploy status (nothing was rolled back or reconciled)", o.ImageTag, o.Error)
 	case deploy.RolledBackPlatform:

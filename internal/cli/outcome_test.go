@@ -109,6 +109,8 @@ func TestExplainSaysWhatToDo(t *testing.T) {
 			[]string{"SHAs staging verifiably ran that can be promoted", prev, "deploy promote --from staging --to prod --sha <sha>"}},
 		{deploy.Outcome{Kind: deploy.RefusedNotPromotable, Stack: "prod", PromotedFrom: "staging", ImageTag: sha},
 			[]string{"no SHA staging ran recently can be promoted"}},
+		{deploy.Outcome{Kind: deploy.Unverified, ImageTag: sha, Previous: prev, Error: awsx.ErrTimeout.Error() + " of api-service"},
+			[]string{"deploy up --sha " + sha + " again", "deploy rollback", "deploy up --sha <the SHA ECS runs> --force"}},
 		{deploy.Outcome{Kind: deploy.Interrupted, Stack: "prod", TaskDefinitionArn: "arn:aws:ecs:us-east-1:1:task-definition/api:2"}, []string{"deploy status --stack prod"}},
 	}
 	for _, tt := range tests {
