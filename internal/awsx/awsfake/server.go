@@ -113,7 +113,10 @@ func (s *Server) Close() { s.srv.Close() }
 // Env returns the environment that points the AWS SDK (or a child process using it) at the fake with
 // dummy credentials. Besides the endpoint and credentials it neutralises settings a developer's shell
 // may carry that would otherwise win or break the run: per-service endpoints, profiles, shared files
-// in ~/.aws, IMDS, FIPS/dual-stack endpoints and retries. The per-service variables are
+// in ~/.aws, IMDS and FIPS/dual-stack endpoints. It sets 3 attempts per call (the tool's default is
+// 10): a test's flow is not retried unless an attempt fails in transit, as one read of an answer did
+// here once ("use of closed network connection" on a pooled connection), which a single attempt
+// turned into a failed command. The per-service variables are
 // AWS_ENDPOINT_URL_ followed by the SDK's ServiceID in upper case with spaces as underscores: "ECS",
 // "ECR", "SSM", "Secrets Manager".
 func (s *Server) Env() map[string]string {
@@ -136,7 +139,7 @@ func (s *Server) Env() map[string]string {
 		"AWS_EC2_METADATA_DISABLED":           "true",
 		"AWS_USE_FIPS_ENDPOINT":               "false",
 		"AWS_USE_DUALSTACK_ENDPOINT":          "false",
-		"AWS_MAX_ATTEMPTS":                    "1",
+		"AWS_MAX_ATTEMPTS":                    "3",
 	}
 }
 

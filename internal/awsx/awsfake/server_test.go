@@ -817,7 +817,7 @@ func TestCallsAndEnv(t *testing.T) {
 
 	env := s.Env()
 	for k, want := range map[string]string{
-		"AWS_ENDPOINT_URL": s.URL(), "AWS_REGION": Region, "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ENDPOINT_URL": s.URL(), "AWS_REGION": Region, "AWS_MAX_ATTEMPTS": "3", "AWS_EC2_METADATA_DISABLED": "true",
 		"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
 	} {
 		if env[k] != want {
