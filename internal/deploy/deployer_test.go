@@ -1018,10 +1018,7 @@ func TestUpAndRollbackDecisions(t *testing.T) {
 // before the SHA's commit when the request gives its time, all of it
 // otherwise.
 func TestUpReadsHistoryBackToTheCommit(t *testing.T) {
-	history := memory(deploys(1000))
-	for i := range history {
-		history[i].Start = clockStart.Add(-time.Duration(i+1) * time.Hour)
-	}
+	history := hourly(1000, clockStart)
 	history[0].ImageTag, history[0].Message = shaOld, contract.DeployMessage(shaOld).String()
 	for _, tt := range []struct {
 		name   string

@@ -39,6 +39,16 @@ func failed(sha string) Update {
 	return Update{Kind: "update", Result: "failed", ImageTag: sha, Message: contract.DeployMessage(sha).String()}
 }
 
+// hourly is deploys(n), newest first, the newest started an hour before
+// now and each one an hour before the next.
+func hourly(n int, now time.Time) memory {
+	m := memory(deploys(n))
+	for i := range m {
+		m[i].Start = now.Add(-time.Duration(i+1) * time.Hour)
+	}
+	return m
+}
+
 // startedAt is u started at start.
 func startedAt(u Update, start time.Time) Update {
 	u.Start = start
@@ -477,20 +487,8 @@ func TestPromotionIsAFirstHandDeploy(t *testing.T) {
 // the whole history.
 func TestPrecedentStopsAtTheCommit(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	// hourly is 1000 good deploys of sha(999) (newest, an hour ago) down to
-	// sha(0), one an hour.
-	hourly := func() memory {
-		m := memory(deploys(1000))
-		for i := range m {
-			m[i].Start = now.Add(-time.Duration(i+1) * time.Hour)
-		}
-		return m
-	}
-	h := hourly()
-	stale := hourly()
-	for i := range stale {
-		stale[i].Start = stale[i].Start.Add(-60 * 24 * time.Hour) // the newest deploy two months ago
-	}
+	h := hourly(1000, now)
+	stale := hourly(1000, now.Add(-60*24*time.Hour)) // the newest deploy two months ago
 	tests := []struct {
 		name      string
 		history   memory
