@@ -235,6 +235,14 @@ func TestPromoteDecisions(t *testing.T) {
 			calls: []string{"outputs"},
 		},
 		{
+			name:    "prod has the registry's outputs alone (bootstrap step 3): never deployed, refused",
+			staging: fakeSource{history: staging},
+			outputs: registryOutputs,
+			digests: verifiedBoth,
+			want:    RefusedNeverDeployed, wantErr: "up --all",
+			calls: []string{"outputs"},
+		},
+		{
 			name:    "ECS rolled the SHA back in prod before: refused after the promotion check, nothing applied",
 			staging: fakeSource{history: staging},
 			prod:    memory{reconciled, marker, deployed(shaNew), deployed(shaOld)},
